@@ -1,0 +1,429 @@
+"""Text messages (短信) and phone verification codes.
+
+Residents bind their account (户号) to WeChat by proving they own the
+phone number registered on it.  The providers are pluggable so that the
+development and test servers never send a real message; the production
+one is selected by name from the configuration.
+"""
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from urllib.parse import quote
+
+import requests
+
+__all__ = [
+    'SmsError', 'VerificationError', 'SmsProvider', 'LogProvider',
+    'AliyunProvider', 'PROVIDERS', 'register_provider', 'get_provider',
+    'normalize_phone', 'percent_encode', 'aliyun_signature',
+    'CodeStorage', 'MemoryCodeStorage', 'VerificationCodes',
+    ]
+
+logger = logging.getLogger(__name__)
+
+_PHONE = re.compile(r'^1[3-9]\d{9}$')
+_PHONE_NOISE = re.compile(r'[\s\-()]')
+# Daily limits follow the day of the residents, not of the server
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8), 'Asia/Shanghai')
+
+
+class SmsError(Exception):
+    """A refused or failed text message.
+
+    ``code`` is stable, ``message`` is meant for the resident.
+    """
+
+    def __init__(self, code, message, **details):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def __repr__(self):
+        return '%s(%r, %r)' % (
+            self.__class__.__name__, self.code, self.message)
+
+
+class VerificationError(SmsError):
+    "A verification code that was not accepted"
+
+
+def normalize_phone(phone):
+    """Return the 11 digits of a mainland mobile number.
+
+    Spaces, dashes and the +86 prefix are what residents type, anything
+    else is refused.
+    """
+    if not isinstance(phone, str):
+        raise SmsError('phone_invalid', "请输入正确的手机号码")
+    phone = _PHONE_NOISE.sub('', phone)
+    if phone.startswith('+86'):
+        phone = phone[3:]
+    elif phone.startswith('0086'):
+        phone = phone[4:]
+    elif len(phone) == 13 and phone.startswith('86'):
+        phone = phone[2:]
+    if not phone.isascii() or not _PHONE.match(phone):
+        raise SmsError('phone_invalid', "请输入正确的手机号码")
+    return phone
+
+
+class SmsProvider:
+    """Sends text messages from a template of the provider.
+
+    ``template`` is a name used by the code (e.g. 'verification'), mapped
+    to the provider's own template identifier by ``templates``.
+    """
+    name = None
+
+    def __init__(self, templates=None):
+        self.templates = dict(templates or {})
+
+    def template_code(self, template):
+        return self.templates.get(template, template)
+
+    def send(self, phone, template, params):
+        """Send the template filled with params (a dict of strings) to
+        phone and return the provider's message identifier.
+
+        Raise SmsError on failure.
+        """
+        raise NotImplementedError
+
+
+PROVIDERS = {}
+
+
+def register_provider(cls):
+    "Make the provider class available to get_provider under its name"
+    PROVIDERS[cls.name] = cls
+    return cls
+
+
+def get_provider(name, **config):
+    "Return an instance of the provider named in the configuration"
+    try:
+        cls = PROVIDERS[name]
+    except KeyError:
+        raise ValueError("unknown SMS provider %r" % name)
+    return cls(**config)
+
+
+@register_provider
+class LogProvider(SmsProvider):
+    """Logs the messages instead of sending them.
+
+    It keeps the last ones so that tests and developers can read the codes;
+    never use it in production: codes end up in the log.
+    """
+    name = 'log'
+
+    def __init__(self, templates=None, keep=100):
+        super().__init__(templates)
+        self.messages = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def send(self, phone, template, params):
+        phone = normalize_phone(phone)
+        message_id = uuid.uuid4().hex
+        with self._lock:
+            self.messages.append({
+                    'id': message_id,
+                    'phone': phone,
+                    'template': self.template_code(template),
+                    'params': dict(params),
+                    'time': time.time(),
+                    })
+        logger.info(
+            "SMS to %s with %s: %s", phone, self.template_code(template),
+            params)
+        return message_id
+
+    def last(self, phone=None):
+        "Return the last message sent (to phone) or None"
+        with self._lock:
+            for message in reversed(self.messages):
+                if phone is None or message['phone'] == phone:
+                    return message
+        return None
+
+
+def percent_encode(value):
+    "Encode value as Aliyun's POP signature requires (RFC 3986)"
+    return quote(str(value).encode('utf-8'), safe='-_.~')
+
+
+def aliyun_signature(params, secret, method='POST'):
+    """Return the signature version 1.0 of the request parameters.
+
+    As published by Aliyun: HMAC-SHA1 keyed with secret + '&' over
+    method & %2F & the encoded sorted query, base64 encoded.
+    """
+    query = '&'.join(
+        '%s=%s' % (percent_encode(k), percent_encode(v))
+        for k, v in sorted(params.items()) if k != 'Signature')
+    string_to_sign = '&'.join(
+        [method.upper(), percent_encode('/'), percent_encode(query)])
+    digest = hmac.new(
+        (secret + '&').encode('utf-8'), string_to_sign.encode('utf-8'),
+        hashlib.sha1).digest()
+    return base64.b64encode(digest).decode('ascii')
+
+
+@register_provider
+class AliyunProvider(SmsProvider):
+    """Aliyun (阿里云) Short Message Service, API SendSms of 2017-05-25.
+
+    The request is signed with the RPC signature version 1.0 and POSTed
+    as a form; endpoint may point to a local fake for tests.
+    """
+    name = 'aliyun'
+    version = '2017-05-25'
+
+    def __init__(
+            self, access_key_id, access_key_secret, sign_name,
+            templates=None, endpoint='https://dysmsapi.aliyuncs.com/',
+            region_id='cn-hangzhou', timeout=5, session=None):
+        super().__init__(templates)
+        if not access_key_id or not access_key_secret or not sign_name:
+            raise ValueError(
+                "access_key_id, access_key_secret and sign_name are "
+                "required")
+        self.access_key_id = access_key_id
+        self.access_key_secret = access_key_secret
+        self.sign_name = sign_name
+        self.endpoint = endpoint
+        self.region_id = region_id
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def parameters(self, phone, template, params, nonce=None, timestamp=None):
+        "Return the signed parameters of a SendSms request"
+        if timestamp is None:
+            timestamp = dt.datetime.now(dt.timezone.utc).strftime(
+                '%Y-%m-%dT%H:%M:%SZ')
+        parameters = {
+            'AccessKeyId': self.access_key_id,
+            'Action': 'SendSms',
+            'Format': 'JSON',
+            'PhoneNumbers': phone,
+            'RegionId': self.region_id,
+            'SignName': self.sign_name,
+            'SignatureMethod': 'HMAC-SHA1',
+            'SignatureNonce': nonce or uuid.uuid4().hex,
+            'SignatureVersion': '1.0',
+            'TemplateCode': self.template_code(template),
+            'TemplateParam': json.dumps(
+                params, ensure_ascii=False, separators=(',', ':')),
+            'Timestamp': timestamp,
+            'Version': self.version,
+            }
+        parameters['Signature'] = aliyun_signature(
+            parameters, self.access_key_secret, 'POST')
+        return parameters
+
+    def send(self, phone, template, params):
+        phone = normalize_phone(phone)
+        parameters = self.parameters(phone, template, params)
+        body = '&'.join(
+            '%s=%s' % (percent_encode(k), percent_encode(v))
+            for k, v in parameters.items())
+        try:
+            response = self.session.post(
+                self.endpoint, data=body.encode('ascii'),
+                headers={
+                    'Content-Type': 'application/x-www-form-urlencoded',
+                    'Accept': 'application/json',
+                    },
+                timeout=self.timeout)
+        except requests.RequestException as exception:
+            logger.warning("Aliyun SMS unreachable: %s", exception)
+            raise SmsError('provider_unavailable', "短信发送失败，请稍后再试")
+        try:
+            result = response.json()
+        except ValueError:
+            result = None
+        if not isinstance(result, dict):
+            logger.warning(
+                "Aliyun SMS answered HTTP %s without JSON",
+                response.status_code)
+            raise SmsError('provider_unavailable', "短信发送失败，请稍后再试")
+        code = result.get('Code')
+        if response.status_code != 200 or code != 'OK':
+            logger.warning(
+                "Aliyun SMS refused %s: %s %s (request %s)", template, code,
+                result.get('Message'), result.get('RequestId'))
+            if code == 'isv.MOBILE_NUMBER_ILLEGAL':
+                raise SmsError(
+                    'phone_invalid', "请输入正确的手机号码",
+                    provider_code=code)
+            if code in {'isv.BUSINESS_LIMIT_CONTROL', 'Throttling.User'}:
+                raise SmsError(
+                    'rate_limited', "发送过于频繁，请稍后再试",
+                    provider_code=code)
+            raise SmsError(
+                'provider_error', "短信发送失败，请稍后再试",
+                provider_code=code)
+        return result.get('BizId') or result.get('RequestId') or ''
+
+
+class CodeStorage:
+    """Where VerificationCodes keeps its state: a key-value store with
+    expiry of small JSON-compatible dicts.
+
+    The ORM may implement it on a table; VerificationCodes serialises the
+    calls of one process, a shared store must be used inside a transaction.
+    """
+
+    def get(self, key, now):
+        "Return the value of key, None if unknown or expired"
+        raise NotImplementedError
+
+    def set(self, key, value, expires):
+        "Store value under key until expires (epoch seconds)"
+        raise NotImplementedError
+
+    def delete(self, key):
+        raise NotImplementedError
+
+
+class MemoryCodeStorage(CodeStorage):
+    "In-memory storage for a single process and for tests"
+
+    def __init__(self):
+        self._values = {}
+
+    def get(self, key, now):
+        value = self._values.get(key)
+        if value is None:
+            return None
+        expires, data = value
+        if expires <= now:
+            del self._values[key]
+            return None
+        return dict(data)
+
+    def set(self, key, value, expires):
+        self._values[key] = (expires, dict(value))
+
+    def delete(self, key):
+        self._values.pop(key, None)
+
+    def purge(self, now):
+        for key, (expires, _) in list(self._values.items()):
+            if expires <= now:
+                del self._values[key]
+
+
+class VerificationCodes:
+    """Sends and checks the 6-digit codes proving a phone number.
+
+    A new code replaces the previous one; a code is valid ttl seconds, for
+    max_attempts wrong tries and a single success.  A phone receives at
+    most one code per interval seconds and daily_limit codes per day.
+    """
+    length = 6
+
+    def __init__(
+            self, provider, storage=None, template='verification',
+            ttl=300, max_attempts=5, interval=60, daily_limit=10):
+        self.provider = provider
+        self.storage = storage if storage is not None else (
+            MemoryCodeStorage())
+        self.template = template
+        self.ttl = ttl
+        self.max_attempts = max_attempts
+        self.interval = interval
+        self.daily_limit = daily_limit
+        self._lock = threading.RLock()
+
+    @staticmethod
+    def _day(now):
+        return dt.datetime.fromtimestamp(now, CHINA_TZ).date()
+
+    @classmethod
+    def _end_of_day(cls, now):
+        tomorrow = cls._day(now) + dt.timedelta(days=1)
+        return dt.datetime.combine(
+            tomorrow, dt.time(), tzinfo=CHINA_TZ).timestamp()
+
+    def _generate(self):
+        return str(secrets.randbelow(10 ** self.length)).zfill(self.length)
+
+    def send(self, phone, purpose='bind', now=None):
+        """Send a new code to phone for purpose and return its expiry.
+
+        Raise SmsError when the phone is invalid, when sending too often or
+        when the provider fails.
+        """
+        if now is None:
+            now = time.time()
+        phone = normalize_phone(phone)
+        with self._lock:
+            last = self.storage.get('sms-last:%s' % phone, now)
+            if last is not None:
+                wait = int(last['time'] + self.interval - now + 0.999)
+                raise SmsError(
+                    'rate_limited', "发送过于频繁，请 %d 秒后再试" % wait,
+                    retry_after=wait)
+            day_key = 'sms-day:%s:%s' % (phone, self._day(now).isoformat())
+            day = self.storage.get(day_key, now) or {'count': 0}
+            if day['count'] >= self.daily_limit:
+                raise SmsError(
+                    'daily_limit', "今日获取验证码次数已达上限，请明天再试")
+            code = self._generate()
+            self.provider.send(phone, self.template, {'code': code})
+            expires = now + self.ttl
+            self.storage.set(
+                'sms-last:%s' % phone, {'time': now}, now + self.interval)
+            self.storage.set(
+                day_key, {'count': day['count'] + 1},
+                self._end_of_day(now))
+            self.storage.set(
+                self._code_key(phone, purpose),
+                {'code': code, 'attempts': 0, 'expires': expires}, expires)
+            return expires
+
+    @staticmethod
+    def _code_key(phone, purpose):
+        return 'sms-code:%s:%s' % (purpose, phone)
+
+    def verify(self, phone, code, purpose='bind', now=None):
+        """Check code for phone and purpose and consume it.
+
+        Return the normalized phone, raise VerificationError otherwise.
+        """
+        if now is None:
+            now = time.time()
+        phone = normalize_phone(phone)
+        key = self._code_key(phone, purpose)
+        with self._lock:
+            entry = self.storage.get(key, now)
+            if entry is None:
+                raise VerificationError(
+                    'code_expired', "验证码已失效，请重新获取")
+            code = code.strip() if isinstance(code, str) else ''
+            if hmac.compare_digest(
+                    code.encode('utf-8'), entry['code'].encode('ascii')):
+                self.storage.delete(key)
+                return phone
+            attempts = entry['attempts'] + 1
+            remaining = self.max_attempts - attempts
+            if remaining <= 0:
+                self.storage.delete(key)
+                raise VerificationError(
+                    'too_many_attempts', "验证码错误次数过多，请重新获取")
+            entry['attempts'] = attempts
+            self.storage.set(key, entry, entry['expires'])
+            raise VerificationError(
+                'code_invalid', "验证码错误，还可尝试 %d 次" % remaining,
+                remaining=remaining)

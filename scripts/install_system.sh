@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the suite needs: PostgreSQL (production database and the
+# test suite), Chromium (browser tests), Tesseract (OCR of meter photos) and
+# CJK fonts (Chinese in screenshots and PDFs).  Installed only when run as
+# root and only what is missing; otherwise the missing ones are listed.
+set -euo pipefail
+packages=(postgresql chromium tesseract-ocr fonts-noto-cjk)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+        || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+    echo "Installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+    echo "Missing system packages (install them as root): ${missing[*]}" >&2
+fi

@@ -1,0 +1,94 @@
+"""The whole test suite: every addon and cross-addon test on SQLite and on
+PostgreSQL, then the browser tests; ends with `N passed, N failed`.
+
+PostgreSQL is the one of TRYTOND_DATABASE__URI when it points at one,
+otherwise a throwaway cluster on a loopback port.
+
+    python tests/run_suite.py [--backend sqlite|postgresql] [--no-browser]
+        [-k PATTERN]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from pgcluster import Cluster  # noqa: E402
+
+
+def run(label, env, kinds, patterns):
+    with tempfile.NamedTemporaryFile(suffix='.json') as out:
+        cmd = [sys.executable, os.path.join(HERE, 'unit_runner.py'),
+            '--json', out.name]
+        for kind in kinds:
+            cmd += ['--kind', kind]
+        for pattern in patterns or []:
+            cmd += ['-k', pattern]
+        print(f'=== {label} ===', flush=True)
+        process = subprocess.run(cmd, env=env, cwd=ROOT)
+        try:
+            with open(out.name) as fp:
+                counts = json.load(fp)
+        except (OSError, ValueError):
+            counts = {'passed': 0, 'failed': 1, 'skipped': 0}
+        if process.returncode and not counts['failed']:
+            counts['failed'] = 1
+        print(f"--- {label}: {counts['passed']} passed, "
+            f"{counts['failed']} failed, {counts['skipped']} skipped",
+            flush=True)
+        return counts
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--backend', choices=['sqlite', 'postgresql'],
+        action='append')
+    parser.add_argument('--no-browser', action='store_true')
+    parser.add_argument('-k', dest='patterns', action='append')
+    args = parser.parse_args()
+    backends = args.backend or ['sqlite', 'postgresql']
+
+    base = os.environ.copy()
+    base.setdefault('TRYTOND_WEB__ROOT', os.path.join(ROOT, 'build', 'sao'))
+    base['PYTHONPATH'] = ROOT
+    totals = {'passed': 0, 'failed': 0, 'skipped': 0}
+    cluster = None
+    try:
+        for backend in backends:
+            env = base.copy()
+            cache = tempfile.mkdtemp(prefix='meter-dbcache-')
+            if backend == 'sqlite':
+                env['TRYTOND_DATABASE__URI'] = 'sqlite://'
+                env['DB_NAME'] = ':memory:'
+                env['DB_CACHE'] = cache
+                env['TRYTOND_DATABASE__PATH'] = cache
+            else:
+                uri = base.get('TRYTOND_DATABASE__URI', '')
+                if not uri.startswith('postgresql'):
+                    cluster = Cluster().start()
+                    uri = cluster.uri
+                    # Activated databases are kept as templates.
+                    env['DB_CACHE'] = 'postgresql://'
+                env['TRYTOND_DATABASE__URI'] = uri
+                env['DB_NAME'] = 'test_meter'
+                env['TRYTOND_DATABASE__PATH'] = cache
+            kinds = ['unit'] if args.no_browser else ['unit', 'browser']
+            counts = run(backend, env, kinds, args.patterns)
+            for key in totals:
+                totals[key] += counts.get(key, 0)
+    finally:
+        if cluster:
+            cluster.stop()
+    if totals['skipped']:
+        print(f"({totals['skipped']} skipped)")
+    print(f"{totals['passed']} passed, {totals['failed']} failed")
+    return 1 if totals['failed'] or not totals['passed'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
