@@ -16,6 +16,9 @@ from statistics import median
 
 ROLLOVER_HIGH = Decimal('0.9')
 ROLLOVER_LOW = Decimal('0.1')
+# Periods longer than this (such as the first one after installation) say
+# little about the meter's usual use and stay out of its median.
+MEDIAN_MAX_DAYS = 93
 
 # Anomaly codes, kept on the reading (translated in the selection).
 LOWER = 'lower'
@@ -76,7 +79,7 @@ def anomalies(*, value, taken_at, now, previous_value, previous_taken_at,
     - ``zero``: no use at all over at least ``zero_days`` days;
     - ``high``: use above ``high_factor`` times the median of the meter's
       own recent consumptions per day (so that periods of different
-      lengths compare);
+      lengths compare), over periods of at most ``MEDIAN_MAX_DAYS``;
     - ``future``: taken after now;
     - ``backdated``: taken before the previous confirmed reading;
     - ``same_day``: another reading of the meter on the same day.
@@ -99,7 +102,8 @@ def anomalies(*, value, taken_at, now, previous_value, previous_taken_at,
         days = days_between(previous_taken_at, taken_at)
         if consumption_value == 0 and days >= zero_days:
             found.add(ZERO)
-        rates = [c / d for c, d in history if c is not None and d]
+        rates = [c / d for c, d in history
+            if c is not None and d and d <= MEDIAN_MAX_DAYS]
         reference = recent_median(rates, median_window)
         if (reference and days
                 and consumption_value / days > reference * high_factor):

@@ -45,6 +45,13 @@ MIN_WHEELS, MAX_WHEELS = 4, 8
 # that the halves of a rolling digit stay in the crop.
 WINDOW_MARGIN = 0.2
 DETECT_SIDE = 608
+FRAME_CUT = 0.45
+# Digit probability under which a cell is taken for no wheel at all
+NO_DIGIT = 0.01
+# Confidence under which the reading is reported as unreadable
+MIN_CONFIDENCE = 0.15
+# Share of the ink another wheel count must add to overrule the text
+CELL_FIT_MARGIN = 0.05
 
 _engine = None
 _engine_lock = threading.Lock()
@@ -130,9 +137,10 @@ def read_counter(image, region=None):
         return OcrResult(None, 0.)
     gray, count, line_score = window
     digits, confidence = _read_wheels(eng, gray, count)
-    if digits is None:
-        return OcrResult(None, 0.)
-    return OcrResult(digits, round(float(confidence * line_score), 3))
+    confidence = float(confidence * line_score)
+    if confidence < MIN_CONFIDENCE:
+        return OcrResult(None, round(confidence, 3))
+    return OcrResult(digits, round(confidence, 3))
 
 
 def compare(digits, typed_value, decimals=0):
@@ -214,7 +222,7 @@ def _find_window(eng, img, boxes, crops, flip):
                 crop = cv2.rotate(crop, cv2.ROTATE_180)
             lines.append((height, box, crop))
     lines.sort(key=lambda l: -l[0])
-    lines = lines[:6]
+    lines = lines[:4]
     if not lines:
         return None
     best = None
@@ -237,68 +245,112 @@ def _find_window(eng, img, boxes, crops, flip):
 
 def _read_wheels(eng, gray, count):
     "Return the digits of the count wheels of the window and a confidence"
-    cells = _cells(gray, count)
-    pieces = [_pieces(gray[:, left:right]) for left, right in cells]
-    heights = [p[0][1] - p[0][0] for p in pieces if len(p) == 1]
-    digit_height = int(np.median(heights)) if heights else int(
-        gray.shape[0] / (1 + 2 * WINDOW_MARGIN) * 0.8)
-    bright = int(np.percentile(gray, 95))
-    images, plan = [], []
-    for (left, right), runs in zip(cells, pieces):
-        cell = gray[:, left:right]
-        if len(runs) == 2 and _rolling(runs, gray.shape[0], digit_height):
-            (top0, top1), (bottom0, bottom1) = runs
-            plan.append(('roll', len(images)))
-            images.append(_canvas(cell[top0:top1], digit_height, bright,
-                    'bottom'))
-            images.append(_canvas(cell[bottom0:bottom1], digit_height, bright,
-                    'top'))
-        else:
-            top, bottom = _span(runs, gray.shape[0])
-            plan.append(('digit', len(images)))
-            images.append(_canvas(cell[top:bottom], digit_height, bright,
-                    'middle'))
     import cv2
-    probabilities = eng.digit_probabilities(
-        [cv2.cvtColor(i, cv2.COLOR_GRAY2BGR) for i in images])
-    digits, scores = [], []
-    for kind, index in plan:
-        if kind == 'digit':
-            p = probabilities[index]
-            digit = int(p.argmax())
-            score = float(p[digit])
+    cells = _cells(gray, count)
+    count = len(cells)
+    masks = [_ink_mask(gray[:, left:right]) for left, right in cells]
+    digit_height, digit_width = _digit_size(masks, gray.shape[0])
+    bright = int(np.percentile(gray, 95))
+    line = _line_rows(gray.shape[0])
+    digits, scores = [None] * count, [0.] * count
+    stills = []
+    carry = True
+    # Only the last wheel turns all the time; a higher one turns only while
+    # the wheel on its right rolls from 9 to 0.
+    for index in reversed(range(count)):
+        mask = masks[index]
+        plan = _plan(mask, digit_height, carry)
+        carry = False
+        if plan[0] == 'roll':
+            _, top, gap_start, gap_end, bottom = plan
+            digit, score = _rolling_digit(mask[top:gap_start],
+                mask[gap_end:bottom], digit_height, digit_width)
+            digits[index], scores[index] = digit, score
+            carry = digit == 9
         else:
-            digit, score = _lower_digit(
-                probabilities[index], probabilities[index + 1])
-        digits.append(str(digit))
-        scores.append(score)
-    return ''.join(digits), float(np.mean(scores))
+            left, right = cells[index]
+            cell = gray[:, left:right]
+            # The digit is read twice: cleaned by its ink mask, and as it
+            # is on the detected line; each view covers the other's flaws
+            # (frame edges stuck to the mask, marks of the next digit).
+            masked = np.where(mask > 0, cell, bright)
+            stills.append((index, _canvas(masked[plan[1]:plan[2]],
+                        digit_height, bright)))
+            stills.append((index, _canvas(cell[line[0]:line[1]],
+                        digit_height, bright)))
+    if stills:
+        probabilities = eng.digit_probabilities(
+            [cv2.cvtColor(i, cv2.COLOR_GRAY2BGR) for _, i in stills])
+        for i in range(0, len(stills), 2):
+            index = stills[i][0]
+            p = (probabilities[i] + probabilities[i + 1]) / 2
+            digits[index] = int(p.argmax())
+            scores[index] = float(p.max())
+    digits, scores = _trim(digits, scores)
+    return ''.join(map(str, digits)), float(np.mean(scores))
+
+
+def _line_rows(height):
+    "Rows of the window that the detector gave, without the added margin"
+    line = height / (1 + 2 * WINDOW_MARGIN)
+    top = int(round(line * WINDOW_MARGIN))
+    return top, int(round(top + line))
+
+
+def _trim(digits, scores):
+    """Drop end cells that read as no digit at all
+
+    The detected line may take in a logo or the unit printed beside the
+    window; such a cell gets almost no digit probability, unlike a wheel.
+    A leading 0 is kept whatever its score: it cannot change the value.
+    """
+    while (len(digits) > MIN_WHEELS and scores[0] < NO_DIGIT
+            and digits[0] != 0):
+        digits, scores = digits[1:], scores[1:]
+    while len(digits) > MIN_WHEELS and scores[-1] < NO_DIGIT:
+        digits, scores = digits[:-1], scores[:-1]
+    return digits, scores
 
 
 def _cells(gray, count):
     """Return the (left, right) column span of each wheel
 
     Wheels are equally spaced, so the pitch and offset that put the most
-    dark ink inside count equal slots are searched.
+    dark ink inside equal slots are searched.  The recognised line may miss
+    or add a character, so one wheel more or less is tried too and kept
+    when it holds clearly more of the ink.
     """
     height, width = gray.shape
     ink = _ink(gray)
     column = ink[int(height * 0.3):int(height * 0.7)].sum(axis=0)
+    total = column.sum() or 1.
+    fits = {}
+    for n in (count - 1, count, count + 1):
+        if MIN_WHEELS <= n <= MAX_WHEELS:
+            fits[n] = _fit(column, n)
+    best = max(fits, key=lambda n: fits[n][0] + (
+            CELL_FIT_MARGIN * total if n == count else 0))
+    return fits[best][1]
+
+
+def _fit(column, count):
+    "Return the ink inside the best count equal slots and the slot spans"
+    width = len(column)
     cumulated = np.concatenate([[0.], np.cumsum(column)])
     best = None
     for pitch in np.linspace(width / (count + 0.6), width / (count - 0.2), 30):
         slot = int(pitch * 0.5)
         offsets = np.arange(0, max(1, int(width - pitch * (count - 1) - slot)))
         starts = offsets[:, None] + (np.arange(count) * pitch)[None, :]
-        starts = starts.astype(int)
+        starts = np.minimum(starts.astype(int), width)
         ends = np.minimum(starts + slot, width)
-        total = (cumulated[ends] - cumulated[starts]).sum(axis=1)
-        index = int(total.argmax())
-        if best is None or total[index] > best[0]:
-            best = (total[index], pitch, offsets[index], slot)
-    _, pitch, offset, slot = best
+        inside = (cumulated[ends] - cumulated[starts]).sum(axis=1)
+        index = int(inside.argmax())
+        if best is None or inside[index] > best[0]:
+            best = (inside[index], pitch, offsets[index], slot)
+    inside, pitch, offset, slot = best
     grow = int(slot * 0.15)
-    return [(max(0, int(offset + i * pitch) - grow),
+    return inside, [(max(0, int(offset + i * pitch) - grow),
             min(width, int(offset + i * pitch) + slot + grow))
         for i in range(count)]
 
@@ -309,77 +361,187 @@ def _ink(gray):
     return (gray < low + 0.3 * (high - low)).astype(np.float32)
 
 
-def _pieces(cell):
-    "Return the runs of rows carrying ink, ignoring thin marks"
-    import cv2
-    height, width = cell.shape
-    middle = cell[:, width // 5:width - width // 5]
-    _, mask = cv2.threshold(middle, 0, 1, cv2.THRESH_BINARY_INV
-        + cv2.THRESH_OTSU)
-    rows = mask.sum(axis=1) >= max(2, 0.08 * middle.shape[1])
-    runs, start, gap = [], None, 0
-    for y, on in enumerate(rows):
-        if on:
-            if start is None:
-                start = y
-            gap = 0
-            end = y + 1
-        elif start is not None:
-            gap += 1
-            if gap > max(1, height // 40):
-                runs.append((start, end))
-                start = None
-    if start is not None:
-        runs.append((start, end))
-    runs = [r for r in runs if r[1] - r[0] >= 0.12 * height]
-    return runs
+def _ink_mask(cell):
+    """Return the 0/1 mask of the digit ink of a wheel cell
 
-
-def _rolling(runs, height, digit_height):
-    "Tell whether two ink runs are the halves of a wheel caught mid-roll"
-    (top0, top1), (bottom0, bottom1) = runs
-    return (top1 - top0 < 0.85 * digit_height
-        and bottom1 - bottom0 < 0.85 * digit_height
-        and top0 < 0.25 * height and bottom1 > 0.75 * height)
-
-
-def _span(runs, height):
-    "Rows of the main digit of a still wheel"
-    if not runs:
-        return 0, height
-    return max(runs, key=lambda r: r[1] - r[0])
-
-
-def _canvas(piece, digit_height, bright, place):
-    """Put a (partial) digit on a blank cell of one digit height
-
-    A half digit is drawn where it would stand in a full cell: the bottom of
-    the leaving digit at the bottom, the top of the coming one at the top.
+    The tick marks printed on the wheel edge and specks are dropped: only
+    blobs centred in the cell and of some size are kept.
     """
-    piece = piece[:digit_height] if place != 'bottom' else (
-        piece[-digit_height:])
+    import cv2
+    otsu, _ = cv2.threshold(cell, 0, 1, cv2.THRESH_BINARY_INV
+        + cv2.THRESH_OTSU)
+    # The grey frame of the window is lighter than the print: cut below
+    # Otsu's threshold when the cell has much contrast.
+    low, high = np.percentile(cell, 2), np.percentile(cell, 98)
+    threshold = min(otsu, low + FRAME_CUT * (high - low))
+    mask = (cell < threshold).astype(np.uint8)
+    height, width = mask.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, 8)
+    keep = np.zeros(count, dtype=bool)
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        centre = x + w / 2
+        keep[i] = (0.2 * width <= centre <= 0.8 * width
+            and area >= 0.004 * height * width
+            and min(w, h) > 2)
+    return keep[labels].astype(np.uint8)
+
+
+def _digit_size(masks, height):
+    "Height and width of a whole digit, from the biggest blob of each cell"
+    import cv2
+    heights, widths = [], []
+    for mask in masks:
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, 8)
+        if count > 1:
+            biggest = 1 + int(stats[1:, 4].argmax())
+            heights.append(stats[biggest, 3])
+            widths.append(stats[biggest, 2])
+    if not heights:
+        return int(height * 0.4), int(height * 0.25)
+    return (max(int(np.median(heights)), 8),
+        max(int(np.percentile(widths, 75)), 4))
+
+
+def _plan(mask, digit_height, may_roll):
+    """Tell how to read a wheel cell
+
+    Return ('still', top, bottom) for the rows of a digit standing in the
+    window, or ('roll', top, gap_start, gap_end, bottom) when the wheel is
+    between two digits: the bottom of one above a blank gap above the top of
+    the next.  Marks under a quarter of a digit (the edge of the previous
+    or next digit) do not count.
+    """
+    rows = np.nonzero(mask.sum(axis=1) >= 2)[0]
+    if not len(rows):
+        return ('still', 0, mask.shape[0])
+    runs = np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1)
+    runs = [(int(r[0]), int(r[-1]) + 1) for r in runs]
+    big = [r for r in runs if r[1] - r[0] >= 0.25 * digit_height]
+    if not big:
+        return ('still',) + _digit_rows(mask)
+    tallest = max(big, key=lambda r: r[1] - r[0])
+    if may_roll and len(big) >= 2 and (
+            tallest[1] - tallest[0] < 0.95 * digit_height):
+        index = big.index(tallest)
+        upper, lower = (big[index - 1], tallest) if index else (
+            tallest, big[1])
+        return ('roll', upper[0], upper[1], lower[0], lower[1])
+    return ('still',) + _digit_rows(mask)
+
+
+def _digit_rows(mask):
+    """Rows of the digit of a still wheel
+
+    They are the rows of the biggest blob and of the blobs beside it, so a
+    digit broken by glare stays whole and the edges of the previous and next
+    digits are left out.
+    """
+    import cv2
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, 8)
+    if count < 2:
+        return 0, mask.shape[0]
+    biggest = 1 + int(stats[1:, 4].argmax())
+    top = stats[biggest, 1]
+    bottom = top + stats[biggest, 3]
+    first, last = top, bottom
+    for i in range(1, count):
+        y, h = stats[i, 1], stats[i, 3]
+        if min(bottom, y + h) - max(top, y) >= 0.5 * h:
+            first, last = min(first, y), max(last, y + h)
+    return int(first), int(last)
+
+
+def _canvas(piece, digit_height, bright):
+    "Centre a digit on a blank cell, as the recogniser expects a text line"
+    piece = piece[:2 * digit_height]
     height, width = piece.shape
-    pad = max(2, digit_height // 6)
-    canvas = np.full((digit_height + 2 * pad, width + 2 * pad), bright,
+    pad = max(3, digit_height // 5)
+    canvas = np.full((height + 2 * pad, width + 2 * pad), bright,
         dtype=np.uint8)
-    if place == 'bottom':
-        top = pad + digit_height - height
-    elif place == 'top':
-        top = pad
-    else:
-        top = pad + (digit_height - height) // 2
-    canvas[top:top + height, pad:pad + width] = piece
+    canvas[pad:pad + height, pad:pad + width] = piece
     return canvas
 
 
-def _lower_digit(leaving, coming):
-    """Return the lower digit of a rolling wheel and its score
+def _rolling_digit(leaving, coming, digit_height, digit_width):
+    """Return the lower digit of a wheel caught between two and its score
 
-    The leaving digit d shows its bottom above the top of d + 1; both halves
-    vote and, as on the meter, the lower digit is kept.
+    The bottom of the leaving digit d is above the top of d + 1.  Both
+    halves are matched against the same parts of digit templates and, as on
+    the meter, the lower digit is kept.  The templates are drawn from the
+    font bundled with Pillow, so no font file is needed.
     """
-    eps = 1e-3
-    scores = [math.log(leaving[d] + eps) + math.log(coming[(d + 1) % 10] + eps)
-        for d in range(10)]
+    templates = _templates(digit_height, digit_width)
+    scores = []
+    for d in range(10):
+        total = weight = 0.
+        for piece, template, side in (
+                (leaving, templates[d], 'bottom'),
+                (coming, templates[(d + 1) % 10], 'top')):
+            rows = min(piece.shape[0], digit_height)
+            if side == 'bottom':
+                piece, template = piece[-rows:], template[-rows:]
+            else:
+                piece, template = piece[:rows], template[:rows]
+            total += _match(piece.astype(np.float32), template) * rows
+            weight += rows
+        scores.append(total / weight)
     digit = int(np.argmax(scores))
-    return digit, float(math.sqrt(leaving[digit] * coming[(digit + 1) % 10]))
+    return digit, max(0., float(scores[digit]))
+
+
+def _match(piece, template):
+    "Best normalised correlation of the template slid across the piece"
+    import cv2
+    height, width = piece.shape
+    t_width = template.shape[1]
+    if t_width > width:
+        piece = np.pad(piece, ((0, 0), (0, t_width - width)))
+        width = t_width
+    piece = cv2.GaussianBlur(piece, (0, 0), 1.5)
+    best = -1.
+    for x in range(0, width - t_width + 1):
+        placed = np.zeros_like(piece)
+        placed[:, x:x + t_width] = template
+        best = max(best, _correlation(piece, placed))
+    return best
+
+
+def _correlation(a, b):
+    a = a - a.mean()
+    b = b - b.mean()
+    norm = math.sqrt(float((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum()) / norm if norm else 0.
+
+
+_glyphs = None
+
+
+def _templates(digit_height, digit_width):
+    "Return the ten digit templates at the given size, blurred"
+    import cv2
+    global _glyphs
+    if _glyphs is None:
+        _glyphs = _draw_glyphs()
+    return [cv2.GaussianBlur(
+            cv2.resize(g, (digit_width, digit_height),
+                interpolation=cv2.INTER_AREA), (0, 0), 1.5)
+        for g in _glyphs]
+
+
+def _draw_glyphs():
+    "Draw the ten digits with Pillow's bundled font, on a common width"
+    from PIL import ImageDraw, ImageFont
+    font = ImageFont.load_default(size=96)
+    glyphs = []
+    for digit in range(10):
+        image = Image.new('L', (120, 140), 0)
+        ImageDraw.Draw(image).text((10, 10), str(digit), font=font, fill=255)
+        glyphs.append(np.asarray(image, dtype=np.float32) / 255)
+    columns = np.nonzero(np.max(glyphs, axis=0).max(axis=0))[0]
+    result = []
+    for glyph in glyphs:
+        rows = np.nonzero(glyph.max(axis=1))[0]
+        result.append(glyph[rows[0]:rows[-1] + 1,
+                columns[0]:columns[-1] + 1].copy())
+    return result

@@ -1,0 +1,494 @@
+# This file is part of the meter suite.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+from collections import defaultdict
+from decimal import Decimal
+
+from sql.aggregate import Sum
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.modules.meter_base.meter import KINDS
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.report import Report
+from trytond.transaction import Transaction
+
+from .exceptions import BillStateError
+from .tariff import CATEGORIES
+
+BILL_STATES = [
+    ('draft', "Draft"),
+    ('posted', "Posted"),
+    ('partially_paid', "Partially Paid"),
+    ('paid', "Paid"),
+    ('cancelled', "Cancelled"),
+    ]
+OPEN_STATES = ('posted', 'partially_paid')
+LINE_TYPES = [
+    ('usage', "Usage"),
+    ('free', "Free Quota"),
+    ('minimum', "Minimum Charge"),
+    ('fixed', "Fixed Charge"),
+    ]
+# Fields that a posted bill may still change: its payment state and the
+# reason of its cancellation.
+_POSTED_WRITABLE = {'state', 'paid_amount', 'cancel_reason', 'number',
+    'posted_date', 'write_uid', 'write_date'}
+
+
+class Bill(Workflow, ModelSQL, ModelView):
+    """A bill, printed as a payment notice (缴款通知单).
+
+    One per account and billing period, created in draft by a billing run.
+    Once posted it is never edited nor deleted: a wrong bill is cancelled
+    with a reason and issued again.  Its amount is the sum of its lines,
+    each already rounded to the fen.
+    """
+    __name__ = 'meter.bill'
+    _rec_name = 'number'
+    _states = {'readonly': Eval('state') != 'draft'}
+    number = fields.Char("Number", readonly=True)
+    account = fields.Many2One(
+        'meter.account', "Account", required=True, ondelete='RESTRICT',
+        states=_states)
+    campus = fields.Many2One(
+        'meter.campus', "Campus", required=True, ondelete='RESTRICT',
+        states=_states)
+    category = fields.Selection(
+        CATEGORIES, "Category", required=True, states=_states)
+    billing_mode = fields.Selection([
+            ('postpaid', "Postpaid"),
+            ('prepaid', "Prepaid"),
+            ], "Billing Mode", required=True, states=_states)
+    period = fields.Many2One(
+        'meter.billing.period', "Period", required=True,
+        ondelete='RESTRICT', states=_states)
+    run = fields.Many2One(
+        'meter.billing.run', "Billing Run", readonly=True,
+        ondelete='SET NULL')
+    start_date = fields.Date("Start Date", required=True, states=_states)
+    end_date = fields.Date("End Date", required=True, states=_states)
+    due_date = fields.Date("Due Date", states=_states)
+    posted_date = fields.Date("Posted Date", readonly=True)
+    meters = fields.One2Many(
+        'meter.bill.meter', 'bill', "Meters", states=_states)
+    usages = fields.One2Many(
+        'meter.bill.usage', 'bill', "Usages", states=_states)
+    lines = fields.One2Many(
+        'meter.bill.line', 'bill', "Lines", states=_states)
+    amount = fields.Numeric(
+        "Amount", digits=(16, 2), readonly=True,
+        help="The sum of the lines.")
+    paid_amount = fields.Numeric("Paid Amount", digits=(16, 2), readonly=True)
+    amount_to_pay = fields.Function(
+        fields.Numeric("Amount to Pay", digits=(16, 2)), 'get_amount_to_pay')
+    state = fields.Selection(
+        BILL_STATES, "State", readonly=True, required=True, sort=False)
+    cancel_reason = fields.Text(
+        "Cancellation Reason",
+        states={
+            'readonly': Eval('state') == 'cancelled',
+            'required': Eval('state') == 'cancelled',
+            })
+    replaces = fields.Many2One(
+        'meter.bill', "Replaces", readonly=True, ondelete='RESTRICT',
+        help="The cancelled bill this one is issued again for.")
+    allocations = fields.One2Many(
+        'meter.payment.allocation', 'bill', "Payments", readonly=True)
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.account, Index.Range()),
+                    (t.period, Index.Range())),
+                Index(t, (t.period, Index.Range())),
+                Index(t, (t.state, Index.Equality(cardinality='low')),
+                    where=t.state.in_(['draft', 'posted', 'partially_paid'])),
+                })
+        cls._order = [('start_date', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'posted'),
+            ('draft', 'cancelled'),
+            ('posted', 'cancelled'),
+            ('posted', 'partially_paid'),
+            ('posted', 'paid'),
+            ('partially_paid', 'paid'),
+            ('partially_paid', 'posted'),
+            ('paid', 'partially_paid'),
+            ('paid', 'posted'),
+            ('paid', 'cancelled'),
+            ('partially_paid', 'cancelled'),
+            }
+        cls._buttons.update({
+                'post': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': Eval('state') == 'cancelled',
+                    'depends': ['state'],
+                    },
+                'reissue': {
+                    'invisible': Eval('state') != 'cancelled',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_billing_mode(cls):
+        return 'postpaid'
+
+    @classmethod
+    def default_amount(cls):
+        return Decimal(0)
+
+    @classmethod
+    def default_paid_amount(cls):
+        return Decimal(0)
+
+    def get_amount_to_pay(self, name):
+        if self.state == 'cancelled':
+            return Decimal(0)
+        return (self.amount or 0) - (self.paid_amount or 0)
+
+    def get_rec_name(self, name):
+        number = self.number or f'({self.id})'
+        return f'{number} {self.account.rec_name}'
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, value = clause
+        bool_op = 'AND' if operator.startswith('!') else 'OR'
+        return [bool_op,
+            ('number', operator, value),
+            ('account.rec_name', operator, value),
+            ]
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        for bills, values in zip(actions, actions):
+            if values.keys() - _POSTED_WRITABLE:
+                for bill in bills:
+                    if bill.state != 'draft':
+                        raise BillStateError(gettext(
+                                'meter_billing.msg_bill_modify_posted',
+                                bill=bill.rec_name))
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, bills):
+        for bill in bills:
+            if bill.state != 'draft':
+                raise BillStateError(gettext(
+                        'meter_billing.msg_bill_delete_posted',
+                        bill=bill.rec_name))
+        super().delete(bills)
+
+    @classmethod
+    def copy(cls, bills, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['number', 'posted_date', 'cancel_reason', 'run',
+                'allocations']:
+            default.setdefault(name, None)
+        default.setdefault('state', 'draft')
+        default.setdefault('paid_amount', Decimal(0))
+        return super().copy(bills, default=default)
+
+    @classmethod
+    def update_amounts(cls, bills):
+        "Store the amount of the bills as the sum of their lines"
+        pool = Pool()
+        Line = pool.get('meter.bill.line')
+        line = Line.__table__()
+        cursor = Transaction().connection.cursor()
+        amounts = defaultdict(Decimal)
+        ids = [b.id for b in bills]
+        for sub_ids in _grouped(ids):
+            cursor.execute(*line.select(line.bill, Sum(line.amount),
+                    where=line.bill.in_(sub_ids), group_by=line.bill))
+            for bill_id, amount in cursor:
+                amounts[bill_id] = Decimal(str(amount or 0))
+        to_write = defaultdict(list)
+        for bill in bills:
+            to_write[amounts[bill.id].quantize(Decimal('0.01'))].append(bill)
+        args = []
+        for amount, records in to_write.items():
+            args.extend([records, {'amount': amount}])
+        if args:
+            super().write(*args)
+
+    @classmethod
+    def update_paid(cls, bills):
+        """Recompute the paid amount and state from the allocations of the
+        posted payments (and the prepaid deduction)."""
+        pool = Pool()
+        Allocation = pool.get('meter.payment.allocation')
+        Payment = pool.get('meter.payment')
+        allocation = Allocation.__table__()
+        payment = Payment.__table__()
+        cursor = Transaction().connection.cursor()
+        paid = defaultdict(Decimal)
+        bills = [b for b in bills if b.state not in {'draft', 'cancelled'}]
+        for sub_ids in _grouped([b.id for b in bills]):
+            cursor.execute(*allocation.join(payment,
+                    condition=allocation.payment == payment.id
+                    ).select(allocation.bill, Sum(allocation.amount),
+                    where=allocation.bill.in_(sub_ids)
+                    & (payment.state == 'posted'),
+                    group_by=allocation.bill))
+            for bill_id, amount in cursor:
+                paid[bill_id] = Decimal(str(amount or 0))
+        by_state = defaultdict(list)
+        for bill in bills:
+            if bill.billing_mode == 'prepaid':
+                # Paid from the balance when posted
+                amount = bill.amount
+            else:
+                amount = paid[bill.id].quantize(Decimal('0.01'))
+            if amount >= bill.amount:
+                state = 'paid'
+            elif amount:
+                state = 'partially_paid'
+            else:
+                state = 'posted'
+            if (state, amount) != (bill.state, bill.paid_amount):
+                by_state[state, amount].append(bill)
+        args = []
+        for (state, amount), records in by_state.items():
+            args.extend([records, {'state': state, 'paid_amount': amount}])
+        if args:
+            super().write(*args)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('posted')
+    def post(cls, bills):
+        """Number the bills and deduct prepaid bills from the balance"""
+        pool = Pool()
+        Configuration = pool.get('meter.billing.configuration')
+        PrepaidLine = pool.get('meter.prepaid.line')
+        Date = pool.get('ir.date')
+        config = Configuration(1)
+        today = Date.today()
+        to_number = [b for b in bills if not b.number]
+        numbers = config.bill_sequence.get_many(len(to_number)) \
+            if to_number else iter(())
+        by_number = {}
+        for bill, number in zip(to_number, numbers):
+            by_number[bill] = number
+        args = []
+        for bill in bills:
+            values = {'posted_date': today}
+            if bill in by_number:
+                values['number'] = by_number[bill]
+            args.extend([[bill], values])
+        super().write(*args)
+        prepaid = [b for b in bills if b.billing_mode == 'prepaid']
+        if prepaid:
+            PrepaidLine.create([{
+                        'account': b.account.id,
+                        'date': b.end_date,
+                        'type': 'deduction',
+                        'amount': -b.amount,
+                        'bill': b.id,
+                        } for b in prepaid])
+            PrepaidLine.check_low_balance({b.account for b in prepaid})
+        cls.update_paid(bills)
+
+    @classmethod
+    @ModelView.button
+    def cancel(cls, bills):
+        pool = Pool()
+        PrepaidLine = pool.get('meter.prepaid.line')
+        for bill in bills:
+            if not bill.cancel_reason:
+                raise BillStateError(gettext(
+                        'meter_billing.msg_bill_cancel_reason',
+                        bill=bill.rec_name))
+            if bill.billing_mode != 'prepaid' and any(
+                    a.payment.state == 'posted' for a in bill.allocations):
+                raise BillStateError(gettext(
+                        'meter_billing.msg_bill_cancel_paid',
+                        bill=bill.rec_name))
+        refunds = [b for b in bills
+            if b.billing_mode == 'prepaid' and b.state != 'draft']
+        cls._cancel(bills)
+        if refunds:
+            PrepaidLine.create([{
+                        'account': b.account.id,
+                        'date': b.end_date,
+                        'type': 'adjustment',
+                        'amount': b.amount,
+                        'bill': b.id,
+                        'description': b.cancel_reason,
+                        } for b in refunds])
+
+    @classmethod
+    @Workflow.transition('cancelled')
+    def _cancel(cls, bills):
+        pass
+
+    @classmethod
+    @ModelView.button
+    def reissue(cls, bills):
+        "Issue a draft copy of cancelled bills that refers to them"
+        new = []
+        for bill in bills:
+            if bill.state != 'cancelled':
+                continue
+            new.extend(cls.copy([bill], default={'replaces': bill.id}))
+        return new
+
+
+def _grouped(ids):
+    in_max = Transaction().database.IN_MAX
+    for i in range(0, len(ids), in_max):
+        yield ids[i:i + in_max]
+
+
+class BillMeter(ModelSQL, ModelView):
+    "A meter of a bill with the readings that open and close the period"
+    __name__ = 'meter.bill.meter'
+    bill = fields.Many2One(
+        'meter.bill', "Bill", required=True, ondelete='CASCADE')
+    meter = fields.Many2One(
+        'meter.meter', "Meter", required=True, ondelete='RESTRICT')
+    kind = fields.Selection(KINDS, "Kind", required=True)
+    previous_value = fields.Numeric("Previous Reading", digits=(16, 3))
+    value = fields.Numeric("Current Reading", digits=(16, 3))
+    multiplier = fields.Numeric("Multiplier", digits=(16, 4))
+    usage = fields.Numeric("Usage", digits=(16, 3), required=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.bill, Index.Range())))
+
+
+class BillUsage(ModelSQL, ModelView):
+    """The usage of one kind on a bill as the tariff priced it.
+
+    It keeps what the next period needs: the free quota carried out and,
+    for yearly tiers, the usage of the tier year so far.
+    """
+    __name__ = 'meter.bill.usage'
+    bill = fields.Many2One(
+        'meter.bill', "Bill", required=True, ondelete='CASCADE')
+    kind = fields.Selection(KINDS, "Kind", required=True)
+    tariff = fields.Many2One('meter.tariff', "Tariff", ondelete='RESTRICT')
+    usage = fields.Numeric("Usage", digits=(16, 3), required=True)
+    free_quantity = fields.Numeric("Free Quantity", digits=(16, 3))
+    billable = fields.Numeric("Billable", digits=(16, 3))
+    amount = fields.Numeric("Amount", digits=(16, 2))
+    carry_out = fields.Numeric("Free Quota Carried Out", digits=(16, 3))
+    tier_year = fields.Date("Tier Year")
+    tier_usage = fields.Numeric("Tier Year Usage", digits=(16, 3))
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.bill, Index.Range())))
+
+
+class BillLine(ModelSQL, ModelView):
+    "A line of a bill: quantity × unit price rounded to the fen"
+    __name__ = 'meter.bill.line'
+    bill = fields.Many2One(
+        'meter.bill', "Bill", required=True, ondelete='CASCADE')
+    sequence = fields.Integer("Sequence")
+    kind = fields.Selection(KINDS, "Kind", required=True)
+    type = fields.Selection(LINE_TYPES, "Type", required=True)
+    code = fields.Char("Code")
+    name = fields.Char("Name")
+    description = fields.Char("Description")
+    quantity = fields.Numeric("Quantity", digits=(16, 4), required=True)
+    unit_price = fields.Numeric("Unit Price", digits=(16, 4), required=True)
+    amount = fields.Numeric("Amount", digits=(16, 2), required=True)
+    tier = fields.Integer("Tier")
+    start_date = fields.Date("Start Date")
+    end_date = fields.Date("End Date")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.bill, Index.Range())))
+        cls._order = [('bill', 'ASC'), ('sequence', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def create(cls, vlist):
+        lines = super().create(vlist)
+        cls._update_bills(lines)
+        return lines
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        lines = sum((ls for ls, _ in zip(actions, actions)), [])
+        cls._check_draft(lines)
+        super().write(*args)
+        cls._update_bills(lines)
+
+    @classmethod
+    def delete(cls, lines):
+        cls._check_draft(lines)
+        bills = {l.bill for l in lines}
+        super().delete(lines)
+        Pool().get('meter.bill').update_amounts(list(bills))
+
+    @classmethod
+    def _check_draft(cls, lines):
+        for line in lines:
+            if line.bill.state != 'draft':
+                raise BillStateError(gettext(
+                        'meter_billing.msg_bill_modify_posted',
+                        bill=line.bill.rec_name))
+
+    @classmethod
+    def _update_bills(cls, lines):
+        # A billing run sets the amounts itself, in bulk.
+        if Transaction().context.get('_meter_bill_amount_set'):
+            return
+        Pool().get('meter.bill').update_amounts(list({l.bill for l in lines}))
+
+    @classmethod
+    def values_from_pricing(cls, kind, line, sequence):
+        "Return the create values of a pricing.BillLine"
+        return {
+            'sequence': sequence,
+            'kind': kind,
+            'type': line.kind,
+            'code': line.code,
+            'name': line.name,
+            'description': line.description,
+            'quantity': line.quantity,
+            'unit_price': line.unit_price,
+            'amount': line.amount,
+            'tier': line.tier,
+            'start_date': line.start,
+            'end_date': line.end,
+            }
+
+
+class NoticeReport(Report):
+    "Payment notice (缴款通知单)"
+    __name__ = 'meter.bill.notice'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        pool = Pool()
+        Configuration = pool.get('meter.billing.configuration')
+        context = super().get_context(records, header, data)
+        context['config'] = Configuration(1)
+        context['kinds'] = dict(KINDS)
+        return context

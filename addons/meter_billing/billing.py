@@ -1,0 +1,468 @@
+# This file is part of the meter suite.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from sql import Literal
+
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from . import pricing
+from .exceptions import BillingError
+from .tariff import CATEGORIES
+
+# Usage is priced with the decimals of the stored consumption
+USAGE_DIGITS = 3
+_USAGE_EXP = Decimal(1).scaleb(-USAGE_DIGITS)
+# Free quota and yearly tiers look back at most this far for the last bill
+_HISTORY_DAYS = 400
+
+
+class Period(Workflow, ModelSQL, ModelView):
+    "A billing period (账期), normally a calendar month"
+    __name__ = 'meter.billing.period'
+    name = fields.Char("Name", required=True)
+    start_date = fields.Date(
+        "Start Date", required=True,
+        states={'readonly': Eval('state') != 'open'})
+    end_date = fields.Date(
+        "End Date", required=True,
+        domain=[('end_date', '>=', Eval('start_date', None))],
+        states={'readonly': Eval('state') != 'open'})
+    due_date = fields.Date(
+        "Due Date",
+        help="When the bills of the period fall due; "
+        "by default the end date plus the payment term.")
+    state = fields.Selection([
+            ('open', "Open"),
+            ('closed', "Closed"),
+            ], "State", readonly=True, required=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints = [
+            ('name_unique', Unique(t, t.name),
+                'meter_billing.msg_period_name_unique'),
+            ]
+        cls._order.insert(0, ('start_date', 'DESC'))
+        cls._transitions |= {('open', 'closed'), ('closed', 'open')}
+        cls._buttons.update({
+                'close': {
+                    'invisible': Eval('state') != 'open',
+                    'depends': ['state'],
+                    },
+                'reopen': {
+                    'invisible': Eval('state') != 'closed',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'open'
+
+    @fields.depends('start_date', 'end_date', 'name')
+    def on_change_start_date(self):
+        if self.start_date:
+            next_month = (self.start_date.replace(day=28)
+                + dt.timedelta(days=4)).replace(day=1)
+            if not self.end_date:
+                self.end_date = next_month - dt.timedelta(days=1)
+            if not self.name:
+                self.name = self.start_date.strftime('%Y-%m')
+
+    @classmethod
+    def validate_fields(cls, periods, field_names):
+        super().validate_fields(periods, field_names)
+        if field_names & {'start_date', 'end_date'}:
+            for period in periods:
+                overlapping = cls.search([
+                        ('id', '!=', period.id),
+                        ('start_date', '<=', period.end_date),
+                        ('end_date', '>=', period.start_date),
+                        ], limit=1)
+                if overlapping:
+                    raise BillingError(gettext(
+                            'meter_billing.msg_period_overlap',
+                            first=period.rec_name,
+                            second=overlapping[0].rec_name))
+
+    def get_due_date(self):
+        pool = Pool()
+        Configuration = pool.get('meter.billing.configuration')
+        if self.due_date:
+            return self.due_date
+        return self.end_date + dt.timedelta(
+            days=Configuration(1).payment_term_days)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('closed')
+    def close(cls, periods):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('open')
+    def reopen(cls, periods):
+        pass
+
+
+class Run(Workflow, ModelSQL, ModelView):
+    """A billing run: bills a period for the chosen campuses and categories.
+
+    Processing bills every selected account that has confirmed readings in
+    the period and no bill for it yet (a cancelled bill does not count, so
+    the account is billed again and the new bill replaces it); posted bills
+    are never touched, so a run can be processed again safely.  The
+    accounts without a confirmed reading, or whose usage has no tariff,
+    are listed on the run.
+    """
+    __name__ = 'meter.billing.run'
+    _states = {'readonly': Eval('state') != 'draft'}
+    period = fields.Many2One(
+        'meter.billing.period', "Period", required=True,
+        domain=[('state', '=', 'open')], states=_states)
+    campuses = fields.Many2Many(
+        'meter.billing.run-meter.campus', 'run', 'campus', "Campuses",
+        states=_states, help="Leave empty for all campuses.")
+    categories = fields.MultiSelection(
+        CATEGORIES, "Categories", states=_states,
+        help="Leave empty for all categories.")
+    bills = fields.One2Many('meter.bill', 'run', "Bills", readonly=True)
+    missing = fields.One2Many(
+        'meter.billing.run.missing', 'run', "Accounts Not Billed",
+        readonly=True)
+    bill_count = fields.Function(
+        fields.Integer("Bills"), 'get_counts')
+    missing_count = fields.Function(
+        fields.Integer("Accounts Not Billed"), 'get_counts')
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('processed', "Processed"),
+            ('posted', "Posted"),
+            ], "State", readonly=True, required=True, sort=False)
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('id', 'DESC'))
+        cls._transitions |= {
+            ('draft', 'processed'),
+            ('processed', 'processed'),
+            ('processed', 'posted'),
+            ('posted', 'processed'),
+            }
+        cls._buttons.update({
+                'process': {
+                    'invisible': Eval('state') == 'posted',
+                    'depends': ['state'],
+                    },
+                'post': {
+                    'invisible': Eval('state') != 'processed',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_categories(cls):
+        return []
+
+    def get_rec_name(self, name):
+        return f'{self.period.rec_name} #{self.id}'
+
+    @classmethod
+    def get_counts(cls, runs, names):
+        return {
+            'bill_count': {r.id: len(r.bills) for r in runs},
+            'missing_count': {r.id: len(r.missing) for r in runs},
+            }
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('processed')
+    def process(cls, runs):
+        for run in runs:
+            run._process()
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('posted')
+    def post(cls, runs):
+        pool = Pool()
+        Bill = pool.get('meter.bill')
+        bills = Bill.search([
+                ('run', 'in', [r.id for r in runs]),
+                ('state', '=', 'draft'),
+                ])
+        Bill.post(bills)
+
+    def _account_query(self):
+        "Return the SQL query of the ids of the accounts to bill"
+        pool = Pool()
+        Account = pool.get('meter.account')
+        account = Account.__table__()
+        where = account.active == Literal(True)
+        if self.campuses:
+            where &= account.campus.in_([c.id for c in self.campuses])
+        if self.categories:
+            where &= account.category.in_(list(self.categories))
+        return account, where
+
+    def _process(self):
+        pool = Pool()
+        Bill = pool.get('meter.bill')
+        BillLine = pool.get('meter.bill.line')
+        BillMeter = pool.get('meter.bill.meter')
+        BillUsage = pool.get('meter.bill.usage')
+        Missing = pool.get('meter.billing.run.missing')
+        Tariff = pool.get('meter.tariff')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        period = self.period
+        start, end = period.start_date, period.end_date
+
+        account, where = self._account_query()
+        cursor.execute(*account.select(
+                account.id, account.campus, account.category,
+                account.billing_mode, where=where))
+        accounts = {r[0]: r[1:] for r in cursor}
+
+        bill = Bill.__table__()
+        cursor.execute(*bill.select(bill.account, bill.state, bill.id,
+                where=(bill.period == period.id),
+                order_by=[bill.id.asc]))
+        billed, replaces = set(), {}
+        for account_id, state, bill_id in cursor:
+            if state == 'cancelled':
+                replaces[account_id] = bill_id
+            else:
+                billed.add(account_id)
+        replaces = {a: b for a, b in replaces.items() if a not in billed}
+
+        readings = self._period_readings(account, where, start, end)
+        state = self._previous_usage(account, where, start)
+
+        tariffs = {}
+        for tariff in Tariff.search([]):
+            tariffs[tariff.category, tariff.kind] = tariff
+
+        missing = []
+        for account_id in accounts:
+            if account_id not in readings and account_id not in billed:
+                missing.append({
+                        'run': self.id,
+                        'account': account_id,
+                        'reason': 'no_reading',
+                        })
+
+        due_date = period.get_due_date()
+        pricings = {}
+        bills, children = [], []
+        for account_id, meters in readings.items():
+            if account_id in billed or account_id not in accounts:
+                continue
+            campus, category, billing_mode = accounts[account_id]
+            kinds = defaultdict(lambda: Decimal(0))
+            for meter in meters:
+                kinds[meter['kind']] += meter['usage']
+            usages, lines = [], []
+            total = Decimal(0)
+            no_tariff = None
+            for kind in sorted(kinds):
+                tariff = tariffs.get((category, kind))
+                if tariff is None:
+                    no_tariff = kind
+                    break
+                if tariff.id not in pricings:
+                    pricings[tariff.id] = tariff.get_pricing()
+                tier_usage, tier_year, carried = state.get(
+                    (account_id, kind), (0, None, 0))
+                try:
+                    result = pricing.compute_bill(
+                        pricings[tariff.id], start, end,
+                        kinds[kind].quantize(_USAGE_EXP),
+                        digits=USAGE_DIGITS,
+                        tier_usage=tier_usage or 0, tier_year=tier_year,
+                        carried_quota=(carried or 0) if tariff.carry_over
+                        else 0)
+                except pricing.PricingError as exception:
+                    Tariff.raise_pricing_error(tariff, exception)
+                total += result.total
+                usages.append({
+                        'kind': kind,
+                        'tariff': tariff.id,
+                        'usage': result.usage,
+                        'free_quantity': result.free_quantity,
+                        'billable': result.billable,
+                        'amount': result.total,
+                        'carry_out': result.carry_out,
+                        'tier_year': result.tier_year,
+                        'tier_usage': result.tier_usage,
+                        })
+                for line in result.lines:
+                    lines.append(BillLine.values_from_pricing(
+                            kind, line, len(lines) + 1))
+            if no_tariff:
+                missing.append({
+                        'run': self.id,
+                        'account': account_id,
+                        'reason': 'no_tariff',
+                        })
+                continue
+            bills.append({
+                    'account': account_id,
+                    'campus': campus,
+                    'category': category,
+                    'billing_mode': billing_mode,
+                    'period': period.id,
+                    'run': self.id,
+                    'start_date': start,
+                    'end_date': end,
+                    'due_date': due_date,
+                    'amount': total,
+                    'replaces': replaces.get(account_id),
+                    })
+            children.append((meters, usages, lines))
+
+        Missing.delete(Missing.search([('run', '=', self.id)]))
+        Missing.create(missing)
+        with transaction.set_context(_meter_bill_amount_set=True):
+            records = Bill.create(bills)
+            meter_values, usage_values, line_values = [], [], []
+            for record, (meters, usages, lines) in zip(records, children):
+                for values in meters:
+                    meter_values.append({
+                            'bill': record.id,
+                            'meter': values['meter'],
+                            'kind': values['kind'],
+                            'previous_value': values['previous_value'],
+                            'value': values['value'],
+                            'multiplier': values['multiplier'],
+                            'usage': values['usage'],
+                            })
+                for values in usages:
+                    usage_values.append(dict(values, bill=record.id))
+                for values in lines:
+                    line_values.append(dict(values, bill=record.id))
+            BillMeter.create(meter_values)
+            BillUsage.create(usage_values)
+            BillLine.create(line_values)
+        return records
+
+    @staticmethod
+    def _period_readings(account, where, start, end):
+        """Return {account id: [meter usage]} of the confirmed readings of
+        the period, in one query for all the accounts."""
+        pool = Pool()
+        Meter = pool.get('meter.meter')
+        Reading = pool.get('meter.reading')
+        meter = Meter.__table__()
+        reading = Reading.__table__()
+        cursor = Transaction().connection.cursor()
+        begin = dt.datetime.combine(start, dt.time())
+        finish = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+        cursor.execute(*reading.join(meter,
+                condition=reading.meter == meter.id
+                ).join(account, condition=meter.account == account.id
+                ).select(
+                meter.account, meter.id, meter.kind, meter.multiplier,
+                reading.previous_value, reading.value, reading.consumption,
+                where=where
+                & (reading.state == 'confirmed')
+                & (reading.taken_at >= begin)
+                & (reading.taken_at < finish),
+                order_by=[meter.account, meter.id, reading.taken_at,
+                    reading.id]))
+        result = defaultdict(list)
+        current = None
+        for (account_id, meter_id, kind, multiplier, previous_value, value,
+                consumption) in cursor:
+            consumption = Decimal(str(consumption or 0))
+            if current is None or current['meter'] != meter_id:
+                current = {
+                    'meter': meter_id,
+                    'kind': kind,
+                    'multiplier': multiplier,
+                    'previous_value': previous_value,
+                    'value': value,
+                    'usage': consumption,
+                    }
+                result[account_id].append(current)
+            else:
+                current['value'] = value
+                current['usage'] += consumption
+        return result
+
+    @staticmethod
+    def _previous_usage(account, where, start):
+        """Return {(account id, kind): (tier usage, tier year, carried
+        quota)} of the last bill before start of each account."""
+        pool = Pool()
+        Bill = pool.get('meter.bill')
+        BillUsage = pool.get('meter.bill.usage')
+        bill = Bill.__table__()
+        usage = BillUsage.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*usage.join(bill, condition=usage.bill == bill.id
+                ).join(account, condition=bill.account == account.id
+                ).select(
+                bill.account, usage.kind, usage.tier_usage, usage.tier_year,
+                usage.carry_out,
+                where=where
+                & (bill.state != 'cancelled')
+                & (bill.end_date < start)
+                & (bill.end_date >= start - dt.timedelta(days=_HISTORY_DAYS)),
+                order_by=[bill.end_date.asc, bill.id.asc]))
+        result = {}
+        for account_id, kind, tier_usage, tier_year, carry_out in cursor:
+            if isinstance(tier_year, str):
+                tier_year = dt.date.fromisoformat(tier_year)
+            result[account_id, kind] = (
+                _quantity(tier_usage), tier_year, _quantity(carry_out))
+        return result
+
+
+def _quantity(value):
+    if value is None:
+        return Decimal(0)
+    return Decimal(str(value)).quantize(_USAGE_EXP)
+
+
+class RunCampus(ModelSQL):
+    "Billing Run - Campus"
+    __name__ = 'meter.billing.run-meter.campus'
+    run = fields.Many2One(
+        'meter.billing.run', "Run", required=True, ondelete='CASCADE')
+    campus = fields.Many2One(
+        'meter.campus', "Campus", required=True, ondelete='CASCADE')
+
+
+class RunMissing(ModelSQL, ModelView):
+    "An account a billing run did not bill, with the reason"
+    __name__ = 'meter.billing.run.missing'
+    run = fields.Many2One(
+        'meter.billing.run', "Run", required=True, ondelete='CASCADE')
+    account = fields.Many2One(
+        'meter.account', "Account", required=True, ondelete='CASCADE')
+    campus = fields.Function(
+        fields.Many2One('meter.campus', "Campus"), 'get_campus')
+    reason = fields.Selection([
+            ('no_reading', "No confirmed reading in the period"),
+            ('no_tariff', "No tariff for its category and meter kind"),
+            ], "Reason", required=True)
+
+    def get_campus(self, name):
+        return self.account.campus.id

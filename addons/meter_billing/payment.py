@@ -1,0 +1,458 @@
+# This file is part of the meter suite.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, Id
+from trytond.report import Report
+from trytond.transaction import Transaction
+
+from . import pricing
+from .bill import OPEN_STATES
+from .exceptions import PaymentError, PaymentStateError
+
+METHODS = [
+    ('cash', "Cash"),
+    ('cheque', "Cheque"),
+    ('transfer', "Bank Transfer"),
+    ]
+
+
+class Campus(metaclass=PoolMeta):
+    __name__ = 'meter.campus'
+    receipt_sequence = fields.Many2One(
+        'ir.sequence', "Receipt Sequence",
+        domain=[('sequence_type', '=',
+                Id('meter_billing', 'sequence_type_receipt'))],
+        help="Numbers the receipts of the payments taken at the campus; "
+        "use a prefix with ${year} to number by year.")
+
+
+class Payment(Workflow, ModelSQL, ModelView):
+    """A payment taken at a campus office for an account, of any campus.
+
+    A cash or cheque payment is posted at once; a bank transfer waits for
+    finance to review its reference and screenshot.  Posting allocates the
+    amount to the open bills of the account, the oldest first; what is
+    left goes to the account's balance.  A posted payment is never deleted:
+    it is cancelled with a reason, which undoes its allocation.
+    """
+    __name__ = 'meter.payment'
+    _rec_name = 'receipt_number'
+    _states = {'readonly': Eval('state') != 'draft'}
+    receipt_number = fields.Char("Receipt Number", readonly=True)
+    account = fields.Many2One(
+        'meter.account', "Account", required=True, ondelete='RESTRICT',
+        states=_states)
+    campus = fields.Many2One(
+        'meter.campus', "Campus", required=True, ondelete='RESTRICT',
+        states=_states, help="The campus office that takes the payment.")
+    date = fields.Date("Date", required=True, states=_states)
+    method = fields.Selection(METHODS, "Method", required=True,
+        states=_states)
+    amount = fields.Numeric(
+        "Amount", digits=(16, 2), required=True, states=_states,
+        domain=[('amount', '>', 0)])
+    payer = fields.Char("Payer", states=_states)
+    cheque_number = fields.Char(
+        "Cheque Number",
+        states={
+            'readonly': Eval('state') != 'draft',
+            'required': Eval('method') == 'cheque',
+            'invisible': Eval('method') != 'cheque',
+            })
+    cheque_bank = fields.Char(
+        "Cheque Bank",
+        states={
+            'readonly': Eval('state') != 'draft',
+            'required': Eval('method') == 'cheque',
+            'invisible': Eval('method') != 'cheque',
+            })
+    transfer_reference = fields.Char(
+        "Transfer Reference",
+        states={
+            'readonly': Eval('state') != 'draft',
+            'required': Eval('method') == 'transfer',
+            'invisible': Eval('method') != 'transfer',
+            })
+    screenshot = fields.Binary(
+        "Screenshot", file_id='screenshot_id', store_prefix='meter_payment',
+        states={
+            'readonly': Eval('state') != 'draft',
+            'invisible': Eval('method') != 'transfer',
+            })
+    screenshot_id = fields.Char("Screenshot ID", readonly=True)
+    reviewed_by = fields.Many2One('res.user', "Reviewed By", readonly=True)
+    allocations = fields.One2Many(
+        'meter.payment.allocation', 'payment', "Allocations", readonly=True)
+    advance = fields.Numeric(
+        "To Balance", digits=(16, 2), readonly=True,
+        help="The part of the payment not allocated to a bill, added to "
+        "the account's balance.")
+    receipt_print_count = fields.Integer("Receipt Prints", readonly=True)
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('waiting', "Waiting for Review"),
+            ('posted', "Posted"),
+            ('refused', "Refused"),
+            ('cancelled', "Cancelled"),
+            ], "State", readonly=True, required=True, sort=False)
+    cancel_reason = fields.Text(
+        "Cancellation Reason",
+        states={
+            'readonly': Eval('state').in_(['cancelled', 'refused']),
+            'required': Eval('state').in_(['cancelled', 'refused']),
+            })
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.account, Index.Range())),
+                Index(t, (t.date, Index.Range())),
+                })
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'waiting'),
+            ('draft', 'posted'),
+            ('waiting', 'posted'),
+            ('waiting', 'refused'),
+            ('waiting', 'draft'),
+            ('refused', 'draft'),
+            ('posted', 'cancelled'),
+            }
+        cls._buttons.update({
+                'post': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                'approve': {
+                    'invisible': Eval('state') != 'waiting',
+                    'depends': ['state'],
+                    },
+                'refuse': {
+                    'invisible': Eval('state') != 'waiting',
+                    'depends': ['state'],
+                    },
+                'draft': {
+                    'invisible': ~Eval('state').in_(['waiting', 'refused']),
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': Eval('state') != 'posted',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_method(cls):
+        return 'cash'
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_receipt_print_count(cls):
+        return 0
+
+    @fields.depends('account', 'campus', '_parent_account.campus')
+    def on_change_account(self):
+        if self.account and not self.campus:
+            self.campus = self.account.campus
+
+    def get_rec_name(self, name):
+        number = self.receipt_number or f'({self.id})'
+        return f'{number} {self.account.rec_name}'
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, value = clause
+        bool_op = 'AND' if operator.startswith('!') else 'OR'
+        return [bool_op,
+            ('receipt_number', operator, value),
+            ('account.rec_name', operator, value),
+            ]
+
+    @classmethod
+    def delete(cls, payments):
+        for payment in payments:
+            if payment.state not in {'draft', 'refused'} or (
+                    payment.receipt_number):
+                raise PaymentStateError(gettext(
+                        'meter_billing.msg_payment_delete',
+                        payment=payment.rec_name))
+        super().delete(payments)
+
+    @classmethod
+    def copy(cls, payments, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['receipt_number', 'allocations', 'advance',
+                'reviewed_by', 'cancel_reason', 'screenshot']:
+            default.setdefault(name, None)
+        default.setdefault('receipt_print_count', 0)
+        return super().copy(payments, default=default)
+
+    @classmethod
+    @ModelView.button
+    def post(cls, payments):
+        "Post cash and cheque payments; send bank transfers to review"
+        transfers = [p for p in payments if p.method == 'transfer']
+        for payment in transfers:
+            if not payment.screenshot and not payment.transfer_reference:
+                raise PaymentError(gettext(
+                        'meter_billing.msg_payment_transfer_evidence',
+                        payment=payment.rec_name))
+        cls.wait(transfers)
+        cls._post([p for p in payments if p.method != 'transfer'])
+
+    @classmethod
+    @Workflow.transition('waiting')
+    def wait(cls, payments):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('posted')
+    def approve(cls, payments):
+        cls.write(payments, {'reviewed_by': Transaction().user})
+        cls._allocate(payments)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('refused')
+    def refuse(cls, payments):
+        for payment in payments:
+            if not payment.cancel_reason:
+                raise PaymentError(gettext(
+                        'meter_billing.msg_payment_reason',
+                        payment=payment.rec_name))
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, payments):
+        cls.write(payments, {'cancel_reason': None})
+
+    @classmethod
+    @Workflow.transition('posted')
+    def _post(cls, payments):
+        cls._allocate(payments)
+
+    @classmethod
+    def _allocate(cls, payments):
+        """Number the receipts and allocate the payments to the open bills
+        of their accounts, the oldest first."""
+        pool = Pool()
+        Allocation = pool.get('meter.payment.allocation')
+        Bill = pool.get('meter.bill')
+        PrepaidLine = pool.get('meter.prepaid.line')
+        allocations, to_write, ledger, touched = [], [], [], set()
+        for payment in sorted(payments, key=lambda p: (p.date, p.id)):
+            values = {}
+            if not payment.receipt_number:
+                values['receipt_number'] = payment.get_receipt_number()
+            advance = payment.amount
+            if payment.account.billing_mode == 'postpaid':
+                bills = Bill.search([
+                        ('account', '=', payment.account.id),
+                        ('state', 'in', OPEN_STATES),
+                        ])
+                open_bills = [pricing.OpenBill(
+                        key=b.id, number=b.number, due_date=b.due_date,
+                        amount=b.amount - b.paid_amount)
+                    for b in bills]
+                result = pricing.allocate_payment(payment.amount, open_bills)
+                for allocation in result.allocations:
+                    allocations.append({
+                            'payment': payment.id,
+                            'bill': allocation.key,
+                            'amount': allocation.amount,
+                            })
+                advance = result.remainder
+                touched.update(a.key for a in result.allocations)
+                if result.allocations:
+                    Allocation.create(allocations)
+                    allocations = []
+                    Bill.update_paid(Bill.browse(
+                            [a.key for a in result.allocations]))
+            values['advance'] = advance
+            if advance:
+                ledger.append({
+                        'account': payment.account.id,
+                        'date': payment.date,
+                        'type': 'topup',
+                        'amount': advance,
+                        'payment': payment.id,
+                        })
+            to_write.extend([[payment], values])
+        if to_write:
+            cls.write(*to_write)
+        if ledger:
+            PrepaidLine.create(ledger)
+
+    def get_receipt_number(self):
+        "Return the next receipt number of the campus, dated by the payment"
+        pool = Pool()
+        Configuration = pool.get('meter.billing.configuration')
+        sequence = (self.campus.receipt_sequence
+            or Configuration(1).receipt_sequence)
+        with Transaction().set_context(date=self.date):
+            return sequence.get()
+
+    @classmethod
+    @ModelView.button
+    def cancel(cls, payments):
+        pool = Pool()
+        Bill = pool.get('meter.bill')
+        PrepaidLine = pool.get('meter.prepaid.line')
+        Date = pool.get('ir.date')
+        for payment in payments:
+            if not payment.cancel_reason:
+                raise PaymentError(gettext(
+                        'meter_billing.msg_payment_reason',
+                        payment=payment.rec_name))
+        payments = [p for p in payments if p.state == 'posted']
+        cls._cancel(payments)
+        Bill.update_paid(
+            list({a.bill for p in payments for a in p.allocations}))
+        reversals = [{
+                'account': p.account.id,
+                'date': Date.today(),
+                'type': 'adjustment',
+                'amount': -p.advance,
+                'payment': p.id,
+                'description': p.cancel_reason,
+                } for p in payments if p.advance]
+        if reversals:
+            PrepaidLine.create(reversals)
+            PrepaidLine.check_low_balance({p.account for p in payments})
+
+    @classmethod
+    @Workflow.transition('cancelled')
+    def _cancel(cls, payments):
+        pass
+
+
+class PaymentAllocation(ModelSQL, ModelView):
+    "The part of a payment given to a bill"
+    __name__ = 'meter.payment.allocation'
+    payment = fields.Many2One(
+        'meter.payment', "Payment", required=True, ondelete='RESTRICT',
+        readonly=True)
+    bill = fields.Many2One(
+        'meter.bill', "Bill", required=True, ondelete='RESTRICT',
+        readonly=True)
+    amount = fields.Numeric(
+        "Amount", digits=(16, 2), required=True, readonly=True)
+    payment_state = fields.Function(
+        fields.Selection('get_payment_states', "Payment State"),
+        'on_change_with_payment_state')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.payment, Index.Range())),
+                Index(t, (t.bill, Index.Range())),
+                })
+
+    @classmethod
+    def get_payment_states(cls):
+        Payment = Pool().get('meter.payment')
+        return Payment.fields_get(['state'])['state']['selection']
+
+    @fields.depends('payment', '_parent_payment.state')
+    def on_change_with_payment_state(self, name=None):
+        return self.payment.state if self.payment else None
+
+
+class ReceiptReport(Report):
+    """The receipt (收据) of a payment; every print after the first is
+    marked as a copy (复印件)."""
+    __name__ = 'meter.payment.receipt'
+
+    @classmethod
+    def execute(cls, ids, data):
+        pool = Pool()
+        Payment = pool.get('meter.payment')
+        payments = Payment.browse(ids)
+        for payment in payments:
+            if payment.state != 'posted':
+                raise PaymentStateError(gettext(
+                        'meter_billing.msg_payment_receipt_posted',
+                        payment=payment.rec_name))
+        # Counted before rendering: every print after the first is a copy
+        for payment in payments:
+            Payment.write([payment], {
+                    'receipt_print_count': (
+                        payment.receipt_print_count or 0) + 1,
+                    })
+        return super().execute(ids, data)
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        context['methods'] = dict(METHODS)
+        context['amount_in_words'] = amount_in_words
+        return context
+
+
+_DIGITS = '零壹贰叁肆伍陆柒捌玖'
+_UNITS = ['', '拾', '佰', '仟']
+_GROUPS = ['', '万', '亿', '万亿']
+
+
+def amount_in_words(amount):
+    "Return the amount in capital Chinese numerals (大写金额)"
+    amount = Decimal(amount).quantize(Decimal('0.01'))
+    if amount < 0:
+        return '负' + amount_in_words(-amount)
+    yuan = int(amount)
+    fen_total = int((amount - yuan) * 100)
+    jiao, fen = divmod(fen_total, 10)
+    text = ''
+    if yuan:
+        groups = []
+        while yuan:
+            yuan, group = divmod(yuan, 10000)
+            groups.append(group)
+        parts = []
+        zero = False
+        for index in range(len(groups) - 1, -1, -1):
+            group = groups[index]
+            if not group:
+                zero = bool(parts)
+                continue
+            words = ''
+            digits = [group // 1000, group // 100 % 10, group // 10 % 10,
+                group % 10]
+            for position, digit in enumerate(digits):
+                if digit:
+                    if zero:
+                        words += '零'
+                        zero = False
+                    words += _DIGITS[digit] + _UNITS[3 - position]
+                elif words or parts:
+                    zero = True
+            parts.append(words + _GROUPS[index])
+            zero = group % 10 == 0 and index > 0
+        text = ''.join(parts) + '元'
+    if not jiao and not fen:
+        return (text or '零元') + '整'
+    if jiao:
+        text += _DIGITS[jiao] + '角'
+    elif text:
+        text += '零'
+    if fen:
+        text += _DIGITS[fen] + '分'
+    return text

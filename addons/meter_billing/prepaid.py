@@ -1,0 +1,164 @@
+# This file is part of the meter suite.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+from collections import defaultdict
+from decimal import Decimal
+
+from sql.aggregate import Sum
+from sql.conditionals import Coalesce
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice, reduce_ids
+from trytond.transaction import Transaction
+
+from .exceptions import PrepaidLineError
+
+
+class PrepaidLine(ModelSQL, ModelView):
+    """A line of the balance ledger of an account (预付费余额).
+
+    Top-ups are positive, deductions at billing negative, adjustments
+    either.  Lines are never changed nor deleted, so the balance of an
+    account is always the sum of its lines: a mistake is corrected by an
+    adjustment.
+    """
+    __name__ = 'meter.prepaid.line'
+    account = fields.Many2One(
+        'meter.account', "Account", required=True, ondelete='RESTRICT')
+    date = fields.Date("Date", required=True)
+    type = fields.Selection([
+            ('topup', "Top-up"),
+            ('deduction', "Deduction"),
+            ('adjustment', "Adjustment"),
+            ], "Type", required=True)
+    amount = fields.Numeric("Amount", digits=(16, 2), required=True)
+    bill = fields.Many2One(
+        'meter.bill', "Bill", readonly=True, ondelete='RESTRICT')
+    payment = fields.Many2One(
+        'meter.payment', "Payment", readonly=True, ondelete='RESTRICT')
+    description = fields.Char("Description")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.account, Index.Range())))
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_type(cls):
+        return 'adjustment'
+
+    @classmethod
+    def create(cls, vlist):
+        for values in vlist:
+            if (values.get('amount') is not None
+                    and Decimal(values['amount']) != Decimal(
+                        values['amount']).quantize(Decimal('0.01'))):
+                raise PrepaidLineError(gettext(
+                        'meter_billing.msg_prepaid_line_digits',
+                        amount=values['amount']))
+        lines = super().create(vlist)
+        adjusted = {l.account for l in lines if l.type == 'adjustment'
+            and not l.bill and not l.payment}
+        if adjusted:
+            cls.check_low_balance(adjusted)
+        return lines
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        for lines, values in zip(actions, actions):
+            if lines and values.keys() - {'write_uid', 'write_date'}:
+                raise PrepaidLineError(gettext(
+                        'meter_billing.msg_prepaid_line_modify'))
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, lines):
+        if lines:
+            raise PrepaidLineError(gettext(
+                    'meter_billing.msg_prepaid_line_modify'))
+        super().delete(lines)
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        raise PrepaidLineError(gettext(
+                'meter_billing.msg_prepaid_line_modify'))
+
+    @classmethod
+    def check_low_balance(cls, accounts):
+        """Raise the low-balance event for the prepaid accounts whose
+        balance is below the threshold of the configuration."""
+        pool = Pool()
+        Account = pool.get('meter.account')
+        Configuration = pool.get('meter.billing.configuration')
+        threshold = Configuration(1).low_balance_threshold
+        accounts = [a for a in accounts if a.billing_mode == 'prepaid']
+        if not accounts:
+            return
+        balances = Account.get_balances(accounts)
+        low = [a for a in accounts if balances[a.id] < threshold]
+        if low:
+            Account.on_low_balance(Account.browse(low))
+
+
+class Account(metaclass=PoolMeta):
+    __name__ = 'meter.account'
+    prepaid_lines = fields.One2Many(
+        'meter.prepaid.line', 'account', "Balance Ledger", readonly=True)
+    balance = fields.Function(
+        fields.Numeric("Balance", digits=(16, 2),
+            help="The sum of the lines of the balance ledger."),
+        'get_balance')
+    low_balance = fields.Function(
+        fields.Boolean("Low Balance",
+            states={'invisible': Eval('billing_mode') != 'prepaid'}),
+        'get_balance')
+
+    @classmethod
+    def get_balances(cls, accounts):
+        "Return {account id: balance} as the sum of the ledger lines"
+        pool = Pool()
+        Line = pool.get('meter.prepaid.line')
+        line = Line.__table__()
+        cursor = Transaction().connection.cursor()
+        result = defaultdict(lambda: Decimal('0.00'))
+        for sub_ids in grouped_slice([a.id for a in accounts]):
+            cursor.execute(*line.select(
+                    line.account, Coalesce(Sum(line.amount), 0),
+                    where=reduce_ids(line.account, sub_ids),
+                    group_by=line.account))
+            for account_id, amount in cursor:
+                result[account_id] = Decimal(str(amount)).quantize(
+                    Decimal('0.01'))
+        return result
+
+    @classmethod
+    def get_balance(cls, accounts, names):
+        pool = Pool()
+        Configuration = pool.get('meter.billing.configuration')
+        balances = cls.get_balances(accounts)
+        threshold = Configuration(1).low_balance_threshold
+        result = {}
+        if 'balance' in names:
+            result['balance'] = {a.id: balances[a.id] for a in accounts}
+        if 'low_balance' in names:
+            result['low_balance'] = {
+                a.id: (a.billing_mode == 'prepaid'
+                    and balances[a.id] < threshold)
+                for a in accounts}
+        return result
+
+    @classmethod
+    def on_low_balance(cls, accounts):
+        """Called with the prepaid accounts whose balance fell below the
+        threshold; other modules extend it to warn the residents (e.g. a
+        WeChat template message)."""
+        pass

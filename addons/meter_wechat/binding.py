@@ -1,0 +1,253 @@
+import datetime as dt
+import logging
+import unicodedata
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .client import WeChatApiError
+from .exceptions import BindingError, BindingLimitError
+
+logger = logging.getLogger(__name__)
+
+# How many accounts of a category a WeChat user may bind: a household
+# has one or two, a unit's energy officer or a dormitory manager many.
+LIMITS = {
+    'resident': 2,
+    'unit': 10,
+    'dormitory': 10,
+    }
+ACTIVE_STATES = {'pending', 'approved'}
+
+
+def _normalize(text):
+    return unicodedata.normalize('NFKC', text or '').strip().replace(' ', '')
+
+
+def verification_matches(account, verification):
+    """Tell if the verification proves the resident knows the account.
+
+    It is either the holder's name on the account or the last 4 digits of
+    the phone registered on it.
+    """
+    verification = _normalize(verification)
+    if not verification:
+        return False
+    if account.name and verification == _normalize(account.name):
+        return True
+    phone = ''.join(c for c in (account.phone or '') if c.isdigit())
+    return (len(verification) == 4 and verification.isdigit()
+        and len(phone) >= 4 and phone[-4:] == verification)
+
+
+class Binding(Workflow, ModelSQL, ModelView):
+    """A request of a WeChat user to see an account (户号绑定).
+
+    The resident gives the account number and proves they know it; staff
+    approve or reject the request within one working day and the resident
+    is told by a template message.  Only approved bindings give access.
+    """
+    __name__ = 'meter.wechat.binding'
+    _states = {'readonly': Eval('state') != 'pending'}
+    user = fields.Many2One(
+        'meter.wechat.user', "WeChat User", required=True,
+        ondelete='CASCADE', states=_states)
+    account = fields.Many2One(
+        'meter.account', "Account", required=True, ondelete='CASCADE',
+        states=_states)
+    category = fields.Function(
+        fields.Selection('get_categories', "Category"),
+        'on_change_with_category')
+    phone = fields.Function(fields.Char("Phone"), 'get_phone')
+    verification = fields.Char(
+        "Verification", readonly=True,
+        help="What the resident typed to prove they know the account.")
+    verified = fields.Boolean(
+        "Verified", readonly=True,
+        help="The verification matches the holder's name or phone.")
+    requested_at = fields.DateTime("Requested At", readonly=True)
+    reviewed_by = fields.Many2One('res.user', "Reviewed By", readonly=True)
+    reviewed_at = fields.DateTime("Reviewed At", readonly=True)
+    reject_reason = fields.Char(
+        "Reject Reason", states={
+            'readonly': Eval('state') != 'pending',
+            })
+    state = fields.Selection([
+            ('pending', "Pending"),
+            ('approved', "Approved"),
+            ('rejected', "Rejected"),
+            ('unbound', "Unbound"),
+            ], "State", readonly=True, required=True, sort=False)
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('requested_at', 'DESC'), ('id', 'DESC')]
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.user, Index.Equality())),
+                Index(t, (t.state, Index.Equality(cardinality='low')),
+                    where=t.state == 'pending'),
+                })
+        cls._transitions |= {
+            ('pending', 'approved'),
+            ('pending', 'rejected'),
+            ('pending', 'unbound'),
+            ('approved', 'unbound'),
+            }
+        cls._buttons.update({
+                'approve': {
+                    'invisible': Eval('state') != 'pending',
+                    'depends': ['state'],
+                    },
+                'reject': {
+                    'invisible': Eval('state') != 'pending',
+                    'depends': ['state'],
+                    },
+                'unbind': {
+                    'invisible': Eval('state') != 'approved',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'pending'
+
+    @classmethod
+    def default_requested_at(cls):
+        return dt.datetime.now()
+
+    @classmethod
+    def get_categories(cls):
+        pool = Pool()
+        Account = pool.get('meter.account')
+        return Account.fields_get(['category'])['category']['selection']
+
+    @fields.depends('account', '_parent_account.category')
+    def on_change_with_category(self, name=None):
+        return self.account.category if self.account else None
+
+    def get_phone(self, name):
+        return self.user.phone
+
+    def get_rec_name(self, name):
+        return '%s - %s' % (self.account.rec_name, self.user.rec_name)
+
+    @classmethod
+    def request(cls, user, account, verification):
+        """Create the pending binding of account for user.
+
+        Raise BindingError when the account is already bound or the limit
+        of its category is reached.
+        """
+        existing = cls.search([
+                ('user', '=', user.id),
+                ('account', '=', account.id),
+                ('state', 'in', list(ACTIVE_STATES)),
+                ])
+        if existing:
+            raise BindingError(gettext(
+                    'meter_wechat.msg_binding_duplicate',
+                    account=account.number))
+        cls.check_limit(user, account.category)
+        binding = cls(
+            user=user, account=account, verification=verification,
+            verified=verification_matches(account, verification))
+        binding.save()
+        return binding
+
+    @classmethod
+    def check_limit(cls, user, category):
+        limit = LIMITS.get(category, LIMITS['resident'])
+        count = cls.search([
+                ('user', '=', user.id),
+                ('account.category', '=', category),
+                ('state', 'in', list(ACTIVE_STATES)),
+                ], count=True)
+        if count >= limit:
+            raise BindingLimitError(gettext(
+                    'meter_wechat.msg_binding_limit', limit=limit))
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('approved')
+    def approve(cls, bindings):
+        for binding in bindings:
+            # Counted without the binding itself, which is still pending
+            count = cls.search([
+                    ('user', '=', binding.user.id),
+                    ('account.category', '=', binding.account.category),
+                    ('state', '=', 'approved'),
+                    ], count=True)
+            if count >= LIMITS.get(binding.account.category, 2):
+                raise BindingLimitError(gettext(
+                        'meter_wechat.msg_binding_limit',
+                        limit=LIMITS.get(binding.account.category, 2)))
+        cls._review(bindings)
+        cls.__queue__.notify(bindings)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('rejected')
+    def reject(cls, bindings):
+        for binding in bindings:
+            if not binding.reject_reason:
+                raise BindingError(gettext(
+                        'meter_wechat.msg_binding_reject_reason',
+                        binding=binding.rec_name))
+        cls._review(bindings)
+        cls.__queue__.notify(bindings)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('unbound')
+    def unbind(cls, bindings):
+        pass
+
+    @classmethod
+    def _review(cls, bindings):
+        cls.write(bindings, {
+                'reviewed_by': Transaction().user or None,
+                'reviewed_at': dt.datetime.now(),
+                })
+
+    @classmethod
+    def notify(cls, bindings):
+        "Tell the residents the decision by template message"
+        pool = Pool()
+        Configuration = pool.get('meter.wechat.configuration')
+        config = Configuration(1)
+        template = config.get_setting('template_binding')
+        api = config.api()
+        if not template or not api:
+            return
+        base_url = config.get_setting('base_url')
+        for binding in bindings:
+            if binding.state not in {'approved', 'rejected'}:
+                continue
+            if binding.state == 'approved':
+                first = '您的户号绑定申请已通过'
+                result = '已通过'
+            else:
+                first = '您的户号绑定申请未通过'
+                result = '未通过：%s' % binding.reject_reason
+            data = {
+                'first': first,
+                'keyword1': binding.account.number,
+                'keyword2': result,
+                'keyword3': binding.reviewed_at.strftime('%Y-%m-%d %H:%M'),
+                'remark': '如有疑问请联系水电保障中心。',
+                }
+            url = base_url + 'accounts' if base_url else None
+            try:
+                api.send_template(binding.user.openid, template, data, url)
+            except WeChatApiError as exception:
+                # A resident who unsubscribed can not be told: the decision
+                # stands and is shown on the pages.
+                logger.warning(
+                    "binding %s not notified: %s", binding.id, exception)

@@ -1,0 +1,134 @@
+"""Settings of the WeChat official account.
+
+Every setting is read from the ``[wechat]`` section of the server
+configuration and may be overridden per database on the configuration
+record, so that one server can serve a test and a production account.
+"""
+import secrets
+
+from trytond.config import config
+from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
+from trytond.pyson import Eval
+
+from .callback import MODES, CallbackSettings
+from .client import DEFAULT_API_BASE_URL, WeChatApi
+
+# name of the setting: (type, default)
+SETTINGS = {
+    'appid': (str, None),
+    'secret': (str, None),
+    'token': (str, None),
+    'encoding_aes_key': (str, None),
+    'mode': (str, 'plain'),
+    'api_base_url': (str, DEFAULT_API_BASE_URL),
+    'oauth_base_url': (str, None),
+    'base_url': (str, None),
+    'max_clock_skew': (int, 300),
+    'template_binding': (str, None),
+    'template_work_order': (str, None),
+    'service_name': (str, '水电保障中心'),
+    'service_phone': (str, ''),
+    }
+
+
+class Configuration(ModelSingleton, ModelSQL, ModelView):
+    """WeChat account settings (公众号设置).
+
+    An empty field falls back to the same option of the ``[wechat]``
+    section of the server configuration.
+    """
+    __name__ = 'meter.wechat.configuration'
+    appid = fields.Char("AppID")
+    secret = fields.Char("AppSecret")
+    token = fields.Char("Token")
+    encoding_aes_key = fields.Char(
+        "EncodingAESKey", size=43,
+        help="The 43 characters key of the compatible and safe modes.")
+    mode = fields.Selection([
+            (None, ""),
+            ('plain', "Plain Text"),
+            ('compatible', "Compatible"),
+            ('safe', "Safe"),
+            ], "Encryption Mode")
+    api_base_url = fields.Char(
+        "API Base URL",
+        help="The WeChat API, https://api.weixin.qq.com/ when empty.")
+    oauth_base_url = fields.Char("OAuth Base URL")
+    base_url = fields.Char(
+        "Pages Base URL",
+        help="The public URL of the resident pages, e.g. "
+        "https://wx.example.edu.cn/meter/wechat/; the request's when empty.")
+    max_clock_skew = fields.Integer(
+        "Maximal Clock Skew",
+        domain=['OR',
+            ('max_clock_skew', '=', None),
+            ('max_clock_skew', '>=', 0),
+            ],
+        help="Seconds between WeChat's timestamp and our clock; "
+        "0 disables the check.")
+    template_binding = fields.Char(
+        "Binding Template",
+        help="The template message sent when a binding is approved or "
+        "rejected.")
+    template_work_order = fields.Char(
+        "Work Order Template",
+        help="The template message sent when a work order is answered.")
+    service_name = fields.Char("Service Name")
+    service_phone = fields.Char("Service Phone")
+    session_secret = fields.Char(
+        "Session Secret", readonly=True,
+        states={'invisible': ~Eval('session_secret')})
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        cls._ensure_secret()
+
+    @classmethod
+    def _ensure_secret(cls):
+        "Give the database the random key signing the residents' cookies"
+        from trytond.transaction import Transaction
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        cursor.execute(*table.select(table.id, table.session_secret))
+        rows = cursor.fetchall()
+        if not rows:
+            cursor.execute(*table.insert(
+                    [table.session_secret], [[secrets.token_hex(32)]]))
+        elif not rows[0][1]:
+            cursor.execute(*table.update(
+                    [table.session_secret], [secrets.token_hex(32)],
+                    where=table.id == rows[0][0]))
+
+    def get_setting(self, name):
+        "Return the setting of the database or of the server"
+        type_, default = SETTINGS[name]
+        value = getattr(self, name, None)
+        if value is None or value == '':
+            value = config.get('wechat', name, default=None)
+        if value is None or value == '':
+            return default
+        return type_(value)
+
+    def callback_settings(self):
+        "Return the CallbackSettings or None when the account is not set"
+        appid, token = self.get_setting('appid'), self.get_setting('token')
+        if not appid or not token:
+            return None
+        mode = self.get_setting('mode')
+        if mode not in MODES:
+            mode = 'plain'
+        return CallbackSettings(
+            appid, token, self.get_setting('encoding_aes_key'), mode=mode,
+            max_clock_skew=self.get_setting('max_clock_skew'))
+
+    def api(self):
+        "Return the WeChatApi client or None when the account is not set"
+        from .store import TokenStorage
+        appid, secret = self.get_setting('appid'), self.get_setting('secret')
+        if not appid or not secret:
+            return None
+        return WeChatApi(
+            appid, secret, api_base_url=self.get_setting('api_base_url'),
+            oauth_base_url=self.get_setting('oauth_base_url'),
+            session=TokenStorage())

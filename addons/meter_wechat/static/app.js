@@ -1,0 +1,104 @@
+/* Small scripts of the resident pages: no framework, no build step. */
+var MeterWeChat = (function () {
+  'use strict';
+
+  function post(url, csrf, data) {
+    var body = new URLSearchParams(data);
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {'X-CSRF-Token': csrf},
+      body: body
+    }).then(function (response) {
+      return response.json();
+    });
+  }
+
+  function smsButton() {
+    var button = document.getElementById('send-code');
+    if (!button) {
+      return;
+    }
+    var message = document.getElementById('sms-message');
+    button.addEventListener('click', function () {
+      var phone = document.getElementById('phone').value;
+      button.disabled = true;
+      post(button.dataset.url, button.dataset.csrf, {phone: phone})
+        .then(function (result) {
+          if (result.error) {
+            message.textContent = result.error;
+            button.disabled = false;
+            return;
+          }
+          message.textContent = '验证码已发送';
+          var wait = 60;
+          var timer = setInterval(function () {
+            wait -= 1;
+            button.textContent = wait + ' 秒后重试';
+            if (wait <= 0) {
+              clearInterval(timer);
+              button.textContent = '获取验证码';
+              button.disabled = false;
+            }
+          }, 1000);
+        })
+        .catch(function () {
+          message.textContent = '网络异常，请稍后再试';
+          button.disabled = false;
+        });
+    });
+  }
+
+  function readingWarning() {
+    var form = document.getElementById('reading-form');
+    if (!form) {
+      return;
+    }
+    var meter = document.getElementById('meter');
+    var value = document.getElementById('value');
+    var warning = document.getElementById('reading-warning');
+    function check() {
+      var option = meter.options[meter.selectedIndex];
+      var last = parseFloat(option.dataset.last);
+      var current = parseFloat(value.value);
+      warning.textContent = '';
+      if (isNaN(current)) {
+        return;
+      }
+      if (!isNaN(last) && current < last) {
+        warning.textContent = '读数低于上次读数（' + last + '），请核对表盘。';
+      }
+    }
+    meter.addEventListener('change', check);
+    value.addEventListener('input', check);
+  }
+
+  function usageChart(id) {
+    var element = document.getElementById(id);
+    if (!element || typeof echarts === 'undefined') {
+      return;
+    }
+    var chart = echarts.init(element);
+    chart.setOption({
+      tooltip: {trigger: 'axis'},
+      grid: {left: 48, right: 16, top: 32, bottom: 32},
+      xAxis: {type: 'category', data: JSON.parse(element.dataset.labels)},
+      yAxis: {type: 'value', name: element.dataset.unit},
+      series: [{
+        type: 'bar',
+        itemStyle: {color: '#07c160'},
+        data: JSON.parse(element.dataset.values)
+      }]
+    });
+    window.addEventListener('resize', function () {
+      chart.resize();
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    smsButton();
+    readingWarning();
+  });
+
+  return {usageChart: usageChart};
+}());

@@ -1,0 +1,110 @@
+import datetime as dt
+
+from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.pool import Pool
+
+
+class User(ModelSQL, ModelView):
+    """A resident who opened the pages from the WeChat official account.
+
+    The OpenID identifies them for this account; the mobile number, proven
+    by an SMS code, registers them.  They see nothing but the accounts
+    (户号) staff approved for them.
+    """
+    __name__ = 'meter.wechat.user'
+    _rec_name = 'openid'
+    openid = fields.Char("OpenID", required=True, readonly=True)
+    phone = fields.Char("Phone", readonly=True)
+    registered_at = fields.DateTime("Registered At", readonly=True)
+    last_login = fields.DateTime("Last Login", readonly=True)
+    blocked = fields.Boolean(
+        "Blocked", help="A blocked resident can not use the pages.")
+    bindings = fields.One2Many(
+        'meter.wechat.binding', 'user', "Bindings", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints = [
+            ('openid_unique', Unique(t, t.openid),
+                'meter_wechat.msg_user_openid_unique'),
+            ]
+        cls._order.insert(0, ('registered_at', 'DESC'))
+
+    @classmethod
+    def default_blocked(cls):
+        return False
+
+    def get_rec_name(self, name):
+        if self.phone:
+            return '%s (%s)' % (self.phone, self.openid)
+        return self.openid
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, value = clause
+        bool_op = 'AND' if operator.startswith('!') else 'OR'
+        return [bool_op,
+            ('openid', operator, value),
+            ('phone', operator, value),
+            ]
+
+    @classmethod
+    def login(cls, openid):
+        "Return the user of openid, created at the first visit"
+        users = cls.search([('openid', '=', openid)], limit=1)
+        if users:
+            user, = users
+        else:
+            user = cls(openid=openid)
+        user.last_login = dt.datetime.now()
+        user.save()
+        return user
+
+    def register(self, phone):
+        self.phone = phone
+        self.registered_at = dt.datetime.now()
+        self.save()
+
+    @property
+    def approved_bindings(self):
+        return [b for b in self.bindings if b.state == 'approved']
+
+    @property
+    def approved_accounts(self):
+        "The active accounts the resident may see"
+        return [b.account for b in self.approved_bindings
+            if b.account.active]
+
+    def account(self, account_id):
+        "Return the approved account of id or None"
+        for account in self.approved_accounts:
+            if account.id == account_id:
+                return account
+        return None
+
+    def meter(self, meter_id):
+        "Return the meter of id of an approved account or None"
+        pool = Pool()
+        Meter = pool.get('meter.meter')
+        accounts = [a.id for a in self.approved_accounts]
+        if not accounts or not isinstance(meter_id, int):
+            return None
+        meters = Meter.search([
+                ('id', '=', meter_id),
+                ('account', 'in', accounts),
+                ], limit=1)
+        return meters[0] if meters else None
+
+    def meters(self):
+        "The active meters of the approved accounts"
+        pool = Pool()
+        Meter = pool.get('meter.meter')
+        accounts = [a.id for a in self.approved_accounts]
+        if not accounts:
+            return []
+        return Meter.search([
+                ('account', 'in', accounts),
+                ('state', '=', 'active'),
+                ], order=[('account', 'ASC'), ('number', 'ASC')])

@@ -1,0 +1,253 @@
+"""Load the demo data of the metering suite into a database (idempotent).
+
+Two campuses with their buildings, 150 accounts of the three categories,
+about 290 electricity and water meters and 12 months of readings,
+including a rollover, a meter change and a few anomalies waiting for
+review.  Run by `make demo`; a database that already has the demo
+campuses is left as it is.
+
+    python scripts/load_demo.py DATABASE
+"""
+import datetime as dt
+import random
+import sys
+from decimal import Decimal
+
+from tqdm import tqdm
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红娥玲芬燕彬鑫博文斌宇浩凯健俊帆帅旭宁龙林欣雪梅琳晶"
+CAMPUSES = [
+    ('E', "东校区", "东校区后勤楼 101 室", "周一至周五 8:00-12:00, 14:30-17:30",
+        "李老师", "0571-8820 1101"),
+    ('W', "西校区", "西校区综合服务楼 203 室", "周一至周五 8:30-12:00, 14:00-17:00",
+        "王老师", "0571-8820 2203"),
+    ]
+
+
+def months_back(today, count):
+    "Return the last day-ish (the 25th) of each of the count months before"
+    year, month = today.year, today.month
+    dates = []
+    for _ in range(count):
+        month -= 1
+        if not month:
+            year, month = year - 1, 12
+        dates.append(dt.datetime(year, month, 25, 9, 30))
+    return list(reversed(dates))
+
+
+def load(pool, rng):
+    Campus = pool.get('meter.campus')
+    Location = pool.get('meter.location')
+    Account = pool.get('meter.account')
+    Meter = pool.get('meter.meter')
+    Reading = pool.get('meter.reading')
+
+    campuses = Campus.create([{
+                'code': c, 'name': n, 'address': a, 'hours': h,
+                'contact': p, 'phone': t} for c, n, a, h, p, t in CAMPUSES])
+    buildings = {}
+    for campus in campuses:
+        family, dorm, office = Location.create([
+                {'name': "家属区", 'kind': 'family_area', 'campus': campus},
+                {'name': "学生宿舍区", 'kind': 'area', 'campus': campus},
+                {'name': "办公区", 'kind': 'area', 'campus': campus},
+                ])
+        buildings[campus, 'resident'] = Location.create([{
+                    'name': f"{campus.name[0]}{i}幢", 'kind': 'building',
+                    'campus': campus, 'parent': family}
+                for i in range(1, 6)])
+        buildings[campus, 'dormitory'] = Location.create([{
+                    'name': f"{campus.name[0]}区{i}号宿舍楼",
+                    'kind': 'dormitory', 'campus': campus, 'parent': dorm}
+                for i in range(1, 4)])
+        buildings[campus, 'unit'] = Location.create([{
+                    'name': name, 'kind': 'unit_building', 'campus': campus,
+                    'parent': office}
+                for name in ["行政楼", "图书馆", "实验楼"]])
+
+    def person():
+        return rng.choice(SURNAMES) + ''.join(
+            rng.choice(GIVEN) for _ in range(rng.choice([1, 2])))
+
+    units = ["计算机学院", "机械学院", "图书馆", "校医院", "后勤集团",
+        "外国语学院", "化学学院", "体育部", "档案馆", "保卫处"]
+    accounts = []
+    for i in range(150):
+        campus = campuses[i % 2]
+        if i < 100:
+            category, name = 'resident', person()
+        elif i < 130:
+            category, name = 'dormitory', f"学生宿舍 {i - 99:02d} 区"
+        else:
+            category, name = 'unit', units[(i - 130) % 10] + (
+                "" if i < 140 else "(分部)")
+        location = rng.choice(buildings[campus, category])
+        accounts.append({
+                'number': f'{campus.code}{i + 1:05d}',
+                'name': name,
+                'category': category,
+                'billing_mode': 'prepaid' if i % 10 == 3 else 'postpaid',
+                'campus': campus,
+                'location': location,
+                'phone': f'13{rng.randrange(100000000, 999999999)}',
+                })
+    accounts = Account.create(accounts)
+
+    meters = []
+    for account in accounts:
+        kinds = {'resident': ['electricity', 'water'],
+            'dormitory': ['electricity'],
+            'unit': ['electricity', 'electricity', 'water']}[account.category]
+        for n, kind in enumerate(kinds):
+            electricity = kind == 'electricity'
+            meters.append({
+                    'number': f'{"D" if electricity else "S"}'
+                    f'{account.number}{n}',
+                    'kind': kind,
+                    'account': account,
+                    'campus': account.campus,
+                    'location': account.location,
+                    'place': f"{account.location.name} 楼道表箱",
+                    'digits': 6 if electricity else 5,
+                    'decimals': 1 if electricity else 0,
+                    'multiplier': Decimal(
+                        20 if account.category == 'unit' and electricity
+                        and n == 0 else 1),
+                    'protocol': 'dlt645_2007' if electricity else 'cjt188_2004',
+                    'reading_method': rng.choice(
+                        ['manual', 'self', 'handheld', 'collector']),
+                    'comm_address': f'{rng.randrange(10 ** 11):012d}',
+                    'handheld_id': f'H{rng.randrange(10 ** 7):07d}',
+                    'install_date': dt.date.today() - dt.timedelta(days=800),
+                    'initial_value': Decimal(rng.randrange(0, 3000)),
+                    'brand': "正泰" if electricity else "宁水",
+                    'meter_model': "DDSU666" if electricity else "LXS-20E",
+                    'latitude': Decimal('30.2650') + Decimal(
+                        rng.randrange(0, 200)) / 10000,
+                    'longitude': Decimal('120.1200') + Decimal(
+                        rng.randrange(0, 200)) / 10000,
+                    })
+    # One water meter close to its 5-digit wrap point, for the rollover.
+    meters[1]['initial_value'] = Decimal(99100)
+    meters = Meter.create(meters)
+
+    dates = months_back(dt.date.today(), 12)
+    values = {m: m.initial_value for m in meters}
+    # Each meter has its own usual monthly use, varying by ±30 %.
+    usual = {m: rng.randrange(120, 300) if m.kind == 'electricity'
+        else rng.randrange(6, 20) for m in meters}
+    size = {m: Decimal(10) ** m.digits for m in meters}
+    for month, taken_at in enumerate(tqdm(dates, desc="readings", unit="month")):
+        batch = []
+        for meter in meters:
+            use = Decimal(usual[meter] * rng.uniform(0.7, 1.3))
+            if meter.kind == 'electricity':
+                use = (use / meter.multiplier).quantize(Decimal('0.1'))
+            else:
+                use = use.quantize(Decimal(1))
+            if meter == meters[1]:
+                use = Decimal(150)
+            values[meter] = (values[meter] + use) % size[meter]
+            batch.append({
+                    'meter': meter,
+                    'taken_at': taken_at + dt.timedelta(
+                        minutes=rng.randrange(0, 480)),
+                    'value': values[meter],
+                    'source': rng.choice(['field', 'self', 'handheld']),
+                    })
+        Reading.create(batch)
+
+    # Anomalies waiting for review: a value lower than the last one, a
+    # use far above the usual and a second reading on the same day.
+    last = dates[-1] + dt.timedelta(days=3)
+    Reading.create([
+            {'meter': meters[2], 'taken_at': last,
+                'value': values[meters[2]] - Decimal(50), 'source': 'self'},
+            {'meter': meters[4], 'taken_at': last,
+                'value': values[meters[4]] + Decimal(5000), 'source': 'field'},
+            {'meter': meters[6], 'taken_at': dates[-1] + dt.timedelta(hours=9),
+                'value': values[meters[6]] + Decimal(1), 'source': 'self'},
+            ])
+
+    # A meter change: the resident's electricity meter 10 was replaced.
+    Change = pool.get('meter.change.wizard', type='wizard')
+    session_id, _, _ = Change.create()
+    old = meters[10]
+    from trytond.transaction import Transaction
+    with Transaction().set_context(active_model='meter.meter',
+            active_id=old.id, active_ids=[old.id]):
+        change = Change(session_id)
+        change.start.changed_at = last
+        change.start.final_value = values[old] + Decimal(12)
+        change.start.new_number = f'{old.number}R'
+        change.start.new_digits = old.digits
+        change.start.new_multiplier = old.multiplier
+        change.start.initial_value = Decimal(0)
+        change.start.reason = "表计烧坏, 更换新表"
+        change.start.photo = None
+        change.start.new_comm_address = None
+        change.start.new_handheld_id = None
+        change.transition_change()
+    Change.delete(session_id)
+    return campuses
+
+
+def set_up_users(pool, campuses):
+    "Demo users of each post, with passwords for the demo only"
+    User = pool.get('res.user')
+    Group = pool.get('res.group')
+    ModelData = pool.get('ir.model.data')
+    Lang = pool.get('ir.lang')
+    zh, = Lang.search([('code', '=', 'zh_CN')])
+
+    def group(name):
+        return Group(ModelData.get_id('meter_base', name))
+
+    admin, = User.search([('login', '=', 'admin')])
+    User.write([admin], {'language': zh.id, 'name': "系统管理员"})
+    User.create([{
+                'login': 'field', 'name': "外线人员 (东校区)",
+                'password': 'field-demo', 'language': zh.id,
+                'groups': [('add', [group('group_field_staff').id])],
+                'meter_campuses': [('add', [campuses[0].id])],
+                }, {
+                'login': 'finance', 'name': "财务人员",
+                'password': 'finance-demo', 'language': zh.id,
+                'groups': [('add', [group('group_finance').id])],
+                }, {
+                'login': 'desk', 'name': "服务台",
+                'password': 'desk-demo', 'language': zh.id,
+                'groups': [('add', [group('group_service_desk').id])],
+                }])
+
+
+def finish_configuration(pool):
+    "Mark the set-up wizards done so that sao opens straight on the menu"
+    Item = pool.get('ir.module.config_wizard.item')
+    Item.write(Item.search([]), {'state': 'done'})
+
+
+def main(database):
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    Pool.start()
+    pool = Pool(database)
+    pool.init()
+    with Transaction().start(database, 0, readonly=False) as transaction:
+        Campus = pool.get('meter.campus')
+        with Transaction().set_context(active_test=False):
+            if Campus.search([('code', 'in', [c[0] for c in CAMPUSES])]):
+                print("Demo data already loaded.")
+                return
+        rng = random.Random(20261125)
+        campuses = load(pool, rng)
+        set_up_users(pool, campuses)
+        finish_configuration(pool)
+        transaction.commit()
+        print("Demo data loaded.")
+
+
+if __name__ == '__main__':
+    main(sys.argv[1])
