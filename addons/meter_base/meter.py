@@ -100,7 +100,10 @@ class Meter(ModelSQL, ModelView):
             ('removed', "Removed"),
             ], "State", readonly=True, required=True, sort=False)
     readings = fields.One2Many('meter.reading', 'meter', "Readings",
-        readonly=True, order=[('taken_at', 'DESC'), ('id', 'DESC')])
+        order=[('taken_at', 'DESC'), ('id', 'DESC')],
+        states={
+            'readonly': Eval('state') == 'removed',
+            })
     last_value = fields.Function(
         fields.Numeric("Last Value", digits=(16, 3)), 'get_last')
     last_taken_at = fields.Function(

@@ -1,0 +1,138 @@
+"""The meter manager's first steps in the web client, in Chinese.
+
+A real trytond serves the real sao 8.0 to Debian's Chromium driven by
+Playwright: log in, open the meters, create one with two readings and see
+the consumption computed by the server.
+"""
+import datetime as dt
+import os
+import re
+import unittest
+
+from playwright.sync_api import expect, sync_playwright
+
+from .server import PASSWORD, Server, launch_browser
+
+SETUP = """
+Campus = pool.get('meter.campus')
+Campus.create([{'code': 'E', 'name': '东校区'}])
+"""
+
+
+class SaoMeterTestCase(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(['meter_base'], setup=SETUP).start()
+        cls.playwright = sync_playwright().start()
+        cls.browser = launch_browser(cls.playwright)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.close()
+        cls.playwright.stop()
+        cls.server.stop()
+
+    def setUp(self):
+        self.page = self.browser.new_page(
+            viewport={'width': 1400, 'height': 900}, locale='zh-CN')
+        self.errors = []
+        self.page.on('pageerror', lambda e: self.errors.append(str(e)))
+
+    def tearDown(self):
+        if any(e for e in self._outcome.result.errors + 
+                self._outcome.result.failures if e[0] is self):
+            self.page.screenshot(path=os.path.join(
+                    self.server.directory, '..', 'sao-failure.png'))
+        self.page.close()
+
+    def login(self):
+        page = self.page
+        page.goto(self.server.url)
+        page.fill('#login', 'admin')
+        page.click('button[type=submit]')
+        page.fill('.modal input[type=password]', PASSWORD)
+        page.keyboard.press('Enter')
+        expect(page.locator('.treeview')).to_contain_text("计量管理")
+
+    def open_menu(self, *path):
+        page = self.page
+        for name in path[:-1]:
+            page.click(f'.treeview div.column-char[title="{name}"]')
+        page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
+        expect(page.locator('#tablist li.active')
+            .first).to_contain_text(path[-1])
+
+    def field(self, name, tag='input'):
+        "The visible widget of the field in the current tab"
+        return self.page.locator(
+            f'#tabcontent > .tab-pane.active {tag}[name="{name}"]:visible')
+
+    def type_into(self, field, text):
+        "Type as a user does, so that sao sees the change"
+        field.click()
+        self.page.keyboard.press('Control+A')
+        self.page.keyboard.type(text)
+        field.press('Tab')
+
+    def fill_many2one(self, name, text):
+        page = self.page
+        field = self.field(name)
+        field.fill(text)
+        field.press('Tab')
+        # sao completes a unique match or asks in a search dialog.
+        dialog = page.locator('.modal-dialog', has_text="搜索")
+        for _ in range(50):
+            if dialog.is_visible():
+                dialog.locator('tr', has_text=text).first.click()
+                dialog.locator('button', has_text="确定").click()
+                break
+            if text in (field.input_value() or '') and not field.evaluate(
+                    'e => e === document.activeElement'):
+                break
+            page.wait_for_timeout(200)
+        expect(field).to_have_value(re.compile(re.escape(text)))
+
+    def save(self):
+        "Click the save button and wait for the server's answer"
+        page = self.page
+        page.locator('#tabcontent > .tab-pane.active button[title="保存"]'
+            ).click()
+        page.wait_for_load_state('networkidle')
+
+    def test_meter_with_readings(self):
+        "Create a meter and two readings; the consumption shows"
+        page = self.page
+        self.login()
+        self.open_menu("计量管理", "表计")
+        page.locator('#tabcontent > .tab-pane.active button[title="新建"]').click()
+        number = self.field('number')
+        expect(number).to_be_editable()
+        self.type_into(number, 'BT-0001')
+        multiplier = self.field('multiplier')
+        self.type_into(multiplier, '2')
+        self.fill_many2one('campus', "东校区")
+        self.save()
+        expect(multiplier).to_have_value('2.0000')
+
+        self.open_menu("抄表读数")
+        earlier = dt.datetime.now() - dt.timedelta(days=30)
+        for taken_at, value in [(earlier, '120'), (None, '200.5')]:
+            page.locator('#tabcontent > .tab-pane.active button[title="新建"]').click()
+            meter = self.field('meter')
+            expect(meter).to_be_editable()
+            self.fill_many2one('meter', 'BT-0001')
+            if taken_at:
+                date = self.field('taken_at')
+                self.type_into(date, taken_at.strftime('%Y-%m-%d %H:%M:%S'))
+            self.type_into(self.field('value'), value)
+            self.save()
+            state = self.field('state', 'select')
+            expect(state).to_have_value('"confirmed"')
+
+        consumption = self.field('consumption')
+        # (200.5 - 120) × 2
+        expect(consumption).to_have_value('161.000')
+        previous = self.field('previous_value')
+        expect(previous).to_have_value('120.000')
+        self.assertEqual(self.errors, [])
