@@ -43,7 +43,10 @@ def load(pool, rng):
     Account = pool.get('meter.account')
     Meter = pool.get('meter.meter')
     Reading = pool.get('meter.reading')
+    Configuration = pool.get('meter.configuration')
 
+    # The history is typed from the old paper cards: no photos.
+    Configuration.write([Configuration(1)], {'photo_required_sources': []})
     campuses = Campus.create([{
                 'code': c, 'name': n, 'address': a, 'hours': h,
                 'contact': p, 'phone': t} for c, n, a, h, p, t in CAMPUSES])
@@ -191,6 +194,8 @@ def load(pool, rng):
         change.start.new_handheld_id = None
         change.transition_change()
     Change.delete(session_id)
+    Configuration.write([Configuration(1)], {
+            'photo_required_sources': ['self', 'field']})
     return campuses
 
 

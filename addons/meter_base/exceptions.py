@@ -24,3 +24,7 @@ class MeterChangeError(UserError):
 
 class MeterValidationError(ValidationError):
     pass
+
+
+class PhotoValidationError(ValidationError):
+    pass

@@ -7,9 +7,9 @@ the 0/180 degree direction classifier and the text recogniser run by
 onnxruntime on the CPU.  Its three models ship inside the wheel, so nothing
 is downloaded at run time, and onnxruntime's telemetry is switched off
 before the first session is created: the server must make no outbound
-connection.  Tesseract was measured first and read the integer part right
-on at most 2 of the 17 shared photos: it cannot find the wheel window on a
-busy dial and has no notion of a wheel caught mid-roll.
+connection.  Tesseract with Pillow preprocessing read the integer part
+right on 0 to 2 of the 17 shared photos, and RapidOCR run on the whole
+photo on 5: both read the year, a dial label or the upside-down wheels.
 
 RapidOCR is used in pieces rather than as a whole-image OCR, because a dial
 carries many digit strings (year, serial number, dial labels) and the
@@ -20,10 +20,12 @@ counter is often upside down:
    upside down (the dial print is the majority of the text);
 3. the tallest mostly-digit line of 4 to 8 characters is taken as the wheel
    window (the serial number and the year are printed smaller);
-4. the window is cut into equally spaced wheels and each wheel is read on
-   its own with the recogniser restricted to the ten digits.  A wheel caught
-   between two digits shows the bottom of the lower digit above the top of
-   the next one; like the meter itself we keep the lower digit.
+4. the window is cut into equally spaced wheels and each still wheel is
+   read on its own with the recogniser restricted to the ten digits;
+5. a wheel caught between two digits shows the bottom of the lower digit
+   above the top of the next one.  The recogniser cannot read half digits,
+   so both halves are matched against digit templates drawn from the font
+   bundled with Pillow, and like the meter itself the lower digit is kept.
 
 The engine is created once per process (see ``engine``) so that a reading
 costs only the inference.
@@ -32,9 +34,11 @@ import io
 import math
 import threading
 from collections import namedtuple
+from decimal import ROUND_FLOOR, Decimal
 
+import cv2
 import numpy as np
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageOps
 
 __all__ = ['OcrResult', 'read_counter', 'compare', 'engine']
 
@@ -45,7 +49,15 @@ MIN_WHEELS, MAX_WHEELS = 4, 8
 # that the halves of a rolling digit stay in the crop.
 WINDOW_MARGIN = 0.2
 DETECT_SIDE = 608
+# One thread per inference: the server's cores are shared with the Tryton
+# workers, and a spinning thread pool on busy cores was measured 1.5 to 2
+# times slower than a single thread.
+THREADS = 1
+# Share of the contrast of a wheel cell under which a pixel is print; the
+# grey frame of the window lies above it.
 FRAME_CUT = 0.45
+# Lines recognised when looking for the window, tallest first
+MAX_LINES = 4
 # Digit probability under which a cell is taken for no wheel at all
 NO_DIGIT = 0.01
 # Confidence under which the reading is reported as unreadable
@@ -55,6 +67,8 @@ CELL_FIT_MARGIN = 0.05
 
 _engine = None
 _engine_lock = threading.Lock()
+# RapidOCR keeps per-call state on its objects: one reading at a time.
+_read_lock = threading.Lock()
 
 
 def engine():
@@ -75,7 +89,8 @@ class _Engine:
         onnxruntime.disable_telemetry_events()
         from rapidocr_onnxruntime import RapidOCR
         from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
-        ocr = RapidOCR()
+        ocr = RapidOCR(intra_op_num_threads=THREADS,
+            inter_op_num_threads=THREADS)
         self.detector = ocr.text_det
         # A fixed size keeps detection time independent of the photo size.
         self.detector.get_preprocess = lambda max_wh: DetPreProcess(
@@ -109,7 +124,6 @@ class _Engine:
     def digit_probabilities(self, crops):
         "Return for each crop the best probability of each digit"
         rec = self.recognizer
-        height, width = rec.rec_image_shape[1:]
         ratio = max(c.shape[1] / c.shape[0] for c in crops)
         batch = np.stack([rec.resize_norm_img(c, ratio) for c in crops])
         preds = rec.session(batch.astype(np.float32))[0]
@@ -120,27 +134,36 @@ def read_counter(image, region=None):
     """Return the OcrResult of the counter wheels on the photo
 
     image is the photo as bytes, region an optional (left, top, right,
-    bottom) crop box given as fractions of the EXIF-oriented photo.
+    bottom) crop box given as fractions of the EXIF-oriented photo.  digits
+    keeps the leading zeros; it is None when no counter could be read with
+    some confidence (0 to 1).
     """
     try:
         img = _load(image, region)
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return OcrResult(None, 0.)
     eng = engine()
+    with _read_lock:
+        digits, confidence = _read(eng, img)
+    confidence = round(confidence, 3)
+    if digits is None or confidence < MIN_CONFIDENCE:
+        return OcrResult(None, confidence)
+    return OcrResult(digits, confidence)
+
+
+def _read(eng, img):
+    "Return the digits and confidence read on the image"
     boxes = eng.detect(img)
     if not boxes:
-        return OcrResult(None, 0.)
+        return None, 0.
     crops = [_warp(img, b) for b in boxes]
     flip = eng.upside_down(crops)
     window = _find_window(eng, img, boxes, crops, flip)
     if window is None:
-        return OcrResult(None, 0.)
+        return None, 0.
     gray, count, line_score = window
     digits, confidence = _read_wheels(eng, gray, count)
-    confidence = float(confidence * line_score)
-    if confidence < MIN_CONFIDENCE:
-        return OcrResult(None, round(confidence, 3))
-    return OcrResult(digits, round(confidence, 3))
+    return digits, float(confidence * line_score)
 
 
 def compare(digits, typed_value, decimals=0):
@@ -158,39 +181,44 @@ def compare(digits, typed_value, decimals=0):
     if decimals:
         digits = digits[:-decimals]
     read = int(digits or '0')
-    typed = int(math.floor(float(typed_value) + 1e-9))
+    typed = Decimal(str(typed_value)).to_integral_value(rounding=ROUND_FLOOR)
     return 'match' if read == typed else 'mismatch'
 
 
 def _load(data, region):
-    "Decode the photo to an oriented BGR array, tolerating truncated JPEGs"
+    """Decode the photo to an oriented BGR array
+
+    Field cameras send JPEGs cut short; ending the stream with an EOI marker
+    lets Pillow decode what arrived (the rest grey) without setting the
+    process-wide ImageFile.LOAD_TRUNCATED_IMAGES.
+    """
     image = Image.open(io.BytesIO(data))
-    # ESP32-CAM frames are often cut short; the decoded part is still useful.
-    # The flag is set on this image only, not on the ImageFile module.
-    image.LOAD_TRUNCATED_IMAGES = True
     try:
         image.load()
     except OSError:
-        ImageFile.LOAD_TRUNCATED_IMAGES, previous = True, (
-            ImageFile.LOAD_TRUNCATED_IMAGES)
-        try:
-            image = Image.open(io.BytesIO(data))
-            image.load()
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+        if image.format != 'JPEG':
+            raise
+        image = Image.open(io.BytesIO(data + b'\xff\xd9'))
+        image.load()
     image = ImageOps.exif_transpose(image).convert('RGB')
     if region:
-        left, top, right, bottom = region
-        width, height = image.size
-        image = image.crop((
-                int(left * width), int(top * height),
-                int(math.ceil(right * width)), int(math.ceil(bottom * height))))
+        image = image.crop(_crop_box(region, image.size))
     return np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
+
+
+def _crop_box(region, size):
+    "Return the pixel box of a region given as fractions, or ValueError"
+    left, top, right, bottom = (min(max(float(v), 0.), 1.) for v in region)
+    width, height = size
+    box = (int(left * width), int(top * height),
+        int(math.ceil(right * width)), int(math.ceil(bottom * height)))
+    if box[2] - box[0] < 8 or box[3] - box[1] < 8:
+        raise ValueError("empty region %r" % (region,))
+    return box
 
 
 def _warp(img, points, margin=0.):
     "Return the box straightened, grown vertically by margin of its height"
-    import cv2
     points = np.asarray(points, dtype=np.float32).copy()
     if margin:
         up = (points[0] - points[3]) * margin
@@ -213,7 +241,6 @@ def _find_window(eng, img, boxes, crops, flip):
     The window is the tallest line that reads as 4 to 8 characters that are
     mostly digits; the serial number and the year are printed smaller.
     """
-    import cv2
     lines = []
     for box, crop in zip(boxes, crops):
         height, width = crop.shape[:2]
@@ -222,7 +249,7 @@ def _find_window(eng, img, boxes, crops, flip):
                 crop = cv2.rotate(crop, cv2.ROTATE_180)
             lines.append((height, box, crop))
     lines.sort(key=lambda l: -l[0])
-    lines = lines[:4]
+    lines = lines[:MAX_LINES]
     if not lines:
         return None
     best = None
@@ -245,13 +272,11 @@ def _find_window(eng, img, boxes, crops, flip):
 
 def _read_wheels(eng, gray, count):
     "Return the digits of the count wheels of the window and a confidence"
-    import cv2
     cells = _cells(gray, count)
     count = len(cells)
     masks = [_ink_mask(gray[:, left:right]) for left, right in cells]
     digit_height, digit_width = _digit_size(masks, gray.shape[0])
     bright = int(np.percentile(gray, 95))
-    line = _line_rows(gray.shape[0])
     digits, scores = [None] * count, [0.] * count
     stills = []
     carry = True
@@ -270,45 +295,29 @@ def _read_wheels(eng, gray, count):
         else:
             left, right = cells[index]
             cell = gray[:, left:right]
-            # The digit is read twice: cleaned by its ink mask, and as it
-            # is on the detected line; each view covers the other's flaws
-            # (frame edges stuck to the mask, marks of the next digit).
             masked = np.where(mask > 0, cell, bright)
             stills.append((index, _canvas(masked[plan[1]:plan[2]],
-                        digit_height, bright)))
-            stills.append((index, _canvas(cell[line[0]:line[1]],
                         digit_height, bright)))
     if stills:
         probabilities = eng.digit_probabilities(
             [cv2.cvtColor(i, cv2.COLOR_GRAY2BGR) for _, i in stills])
-        for i in range(0, len(stills), 2):
-            index = stills[i][0]
-            p = (probabilities[i] + probabilities[i + 1]) / 2
+        for (index, _), p in zip(stills, probabilities):
             digits[index] = int(p.argmax())
             scores[index] = float(p.max())
     digits, scores = _trim(digits, scores)
     return ''.join(map(str, digits)), float(np.mean(scores))
 
 
-def _line_rows(height):
-    "Rows of the window that the detector gave, without the added margin"
-    line = height / (1 + 2 * WINDOW_MARGIN)
-    top = int(round(line * WINDOW_MARGIN))
-    return top, int(round(top + line))
-
-
 def _trim(digits, scores):
-    """Drop end cells that read as no digit at all
+    """Drop leading cells that read as no digit at all
 
-    The detected line may take in a logo or the unit printed beside the
-    window; such a cell gets almost no digit probability, unlike a wheel.
-    A leading 0 is kept whatever its score: it cannot change the value.
+    The detected line may take in a logo printed beside the window; such a
+    cell gets almost no digit probability, unlike a wheel.  A leading 0 is
+    kept whatever its score: it cannot change the value.
     """
     while (len(digits) > MIN_WHEELS and scores[0] < NO_DIGIT
             and digits[0] != 0):
         digits, scores = digits[1:], scores[1:]
-    while len(digits) > MIN_WHEELS and scores[-1] < NO_DIGIT:
-        digits, scores = digits[:-1], scores[:-1]
     return digits, scores
 
 
@@ -367,7 +376,6 @@ def _ink_mask(cell):
     The tick marks printed on the wheel edge and specks are dropped: only
     blobs centred in the cell and of some size are kept.
     """
-    import cv2
     otsu, _ = cv2.threshold(cell, 0, 1, cv2.THRESH_BINARY_INV
         + cv2.THRESH_OTSU)
     # The grey frame of the window is lighter than the print: cut below
@@ -376,6 +384,7 @@ def _ink_mask(cell):
     threshold = min(otsu, low + FRAME_CUT * (high - low))
     mask = (cell < threshold).astype(np.uint8)
     height, width = mask.shape
+    mask -= _frame_lines(mask)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, 8)
     keep = np.zeros(count, dtype=bool)
     for i in range(1, count):
@@ -387,9 +396,23 @@ def _ink_mask(cell):
     return keep[labels].astype(np.uint8)
 
 
+def _frame_lines(mask):
+    """Return the straight lines of the window frame found in the mask
+
+    They run across the whole cell, or over most of the window height:
+    longer than any stroke of a digit.
+    """
+    height, width = mask.shape
+    across = cv2.getStructuringElement(cv2.MORPH_RECT,
+        (max(3, int(width * 0.9)), 1))
+    upright = cv2.getStructuringElement(cv2.MORPH_RECT,
+        (1, max(3, int(height * 0.7))))
+    return (cv2.morphologyEx(mask, cv2.MORPH_OPEN, across)
+        | cv2.morphologyEx(mask, cv2.MORPH_OPEN, upright))
+
+
 def _digit_size(masks, height):
     "Height and width of a whole digit, from the biggest blob of each cell"
-    import cv2
     heights, widths = [], []
     for mask in masks:
         count, _, stats, _ = cv2.connectedComponentsWithStats(mask, 8)
@@ -419,7 +442,7 @@ def _plan(mask, digit_height, may_roll):
     runs = [(int(r[0]), int(r[-1]) + 1) for r in runs]
     big = [r for r in runs if r[1] - r[0] >= 0.25 * digit_height]
     if not big:
-        return ('still',) + _digit_rows(mask)
+        return ('still',) + _digit_rows(mask, digit_height)
     tallest = max(big, key=lambda r: r[1] - r[0])
     if may_roll and len(big) >= 2 and (
             tallest[1] - tallest[0] < 0.95 * digit_height):
@@ -427,17 +450,17 @@ def _plan(mask, digit_height, may_roll):
         upper, lower = (big[index - 1], tallest) if index else (
             tallest, big[1])
         return ('roll', upper[0], upper[1], lower[0], lower[1])
-    return ('still',) + _digit_rows(mask)
+    return ('still',) + _digit_rows(mask, digit_height)
 
 
-def _digit_rows(mask):
+def _digit_rows(mask, digit_height):
     """Rows of the digit of a still wheel
 
     They are the rows of the biggest blob and of the blobs beside it, so a
     digit broken by glare stays whole and the edges of the previous and next
-    digits are left out.
+    digits are left out.  When a frame edge sticks to the digit, the span
+    is too tall: the end whose rows carry the denser line is cut.
     """
-    import cv2
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, 8)
     if count < 2:
         return 0, mask.shape[0]
@@ -449,6 +472,13 @@ def _digit_rows(mask):
         y, h = stats[i, 1], stats[i, 3]
         if min(bottom, y + h) - max(top, y) >= 0.5 * h:
             first, last = min(first, y), max(last, y + h)
+    rows = mask.sum(axis=1)
+    edge = max(1, digit_height // 8)
+    while last - first > 1.1 * digit_height:
+        if rows[first:first + edge].mean() >= rows[last - edge:last].mean():
+            first += 1
+        else:
+            last -= 1
     return int(first), int(last)
 
 
@@ -492,7 +522,6 @@ def _rolling_digit(leaving, coming, digit_height, digit_width):
 
 def _match(piece, template):
     "Best normalised correlation of the template slid across the piece"
-    import cv2
     height, width = piece.shape
     t_width = template.shape[1]
     if t_width > width:
@@ -519,7 +548,6 @@ _glyphs = None
 
 def _templates(digit_height, digit_width):
     "Return the ten digit templates at the given size, blurred"
-    import cv2
     global _glyphs
     if _glyphs is None:
         _glyphs = _draw_glyphs()

@@ -1,0 +1,154 @@
+# This file is part of the meter suite.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+import csv
+import os
+import subprocess
+import sys
+import textwrap
+import unittest
+from decimal import Decimal
+
+from trytond.modules.meter_base import ocr
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTDATA = os.environ.get('METER_TESTDATA') or os.path.normpath(
+    os.path.join(HERE, '..', '..', '..', '..', 'shared', 'testdata'))
+PHOTOS = os.path.join(TESTDATA, 'meter-photos')
+
+
+def photo_rows():
+    "Return the manifest rows joined with their reading details"
+    with open(os.path.join(PHOTOS, 'manifest.csv'), newline='') as f:
+        rows = {r['file']: r for r in csv.DictReader(f)}
+    with open(os.path.join(PHOTOS, 'readings-detail.csv'), newline='') as f:
+        for detail in csv.DictReader(f):
+            for key, value in detail.items():
+                rows[detail['file']].setdefault(key, value)
+    return list(rows.values())
+
+
+def read_photo(name):
+    with open(os.path.join(PHOTOS, name), 'rb') as f:
+        return f.read()
+
+
+class OcrCompareTestCase(unittest.TestCase):
+    "Test the comparison of the wheels with the typed value"
+
+    def test_match(self):
+        "Test the integer part is compared, leading zeros dropped"
+        self.assertEqual(ocr.compare('00442', Decimal('442.2072')), 'match')
+        self.assertEqual(ocr.compare('00442', 442), 'match')
+        self.assertEqual(ocr.compare('00000', '0.3014'), 'match')
+
+    def test_mismatch(self):
+        "Test another integer part is a mismatch"
+        self.assertEqual(ocr.compare('00442', Decimal('443.0001')), 'mismatch')
+        self.assertEqual(ocr.compare('00442', 441.9999), 'mismatch')
+        self.assertEqual(ocr.compare('00442', None), 'mismatch')
+
+    def test_unreadable(self):
+        "Test nothing read is unreadable"
+        self.assertEqual(ocr.compare(None, 442), 'unreadable')
+        self.assertEqual(ocr.compare('', 442), 'unreadable')
+        self.assertEqual(ocr.compare('44?2', 442), 'unreadable')
+
+    def test_decimal_wheels(self):
+        "Test decimal wheels are left out of the comparison"
+        self.assertEqual(
+            ocr.compare('0044220', Decimal('442.2072'), decimals=2), 'match')
+        self.assertEqual(
+            ocr.compare('0044220', Decimal('4422.07'), decimals=2),
+            'mismatch')
+
+    def test_not_an_image(self):
+        "Test a file that is no image is unreadable"
+        result = ocr.read_counter(b"no photo here")
+        self.assertIsNone(result.digits)
+        self.assertEqual(result.confidence, 0)
+
+
+@unittest.skipUnless(os.path.isdir(PHOTOS), "no shared meter photos")
+class OcrPhotoTestCase(unittest.TestCase):
+    "Test reading the counter of the shared meter photos"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rows = photo_rows()
+
+    def first(self, **criteria):
+        for row in self.rows:
+            if all(c(row[k]) if callable(c) else row[k] == c
+                    for k, c in criteria.items()):
+                return row
+        self.fail("no photo for %s" % criteria)
+
+    def assertReads(self, row):
+        result = ocr.read_counter(read_photo(row['file']))
+        self.assertEqual(
+            ocr.compare(result.digits, Decimal(row['reading'])), 'match',
+            msg="%s read %s" % (row['file'], result.digits))
+        self.assertTrue(0 < result.confidence <= 1)
+        return result
+
+    def test_upside_down_photo(self):
+        "Test an upside-down frame with its right reading matches"
+        row = self.first(orientation='rotated_180', jpeg_truncated='no',
+            last_wheel_state='clean')
+        result = self.assertReads(row)
+        self.assertEqual(len(result.digits), 5)
+        wrong = Decimal(row['reading']) + 1
+        self.assertEqual(ocr.compare(result.digits, wrong), 'mismatch')
+
+    def test_upright_photo(self):
+        "Test an upright frame with its right reading matches"
+        self.assertReads(self.first(orientation='upright',
+                jpeg_truncated='no', meter=lambda m: m.startswith('ZR')))
+
+    def test_rolling_wheel(self):
+        "Test a last wheel caught mid-roll reads as its lower digit"
+        self.assertReads(self.first(
+                last_wheel_state=lambda s: s.startswith('last wheel mid-roll'),
+                jpeg_truncated='no'))
+
+    def test_truncated_photo(self):
+        "Test a frame the camera cut short is still read"
+        self.assertReads(self.first(jpeg_truncated='yes',
+                meter=lambda m: m.startswith('ZR')))
+
+    def test_region(self):
+        "Test the crop region restricts the reading to that part"
+        data = read_photo(self.first(jpeg_truncated='no')['file'])
+        result = ocr.read_counter(data, region=(0, 0, 0.05, 0.05))
+        self.assertIsNone(result.digits)
+
+    def test_no_network(self):
+        "Test importing the engine and reading a photo open no socket"
+        row = self.first(orientation='rotated_180', jpeg_truncated='no',
+            last_wheel_state='clean')
+        script = textwrap.dedent('''
+            import socket
+            import sys
+
+            def refuse(*args, **kwargs):
+                sys.stderr.write('network access: %r\\n' % (args,))
+                sys.exit(3)
+
+            socket.socket.connect = refuse
+            socket.socket.connect_ex = refuse
+            socket.getaddrinfo = refuse
+            socket.create_connection = refuse
+
+            from trytond.modules.meter_base import ocr
+
+            with open(sys.argv[1], 'rb') as f:
+                print(ocr.read_counter(f.read()).digits)
+            ''')
+        process = subprocess.run(
+            [sys.executable, '-c', script,
+                os.path.join(PHOTOS, row['file'])],
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(process.returncode, 0, msg=process.stderr)
+        self.assertEqual(
+            ocr.compare(process.stdout.strip(), Decimal(row['reading'])),
+            'match')
