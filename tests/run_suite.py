@@ -1,5 +1,6 @@
-"""The whole test suite: every addon and cross-addon test on SQLite and on
-PostgreSQL, then the browser tests; ends with `N passed, N failed`.
+"""The whole test suite: every addon and cross-addon test, the browser
+tests included, on SQLite and on PostgreSQL side by side; ends with
+`N passed, N failed`.
 
 PostgreSQL is the one of TRYTOND_DATABASE__URI when it points at one,
 otherwise a throwaway cluster on a loopback port.
@@ -21,27 +22,42 @@ sys.path.insert(0, HERE)
 from pgcluster import Cluster  # noqa: E402
 
 
-def run(label, env, kinds, patterns):
-    with tempfile.NamedTemporaryFile(suffix='.json') as out:
-        cmd = [sys.executable, os.path.join(HERE, 'unit_runner.py'),
-            '--json', out.name]
-        for kind in kinds:
-            cmd += ['--kind', kind]
-        for pattern in patterns or []:
-            cmd += ['-k', pattern]
-        print(f'=== {label} ===', flush=True)
-        process = subprocess.run(cmd, env=env, cwd=ROOT)
-        try:
-            with open(out.name) as fp:
-                counts = json.load(fp)
-        except (OSError, ValueError):
-            counts = {'passed': 0, 'failed': 1, 'skipped': 0}
-        if process.returncode and not counts['failed']:
-            counts['failed'] = 1
-        print(f"--- {label}: {counts['passed']} passed, "
-            f"{counts['failed']} failed, {counts['skipped']} skipped",
-            flush=True)
-        return counts
+def start(label, env, kinds, patterns):
+    "Start the tests of one backend; their report goes to a file"
+    out = tempfile.NamedTemporaryFile(suffix='.json', delete=False)
+    log = tempfile.NamedTemporaryFile(suffix='.log', delete=False)
+    cmd = [sys.executable, os.path.join(HERE, 'unit_runner.py'),
+        '--json', out.name]
+    for kind in kinds:
+        cmd += ['--kind', kind]
+    for pattern in patterns or []:
+        cmd += ['-k', pattern]
+    print(f'=== {label}: started', flush=True)
+    process = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log,
+        stderr=subprocess.STDOUT)
+    return label, process, out.name, log.name
+
+
+def finish(label, process, out, log):
+    "Wait for the tests of one backend, print their report and counts"
+    process.wait()
+    print(f'=== {label} ===', flush=True)
+    with open(log, 'rb') as fp:
+        sys.stdout.buffer.write(fp.read())
+    sys.stdout.flush()
+    try:
+        with open(out) as fp:
+            counts = json.load(fp)
+    except (OSError, ValueError):
+        counts = {'passed': 0, 'failed': 1, 'skipped': 0}
+    if process.returncode and not counts['failed']:
+        counts['failed'] = 1
+    for name in (out, log):
+        os.unlink(name)
+    print(f"--- {label}: {counts['passed']} passed, "
+        f"{counts['failed']} failed, {counts['skipped']} skipped",
+        flush=True)
+    return counts
 
 
 def main():
@@ -58,6 +74,7 @@ def main():
     base['PYTHONPATH'] = ROOT
     totals = {'passed': 0, 'failed': 0, 'skipped': 0}
     cluster = None
+    runs = []
     try:
         for backend in backends:
             env = base.copy()
@@ -78,10 +95,16 @@ def main():
                 env['DB_NAME'] = 'test_meter'
                 env['TRYTOND_DATABASE__PATH'] = cache
             kinds = ['unit'] if args.no_browser else ['unit', 'browser']
-            counts = run(backend, env, kinds, args.patterns)
+            # The backends run side by side: each is mostly one core.
+            runs.append(start(backend, env, kinds, args.patterns))
+        for run in runs:
+            counts = finish(*run)
             for key in totals:
                 totals[key] += counts.get(key, 0)
     finally:
+        for _, process, _, _ in runs:
+            if process.poll() is None:
+                process.kill()
         if cluster:
             cluster.stop()
     if totals['skipped']:
