@@ -8,9 +8,9 @@ PY := $(VENV)/bin/python
 SAO_VERSION := 8.0.11
 SAO_DIR := build/sao
 
-.PHONY: install system venv sao demo test test-sqlite test-postgresql test-browser bench clean
+.PHONY: install system venv sao assets demo test test-sqlite test-postgresql test-browser bench clean
 
-install: system venv sao
+install: system venv sao assets
 
 system:
 	@bash scripts/install_system.sh
@@ -28,6 +28,12 @@ sao: $(SAO_DIR)/.installed
 $(SAO_DIR)/.installed:
 	bash scripts/install_sao.sh $(SAO_VERSION) $(SAO_DIR)
 	touch $@
+
+# Front-end assets of the H5 pages (WeUI, ECharts), pinned by package-lock.
+assets: addons/meter_wechat/static/node_modules/.package-lock.json
+
+addons/meter_wechat/static/node_modules/.package-lock.json: addons/meter_wechat/static/package-lock.json
+	npm ci --prefix addons/meter_wechat/static --no-audit --no-fund --silent
 
 demo: install
 	bash scripts/demo.sh

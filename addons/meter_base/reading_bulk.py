@@ -14,9 +14,10 @@ rows one after the other with ``Reading.create`` in chronological order:
    seeded by the last confirmed reading before the batch, and the batch
    rows themselves; consumption and rollover follow ``consumption.py``
    (``ROLLOVER_HIGH``/``ROLLOVER_LOW``, digits and multiplier) in SQL;
-4. the anomalies are flagged set-based; only the "high use" check, which
-   needs the median of the meter's recent use, is computed in Python with
-   ``consumption.recent_median`` on the rows concerned;
+4. the anomalies are flagged set-based; the "high use" check needs the
+   median of the meter's recent use: the candidates are found set-based
+   (a use above the factor times the lowest recent one) and only their
+   median is computed in Python with ``consumption.recent_median``;
 5. a row with an anomaly stays draft, so the rows after it on the same
    meter do not chain on it: they are computed again in the next pass.
    Each pass settles, for every meter, the rows up to its first anomaly;
@@ -26,15 +27,21 @@ rows one after the other with ``Reading.create`` in chronological order:
 """
 import datetime as dt
 import json
+import logging
+import time
 from collections import defaultdict
 from decimal import Decimal
 
+from trytond import backend
+from trytond.model import fields
 from trytond.pool import Pool
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from . import consumption as rules
 
 __all__ = ['create_readings', 'BulkResult']
+logger = logging.getLogger(__name__)
 
 STAGING = 'meter_reading_bulk'
 METERS = 'meter_reading_bulk_meter'
@@ -47,6 +54,13 @@ FLAGS = {
     rules.BACKDATED: 16,
     rules.SAME_DAY: 32,
     }
+
+
+# The columns of meter_reading the bulk creation fills.
+SET_COLUMNS = {'meter', 'taken_at', 'value', 'source', 'submitter',
+    'reader', 'previous_value', 'previous_taken_at', 'consumption',
+    'rollover', 'anomalies', 'anomaly_count', 'state', 'create_uid',
+    'create_date', 'write_uid', 'write_date'}
 
 
 class BulkResult:
@@ -81,21 +95,47 @@ class _Bulk:
         transaction = Transaction()
         self.database = transaction.database
         self.cursor = transaction.connection.cursor()
-        self.postgresql = self.database.name == 'postgresql' or (
-            self.database.__class__.__module__.endswith('postgresql.database'))
+        self.postgresql = backend.name == 'postgresql'
         self.source = source
         self.submitter = submitter
         self.reader = reader if reader is not None else transaction.user
         self.user = transaction.user
         self.now = now or dt.datetime.now()
         self.config = Configuration(1)
+        self.defaults = self.reading_defaults()
+        # Readings of the batch may be confirmed when the configuration and
+        # Reading.auto_confirmable (extended by other modules) allow it.
+        template = self.Reading(**{**self.defaults, 'source': source})
+        self.auto_confirm = bool(
+            self.config.auto_confirm and template.auto_confirmable())
+
+    @property
+    def Reading(self):
+        return Pool().get('meter.reading')
+
+    def reading_defaults(self):
+        "Return the default values of the other stored reading fields"
+        Reading = self.Reading
+        names = [n for n, f in Reading._fields.items()
+            if n not in SET_COLUMNS and n != 'id'
+            and not isinstance(f, (
+                    fields.Function, fields.One2Many, fields.Many2Many))
+            and not getattr(f, 'file_id', None)]
+        return {n: v
+            for n, v in Reading.default_get(
+                names, with_rec_name=False).items()
+            if n in names and v is not None}
 
     # SQL helpers --------------------------------------------------------
 
     def execute(self, query, params=()):
         if not self.postgresql:
             query = query.replace('%s', '?')
+        start = time.perf_counter()
         self.cursor.execute(query, params)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%.3fs %s", time.perf_counter() - start,
+                query[:70])
 
     def num(self, column):
         # SQLite keeps the Decimals of Tryton as text blobs: compare and
@@ -130,14 +170,16 @@ class _Bulk:
         self.deduplicate(keys, result)
         self.prepare_meters()
         self.flag_same_day()
-        history = self.existing_history()
-        while self.pending():
-            self.chain()
-            self.compute()
-            self.flag_high(history)
-            self.settle()
+        pass_ = 1
+        while True:
+            self.compute(pass_)
+            self.flag_high(pass_)
+            if not self.block(pass_):
+                break
+            pass_ += 1
+        later = self.later_readings()
         result.created, result.confirmed = self.insert()
-        self.recompute_later()
+        self.recompute(later)
         self.drop()
         return result
 
@@ -147,9 +189,10 @@ class _Bulk:
 
     def stage(self, rows):
         self.drop()
-        temporary = 'TEMPORARY'
+        # pass is the pass that computes the row: a row after an anomaly
+        # of its meter is computed again in the next pass.
         self.execute(
-            'CREATE %s TABLE %s ('
+            'CREATE TEMPORARY TABLE %s ('
             'row_no INTEGER PRIMARY KEY, '
             'meter INTEGER NOT NULL, '
             'taken_at TIMESTAMP NOT NULL, '
@@ -157,20 +200,14 @@ class _Bulk:
             'day_start TIMESTAMP, '
             'day_end TIMESTAMP, '
             'dup BOOLEAN DEFAULT FALSE, '
-            'final BOOLEAN DEFAULT FALSE, '
-            'blocked BOOLEAN DEFAULT FALSE, '
+            'pass INTEGER DEFAULT 1, '
             'same_day BOOLEAN DEFAULT FALSE, '
-            'chain_value NUMERIC, '
-            'chain_at TIMESTAMP, '
             'prev_value NUMERIC, '
             'prev_taken_at TIMESTAMP, '
             'last_at TIMESTAMP, '
             'consumption NUMERIC, '
             'rollover BOOLEAN, '
-            'flags INTEGER DEFAULT 0, '
-            'anomalies VARCHAR, '
-            'anomaly_count INTEGER DEFAULT 0, '
-            'state VARCHAR)' % (temporary, STAGING))
+            'flags INTEGER DEFAULT 0)' % STAGING)
         keys = []
 
         def staged():
@@ -191,7 +228,7 @@ class _Bulk:
             self.cursor.executemany(
                 'INSERT INTO %s %s VALUES (?, ?, ?, ?, ?, ?)'
                 % (STAGING, columns), staged())
-        self.execute('CREATE INDEX %s_meter ON %s (meter, taken_at)'
+        self.execute('CREATE INDEX %s_idx ON %s (meter, taken_at)'
             % (STAGING, STAGING))
         if self.postgresql:
             self.execute('ANALYZE %s' % STAGING)
@@ -214,36 +251,41 @@ class _Bulk:
         result.duplicates = [keys[r - 1] for r, in self.cursor]
 
     def prepare_meters(self):
-        "The meters of the batch with their register and last readings"
+        """The meters of the batch with their register, the seed (last
+        confirmed reading at or before the batch) and the last confirmed
+        reading."""
+        size = 'CASE mm.digits %s END' % ' '.join(
+            'WHEN %s THEN %s' % (d, rules.register_size(d))
+            for d in range(1, 19))
+        if self.postgresql:
+            # Readings were just added in this transaction: let the planner
+            # know how many.
+            self.execute('ANALYZE meter_reading')
         self.execute(
-            'CREATE TEMPORARY TABLE %s ('
-            'meter INTEGER PRIMARY KEY, min_at TIMESTAMP, max_at TIMESTAMP, '
-            'seed_at TIMESTAMP, last_at TIMESTAMP, digits INTEGER, '
-            'size NUMERIC, multiplier NUMERIC, initial_value NUMERIC, '
-            'install_at TIMESTAMP)' % METERS)
-        self.execute(
-            'INSERT INTO %(m)s (meter, min_at, max_at) '
-            'SELECT meter, MIN(taken_at), MAX(taken_at) FROM %(s)s '
-            'WHERE NOT dup GROUP BY meter' % {'m': METERS, 's': STAGING})
-        self.execute(
-            'UPDATE %(m)s SET digits = mm.digits, '
-                'multiplier = mm.multiplier, '
-                'initial_value = mm.initial_value, '
-                'install_at = %(install)s '
-            'FROM meter_meter AS mm WHERE mm.id = %(m)s.meter' % {
-                'm': METERS, 'install': self.as_timestamp('mm.install_date')})
-        self.execute(
-            'UPDATE %(m)s SET '
-            'seed_at = (SELECT MAX(r.taken_at) FROM meter_reading AS r '
-                'WHERE r.meter = %(m)s.meter AND r.state = \'confirmed\' '
-                'AND r.taken_at <= %(m)s.min_at), '
-            'last_at = (SELECT MAX(r.taken_at) FROM meter_reading AS r '
-                'WHERE r.meter = %(m)s.meter AND r.state = \'confirmed\')'
+            'CREATE TEMPORARY TABLE %(m)s AS '
+            'WITH b AS (SELECT meter, MIN(taken_at) AS min_at, '
+                    'MAX(taken_at) AS max_at '
+                    'FROM %(s)s WHERE NOT dup GROUP BY meter), '
+            'h AS (SELECT r.meter AS meter, '
+                    'MAX(CASE WHEN r.taken_at <= b.min_at '
+                        'THEN r.taken_at END) AS seed_at, '
+                    'MAX(r.taken_at) AS last_at '
+                    'FROM meter_reading AS r JOIN b ON r.meter = b.meter '
+                    'WHERE r.state = \'confirmed\' GROUP BY r.meter) '
+            'SELECT b.meter AS meter, b.min_at AS min_at, '
+                'b.max_at AS max_at, h.seed_at AS seed_at, '
+                'h.last_at AS last_at, mm.digits AS digits, '
+                '%(size)s AS size, mm.multiplier AS multiplier, '
+                'mm.initial_value AS initial_value, '
+                '%(install)s AS install_at '
+            'FROM b JOIN meter_meter AS mm ON mm.id = b.meter '
+            'LEFT JOIN h ON h.meter = b.meter' % {
+                'm': METERS, 's': STAGING, 'size': size,
+                'install': self.as_timestamp('mm.install_date')})
+        self.execute('CREATE UNIQUE INDEX %(m)s_idx ON %(m)s (meter)'
             % {'m': METERS})
-        self.execute('SELECT DISTINCT digits FROM %s' % METERS)
-        for digits, in list(self.cursor):
-            self.execute('UPDATE %s SET size = %%s WHERE digits = %%s'
-                % METERS, (rules.register_size(digits), digits))
+        if self.postgresql:
+            self.execute('ANALYZE %s' % METERS)
 
     def flag_same_day(self):
         "Another reading of the meter that day, stored or earlier in batch"
@@ -260,304 +302,361 @@ class _Bulk:
                     'OR (o.taken_at = s.taken_at AND o.row_no < s.row_no))))'
             % {'s': STAGING})
 
-    def pending(self):
-        self.execute('SELECT COUNT(*) FROM %s WHERE NOT dup AND NOT final'
-            % STAGING)
-        count, = self.cursor.fetchone()
-        return count
+    def chain_query(self, pass_):
+        """Return the query of the previous confirmed value and date of the
+        rows of the pass: (n, chain_value, chain_at).
 
-    def chain(self):
-        """Find the previous confirmed value of the pending rows.
-
-        The chain holds the stored confirmed readings from the seed (the
-        last one at or before the batch) and the batch rows that are or
-        will be confirmed; ties are broken as the ORM does: stored
-        readings first, then by creation order.
+        The chain holds the stored confirmed readings from the seed and the
+        batch rows that are or will be confirmed; ties are broken as the
+        ORM does: stored readings first, then by creation order.
         """
-        if self.config.auto_confirm:
-            batch = 'NOT dup AND (NOT final OR state = \'confirmed\')'
-        else:
-            # Nothing of the batch will be confirmed: only stored
-            # readings are previous values.
-            batch = 'NOT dup AND NOT final'
-        self.execute(
-            'UPDATE %(s)s SET chain_value = NULL, chain_at = NULL '
-            'WHERE NOT dup AND NOT final' % {'s': STAGING})
-        self.execute(
-            'WITH u AS ('
-                'SELECT r.meter AS meter, r.taken_at AS taken_at, '
-                    '0 AS kind, r.id AS n, r.value AS value '
-                'FROM meter_reading AS r '
-                'JOIN %(m)s AS m ON r.meter = m.meter '
-                'WHERE r.state = \'confirmed\' '
-                'AND r.taken_at >= COALESCE(m.seed_at, m.min_at) '
-                'AND r.taken_at <= m.max_at '
-                'UNION ALL '
-                'SELECT meter, taken_at, 1, row_no, value FROM %(s)s '
-                'WHERE %(batch)s), '
-            'w AS ('
-                'SELECT kind, n, '
-                'LAG(kind) OVER win AS pk, '
-                'LAG(value) OVER win AS pv, '
-                'LAG(taken_at) OVER win AS pt '
-                'FROM u WINDOW win AS ('
-                    'PARTITION BY meter ORDER BY taken_at, kind, n)) '
-            'UPDATE %(s)s SET chain_value = w.pv, chain_at = w.pt '
-            'FROM w WHERE w.kind = 1 AND w.n = %(s)s.row_no '
-            'AND NOT %(s)s.dup AND NOT %(s)s.final' % {
-                's': STAGING, 'm': METERS, 'batch': batch})
-        if not self.config.auto_confirm:
-            # Rows of the batch are not previous values of each other.
-            self.execute(
-                'UPDATE %(s)s SET '
-                'chain_at = (SELECT MAX(r.taken_at) FROM meter_reading AS r '
-                    'WHERE r.meter = %(s)s.meter '
-                    'AND r.state = \'confirmed\' '
-                    'AND r.taken_at <= %(s)s.taken_at) '
-                'WHERE NOT dup AND NOT final' % {'s': STAGING})
-            self.execute(
-                'UPDATE %(s)s SET '
-                'chain_value = (SELECT r.value FROM meter_reading AS r '
-                    'WHERE r.meter = %(s)s.meter '
-                    'AND r.state = \'confirmed\' '
-                    'AND r.taken_at = %(s)s.chain_at '
-                    'ORDER BY r.id DESC LIMIT 1) '
-                'WHERE NOT dup AND NOT final AND chain_at IS NOT NULL'
-                % {'s': STAGING})
+        params = {'s': STAGING, 'm': METERS, 'pass': int(pass_)}
+        if self.auto_confirm:
+            return (
+                'WITH u AS ('
+                    'SELECT r.meter AS meter, r.taken_at AS taken_at, '
+                        '0 AS kind, r.id AS n, r.value AS value '
+                    'FROM meter_reading AS r '
+                    'JOIN %(m)s AS m ON r.meter = m.meter '
+                    'WHERE r.state = \'confirmed\' '
+                    'AND r.taken_at >= COALESCE(m.seed_at, m.min_at) '
+                    'AND r.taken_at <= m.max_at '
+                    'UNION ALL '
+                    'SELECT meter, taken_at, 1, row_no, value FROM %(s)s '
+                    'WHERE NOT dup AND (pass = %(pass)s '
+                        'OR (pass < %(pass)s AND flags = 0))), '
+                'w AS ('
+                    'SELECT kind, n, '
+                    'LAG(value) OVER win AS chain_value, '
+                    'LAG(taken_at) OVER win AS chain_at '
+                    'FROM u WINDOW win AS ('
+                        'PARTITION BY meter ORDER BY taken_at, kind, n)) '
+                'SELECT n, chain_value, chain_at FROM w '
+                'WHERE kind = 1' % params)
+        # Nothing of the batch will be confirmed: only stored readings are
+        # previous values.
+        return (
+            'SELECT c.n AS n, '
+                '(SELECT r.value FROM meter_reading AS r '
+                    'WHERE r.meter = c.meter AND r.state = \'confirmed\' '
+                    'AND r.taken_at = c.chain_at '
+                    'ORDER BY r.id DESC LIMIT 1) AS chain_value, '
+                'c.chain_at AS chain_at '
+            'FROM (SELECT s.row_no AS n, s.meter AS meter, '
+                '(SELECT MAX(r.taken_at) FROM meter_reading AS r '
+                    'WHERE r.meter = s.meter AND r.state = \'confirmed\' '
+                    'AND r.taken_at <= s.taken_at) AS chain_at '
+                'FROM %(s)s AS s '
+                'WHERE NOT s.dup AND s.pass = %(pass)s) AS c' % params)
 
-    def compute(self):
-        "Previous value, consumption, rollover and the set-based anomalies"
-        params = {'s': STAGING, 'm': METERS}
-        self.execute(
-            'UPDATE %(s)s SET '
-            'prev_value = CASE WHEN %(s)s.chain_at IS NULL '
-                'THEN m.initial_value ELSE %(s)s.chain_value END, '
-            'prev_taken_at = CASE WHEN %(s)s.chain_at IS NULL '
-                'THEN m.install_at ELSE %(s)s.chain_at END, '
-            'last_at = CASE '
-                'WHEN m.last_at IS NULL AND %(s)s.chain_at IS NULL '
-                    'THEN m.install_at '
-                'WHEN m.last_at IS NULL THEN %(s)s.chain_at '
-                'WHEN %(s)s.chain_at IS NULL OR m.last_at >= %(s)s.chain_at '
-                    'THEN m.last_at '
-                'ELSE %(s)s.chain_at END '
-            'FROM %(m)s AS m WHERE m.meter = %(s)s.meter '
-            'AND NOT %(s)s.dup AND NOT %(s)s.final' % params)
-        value, previous = self.num('%(s)s.value' % params), self.num(
-            '%(s)s.prev_value' % params)
-        size, multiplier = self.num('m.size'), self.num('m.multiplier')
+    def compute(self, pass_):
+        """Compute in one statement the previous value, consumption,
+        rollover and the set-based anomalies of the rows of the pass."""
+        value, previous = self.num('p.value'), self.num('p.prev_value')
+        size, multiplier = self.num('p.size'), self.num('p.multiplier')
         rollover = (
             '(%(value)s < %(previous)s '
-            'AND %(previous)s >= %(size)s * %%s '
-            'AND %(value)s < %(size)s * %%s '
+            'AND %(previous)s >= %(size)s * %(high)s '
+            'AND %(value)s < %(size)s * %(low)s '
             'AND %(previous)s < %(size)s)' % {
-                'value': value, 'previous': previous, 'size': size})
-        high, low = rules.ROLLOVER_HIGH, rules.ROLLOVER_LOW
-        self.execute(
-            'UPDATE %(s)s SET '
-            'rollover = %(rollover)s, '
-            'consumption = CASE '
-                'WHEN %(value)s >= %(previous)s '
-                    'THEN ROUND((%(value)s - %(previous)s) * %(mult)s, 7) '
-                'WHEN %(rollover)s '
-                    'THEN ROUND((%(value)s + %(size)s - %(previous)s) '
-                        '* %(mult)s, 7) '
-                'END '
-            'FROM %(m)s AS m WHERE m.meter = %(s)s.meter '
-            'AND NOT %(s)s.dup AND NOT %(s)s.final' % {
-                **params, 'rollover': rollover, 'value': value,
-                'previous': previous, 'size': size, 'mult': multiplier},
-            (high, low, high, low))
+                'value': value, 'previous': previous, 'size': size,
+                'high': rules.ROLLOVER_HIGH, 'low': rules.ROLLOVER_LOW})
         zero_days = Decimal(self.config.zero_usage_days or 0)
         if zero_days <= Decimal('0.1'):
             long_enough = 'TRUE'
         else:
             long_enough = '%s >= %s' % (
-                self.seconds('%(s)s.last_at' % params,
-                    '%(s)s.taken_at' % params),
+                self.seconds('c.last_at', 'c.taken_at'),
                 int(zero_days * 86400))
         self.execute(
-            'UPDATE %(s)s SET flags = '
-            '(CASE WHEN %(value)s < %(previous)s AND NOT %(rollover)s '
-                'THEN %(lower)s ELSE 0 END) '
-            '+ (CASE WHEN last_at IS NOT NULL AND taken_at > last_at '
-                'AND %(consumption)s = 0 AND %(long)s '
-                'THEN %(zero)s ELSE 0 END) '
-            '+ (CASE WHEN taken_at > %%s THEN %(future)s ELSE 0 END) '
-            '+ (CASE WHEN last_at IS NOT NULL AND taken_at < last_at '
-                'THEN %(backdated)s ELSE 0 END) '
-            '+ (CASE WHEN same_day THEN %(same_day)s ELSE 0 END) '
-            'FROM %(m)s AS m WHERE m.meter = %(s)s.meter '
-            'AND NOT %(s)s.dup AND NOT %(s)s.final' % {
-                **params, 'value': value, 'previous': previous,
-                'rollover': rollover,
-                'consumption': self.num('%(s)s.consumption' % params),
+            'WITH w AS (%(chain)s), '
+            'p AS (SELECT s.row_no AS row_no, s.value AS value, '
+                's.taken_at AS taken_at, s.same_day AS same_day, '
+                'm.size AS size, m.multiplier AS multiplier, '
+                'CASE WHEN w.chain_at IS NULL THEN m.initial_value '
+                    'ELSE w.chain_value END AS prev_value, '
+                'CASE WHEN w.chain_at IS NULL THEN m.install_at '
+                    'ELSE w.chain_at END AS prev_taken_at, '
+                'CASE '
+                    'WHEN m.last_at IS NULL AND w.chain_at IS NULL '
+                        'THEN m.install_at '
+                    'WHEN m.last_at IS NULL THEN w.chain_at '
+                    'WHEN w.chain_at IS NULL OR m.last_at >= w.chain_at '
+                        'THEN m.last_at '
+                    'ELSE w.chain_at END AS last_at '
+                'FROM %(s)s AS s '
+                'JOIN w ON w.n = s.row_no '
+                'JOIN %(m)s AS m ON m.meter = s.meter), '
+            'c AS (SELECT p.row_no AS row_no, p.taken_at AS taken_at, '
+                'p.same_day AS same_day, p.prev_value AS prev_value, '
+                'p.prev_taken_at AS prev_taken_at, p.last_at AS last_at, '
+                '%(rollover)s AS rollover, '
+                '(%(value)s < %(previous)s AND NOT %(rollover)s) AS is_lower, '
+                'CASE '
+                    'WHEN %(value)s >= %(previous)s '
+                        'THEN ROUND((%(value)s - %(previous)s) '
+                            '* %(mult)s, 3) '
+                    'WHEN %(rollover)s '
+                        'THEN ROUND((%(value)s + %(size)s - %(previous)s) '
+                            '* %(mult)s, 3) '
+                    'END AS consumption '
+                'FROM p) '
+            'UPDATE %(s)s SET prev_value = c.prev_value, '
+                'prev_taken_at = c.prev_taken_at, last_at = c.last_at, '
+                'consumption = c.consumption, rollover = c.rollover, '
+                'flags = (CASE WHEN c.is_lower THEN %(f_lower)s ELSE 0 END) '
+                '+ (CASE WHEN c.last_at IS NOT NULL '
+                    'AND c.taken_at > c.last_at '
+                    'AND %(consumption)s = 0 AND %(long)s '
+                    'THEN %(f_zero)s ELSE 0 END) '
+                '+ (CASE WHEN c.taken_at > %%s THEN %(f_future)s ELSE 0 END) '
+                '+ (CASE WHEN c.last_at IS NOT NULL '
+                    'AND c.taken_at < c.last_at '
+                    'THEN %(f_backdated)s ELSE 0 END) '
+                '+ (CASE WHEN c.same_day THEN %(f_same_day)s ELSE 0 END) '
+            'FROM c WHERE c.row_no = %(s)s.row_no' % {
+                's': STAGING, 'm': METERS, 'chain': self.chain_query(pass_),
+                'rollover': rollover, 'value': value, 'previous': previous,
+                'size': size, 'mult': multiplier,
+                'consumption': self.num('c.consumption'),
                 'long': long_enough,
-                'lower': FLAGS[rules.LOWER], 'zero': FLAGS[rules.ZERO],
-                'future': FLAGS[rules.FUTURE],
-                'backdated': FLAGS[rules.BACKDATED],
-                'same_day': FLAGS[rules.SAME_DAY]},
-            (high, low, self.now))
+                'f_lower': FLAGS[rules.LOWER], 'f_zero': FLAGS[rules.ZERO],
+                'f_future': FLAGS[rules.FUTURE],
+                'f_backdated': FLAGS[rules.BACKDATED],
+                'f_same_day': FLAGS[rules.SAME_DAY]},
+            (self.now,))
 
-    def existing_history(self):
-        """Return the stored confirmed use of the batch meters by meter:
-        lists of (taken at, id, consumption, previous taken at)."""
+    def rate(self, consumption, start, end):
+        "SQL of the use per day as consumption.days_between counts days"
+        days = '(%s / 86400.0)' % self.seconds(start, end)
+        return ('(%s / CASE WHEN %s < 0.1 THEN 0.1 ELSE %s END)'
+            % (self.num(consumption), days, days))
+
+    def flag_high(self, pass_):
+        """Flag use far above the meter's recent median.
+
+        The median is computed in Python with consumption.recent_median, but
+        only for the candidates found set-based: a use per day above the
+        factor times the lowest of the meter's recent ones.
+        """
         window = self.config.median_window or 0
-        history = defaultdict(list)
-        if window <= 0:
-            return history
+        if window < 3:
+            # recent_median needs three values.
+            return
+        params = {'s': STAGING, 'm': METERS, 'pass': int(pass_),
+            'frame': 2 * window}
+        candidate = ('s.pass = %(pass)s AND s.consumption IS NOT NULL '
+            'AND s.last_at IS NOT NULL AND s.taken_at > s.last_at' % params)
+        if self.auto_confirm:
+            chain = ('s.pass = %(pass)s OR (s.pass < %(pass)s '
+                'AND s.flags = 0)' % params)
+            rate = self.rate('s.consumption', 's.prev_taken_at', 's.taken_at')
+        else:
+            chain = 'FALSE'
+            rate = 'CAST(NULL AS NUMERIC)'
+        self.execute(
+            'WITH u AS ('
+                'SELECT r.meter AS meter, r.taken_at AS taken_at, '
+                    '0 AS kind, r.id AS n, %(stored_rate)s AS rate, '
+                    '0 AS candidate '
+                'FROM meter_reading AS r '
+                'JOIN %(m)s AS m ON r.meter = m.meter '
+                'WHERE r.state = \'confirmed\' '
+                'AND r.consumption IS NOT NULL '
+                'AND r.previous_taken_at IS NOT NULL '
+                'AND r.taken_at < m.max_at '
+                'UNION ALL '
+                'SELECT s.meter, s.taken_at, 1, s.row_no, '
+                    'CASE WHEN (%(chain)s) AND s.consumption IS NOT NULL '
+                        'AND s.prev_taken_at IS NOT NULL '
+                        'THEN %(rate)s END, '
+                    'CASE WHEN %(candidate)s THEN 1 ELSE 0 END '
+                'FROM %(s)s AS s WHERE NOT s.dup '
+                'AND ((%(chain)s) OR (%(candidate)s))), '
+            'v AS (SELECT kind, n, candidate, '
+                'MIN(rate) OVER win AS low, COUNT(rate) OVER win AS rates '
+                'FROM u WINDOW win AS (PARTITION BY meter '
+                    'ORDER BY taken_at, kind, n '
+                    'ROWS BETWEEN %(frame)s PRECEDING AND 1 PRECEDING)) '
+            'SELECT s.meter FROM v JOIN %(s)s AS s ON s.row_no = v.n '
+            'WHERE v.kind = 1 AND v.candidate = 1 AND v.rates >= 3 '
+            'AND %(row_rate)s * 1.001 > v.low * %%s '
+            'GROUP BY s.meter' % {
+                **params, 'chain': chain, 'rate': rate,
+                'candidate': candidate,
+                'stored_rate': self.rate('r.consumption',
+                    'r.previous_taken_at', 'r.taken_at'),
+                'row_rate': self.rate(
+                    's.consumption', 's.last_at', 's.taken_at')},
+            (self.config.high_usage_factor,))
+        meters = [m for m, in self.cursor]
+        high = []
+        for sub_meters in grouped_slice(meters):
+            high.extend(self._high(pass_, list(sub_meters)))
+        if high:
+            query = ('UPDATE %s SET flags = flags + %s WHERE row_no = %%s'
+                % (STAGING, FLAGS[rules.HIGH]))
+            if not self.postgresql:
+                query = query.replace('%s', '?')
+            self.cursor.executemany(query, [(r,) for r in high])
+
+    def _high(self, pass_, meters):
+        "Return the rows of the pass of meters with a high use"
+        window = self.config.median_window
+        factor = self.config.high_usage_factor
+        auto_confirm = self.auto_confirm
+        in_meters = ', '.join(str(int(m)) for m in meters)
+        entries = defaultdict(list)
         self.execute(
             'SELECT meter, taken_at, id, consumption, previous_taken_at '
             'FROM (SELECT r.meter AS meter, r.taken_at AS taken_at, '
                 'r.id AS id, r.consumption AS consumption, '
                 'r.previous_taken_at AS previous_taken_at, '
                 'ROW_NUMBER() OVER (PARTITION BY r.meter '
-                    'ORDER BY r.taken_at DESC, r.id DESC) AS rank, '
+                    'ORDER BY r.taken_at DESC, r.id DESC) AS rnk, '
                 'm.min_at AS min_at '
                 'FROM meter_reading AS r '
                 'JOIN %(m)s AS m ON r.meter = m.meter '
-                'WHERE r.state = \'confirmed\' '
+                'WHERE r.meter IN (%(meters)s) '
+                'AND r.state = \'confirmed\' '
                 'AND r.consumption IS NOT NULL '
                 'AND r.previous_taken_at IS NOT NULL '
                 'AND r.taken_at < m.max_at) AS h '
-            'WHERE rank <= %%s OR taken_at >= min_at '
-            'ORDER BY meter, taken_at, id' % {'m': METERS}, (window,))
+            'WHERE rnk <= %%s OR taken_at >= min_at' % {
+                'm': METERS, 'meters': in_meters}, (window,))
         for meter, taken_at, id_, consumption, previous in self.cursor:
-            history[meter].append((
-                    _datetime(taken_at), 0, id_, _decimal(consumption),
-                    _datetime(previous)))
-        return history
-
-    def flag_high(self, history):
-        """Flag use far above the meter's recent median, in Python.
-
-        The median of the recent use per day needs at least three earlier
-        confirmed readings: only the meters with enough of them are read.
-        """
-        window = self.config.median_window or 0
-        if window <= 0:
-            return
-        chain = 'NOT dup AND (NOT final OR state = \'confirmed\')'
-        if not self.config.auto_confirm:
-            chain = 'FALSE'
+            entries[meter].append((_datetime(taken_at), 0, id_,
+                    _decimal(consumption), _datetime(previous)))
         self.execute(
             'SELECT meter, taken_at, row_no, consumption, prev_taken_at, '
-            'last_at, final FROM %(s)s '
-            'WHERE NOT dup AND (NOT final OR (%(chain)s)) '
-            'ORDER BY meter, taken_at, row_no' % {
-                's': STAGING, 'chain': chain})
-        rows = defaultdict(list)
-        for row in self.cursor:
-            rows[row[0]].append(row)
-        high = []
-        factor = self.config.high_usage_factor
-        for meter, meter_rows in rows.items():
-            earlier = history.get(meter, [])
-            if len(earlier) + len(meter_rows) < 4:
+            'last_at, pass, flags FROM %(s)s '
+            'WHERE NOT dup AND meter IN (%(meters)s) '
+            'AND pass <= %(pass)s' % {
+                's': STAGING, 'meters': in_meters, 'pass': int(pass_)})
+        rows = []
+        for (meter, taken_at, row_no, consumption, previous, last_at,
+                row_pass, flags) in self.cursor:
+            taken_at, previous = _datetime(taken_at), _datetime(previous)
+            consumption = _decimal(consumption)
+            if auto_confirm and (row_pass == pass_ or not flags):
+                entries[meter].append(
+                    (taken_at, 1, row_no, consumption, previous))
+            if row_pass == pass_:
+                rows.append((meter, taken_at, row_no, consumption,
+                        _datetime(last_at)))
+        rates = {}
+        for meter, meter_entries in entries.items():
+            meter_entries.sort(key=lambda e: e[:3])
+            rates[meter] = [
+                (e[0], e[3] / rules.days_between(e[4], e[0]))
+                for e in meter_entries
+                if e[3] is not None and e[4] is not None]
+        for meter, taken_at, row_no, consumption, last_at in rows:
+            if (consumption is None or last_at is None
+                    or taken_at <= last_at):
                 continue
-            entries = [(h[0], h[1], h[2], h[3], h[4]) for h in earlier]
-            for (_, taken_at, row_no, consumption, previous, _, final
-                    ) in meter_rows:
-                entries.append((_datetime(taken_at), 1, row_no,
-                        _decimal(consumption), _datetime(previous), final))
-            entries.sort(key=lambda e: e[:3])
-            for (_, taken_at, row_no, consumption, previous, last_at, final
-                    ) in meter_rows:
-                taken_at = _datetime(taken_at)
-                last_at = _datetime(last_at)
-                consumption = _decimal(consumption)
-                if (final or consumption is None or last_at is None
-                        or taken_at <= last_at):
-                    continue
-                rates = [e[3] / rules.days_between(e[4], e[0])
-                    for e in entries
-                    if e[0] < taken_at and e[3] is not None
-                    and e[4] is not None
-                    and not (e[1] == 1 and e[2] == row_no)]
-                reference = rules.recent_median(rates, window)
-                days = rules.days_between(last_at, taken_at)
-                if reference and days and consumption / days > (
-                        reference * factor):
-                    high.append((row_no,))
-        if high:
-            query = ('UPDATE %s SET flags = flags + %s WHERE row_no = %%s'
-                % (STAGING, FLAGS[rules.HIGH]))
-            if not self.postgresql:
-                query = query.replace('%s', '?')
-            self.cursor.executemany(query, high)
+            before = [r for t, r in rates.get(meter, []) if t < taken_at]
+            reference = rules.recent_median(before, window)
+            days = rules.days_between(last_at, taken_at)
+            if reference and days and consumption / days > (
+                    reference * factor):
+                yield row_no
 
-    def settle(self):
-        """Settle the pending rows up to the first anomaly of each meter.
+    def block(self, pass_):
+        """Send to the next pass the rows after an anomaly of their meter.
 
-        A row after an anomaly was computed as if the anomalous row would
-        be confirmed; it is computed again in the next pass.
+        They were computed as if the anomalous row would be confirmed; it
+        stays draft.  Return the number of rows sent.
         """
-        params = {'s': STAGING}
-        if self.config.auto_confirm:
-            self.execute(
-                'UPDATE %(s)s SET blocked = EXISTS (SELECT 1 FROM %(s)s AS a '
-                    'WHERE a.meter = %(s)s.meter AND NOT a.dup '
-                    'AND NOT a.final AND a.flags <> 0 '
-                    'AND (a.taken_at < %(s)s.taken_at '
-                        'OR (a.taken_at = %(s)s.taken_at '
-                            'AND a.row_no < %(s)s.row_no))) '
-                'WHERE NOT dup AND NOT final' % params)
-            state = 'CASE WHEN flags = 0 THEN \'confirmed\' ELSE \'draft\' END'
-        else:
-            state = '\'draft\''
+        if not self.auto_confirm:
+            return 0
+        params = {'s': STAGING, 'pass': int(pass_)}
         self.execute(
-            'UPDATE %(s)s SET final = TRUE, state = %(state)s '
-            'WHERE NOT dup AND NOT final AND NOT blocked' % {
-                **params, 'state': state})
+            'SELECT COUNT(*) FROM %(s)s '
+            'WHERE NOT dup AND pass = %(pass)s AND flags <> 0' % params)
+        if not self.cursor.fetchone()[0]:
+            return 0
+        self.execute(
+            'UPDATE %(s)s SET pass = %(pass)s + 1 '
+            'WHERE NOT dup AND pass = %(pass)s '
+            'AND EXISTS (SELECT 1 FROM %(s)s AS a '
+                'WHERE a.meter = %(s)s.meter AND NOT a.dup '
+                'AND a.pass = %(pass)s AND a.flags <> 0 '
+                'AND (a.taken_at < %(s)s.taken_at '
+                    'OR (a.taken_at = %(s)s.taken_at '
+                        'AND a.row_no < %(s)s.row_no)))' % params)
+        self.execute('SELECT COUNT(*) FROM %(s)s '
+            'WHERE NOT dup AND pass = %(pass)s + 1' % params)
+        return self.cursor.fetchone()[0]
 
     def insert(self):
         self.execute('SELECT DISTINCT flags FROM %s WHERE NOT dup' % STAGING)
+        anomalies, counts = [], []
         for flags, in list(self.cursor):
             codes = sorted(c for c, f in FLAGS.items() if flags & f)
-            self.execute(
-                'UPDATE %s SET anomalies = %%s, anomaly_count = %%s '
-                'WHERE NOT dup AND flags = %%s' % STAGING,
-                (json.dumps(codes, separators=(',', ':')), len(codes),
-                    flags))
+            anomalies.append("WHEN %s THEN '%s'" % (
+                    int(flags), json.dumps(codes, separators=(',', ':'))))
+            counts.append('WHEN %s THEN %s' % (int(flags), len(codes)))
+        if not anomalies:
+            return 0, 0
+        if self.auto_confirm:
+            state = ('CASE WHEN flags = 0 THEN \'confirmed\' '
+                'ELSE \'draft\' END')
+        else:
+            state = '\'draft\''
+        Reading = self.Reading
+        defaults = sorted(self.defaults.items())
         self.execute(
             'INSERT INTO meter_reading (meter, taken_at, value, source, '
                 'submitter, reader, previous_value, previous_taken_at, '
                 'consumption, rollover, anomalies, anomaly_count, state, '
-                'create_uid, create_date) '
+                'create_uid, create_date%(names)s) '
             'SELECT meter, taken_at, value, %%s, %%s, %%s, prev_value, '
-                'prev_taken_at, consumption, rollover, %(anomalies)s, '
-                'anomaly_count, state, %%s, %%s '
+                'prev_taken_at, consumption, rollover, '
+                '%(anomalies)s, CASE flags %(counts)s END, %(state)s, '
+                '%%s, %%s%(values)s '
             'FROM %(s)s WHERE NOT dup ORDER BY taken_at, row_no' % {
-                's': STAGING, 'anomalies': self.json('anomalies')},
+                's': STAGING,
+                'anomalies': self.json(
+                    'CASE flags %s END' % ' '.join(anomalies)),
+                'counts': ' '.join(counts),
+                'state': state,
+                'names': ''.join(', "%s"' % n for n, _ in defaults),
+                'values': ', %s' * len(defaults)},
             (self.source, self.submitter, self.reader, self.user,
-                dt.datetime.now()))
+                dt.datetime.now(), *(
+                    Reading._fields[n].sql_format(v) for n, v in defaults)))
         self.execute(
             'SELECT COUNT(*), '
-            'SUM(CASE WHEN state = \'confirmed\' THEN 1 ELSE 0 END) '
-            'FROM %s WHERE NOT dup' % STAGING)
+            'SUM(CASE WHEN %(state)s = \'confirmed\' THEN 1 ELSE 0 END) '
+            'FROM %(s)s WHERE NOT dup' % {'s': STAGING, 'state': state})
         created, confirmed = self.cursor.fetchone()
         return created, confirmed or 0
 
-    def recompute_later(self):
-        """Recompute the stored readings after a new confirmed one.
+    def later_readings(self):
+        """Return the meters and dates from which to recompute stored
+        readings taken after a new confirmed reading.
 
         As with the ORM, a confirmed reading changes the previous value of
         the later readings of its meter: rare with imports, so the ORM
         does it.
         """
+        self.execute(
+            'SELECT s.meter, MIN(s.taken_at) FROM %(s)s AS s '
+            'WHERE NOT s.dup AND s.flags = 0 AND %(auto)s '
+            'AND EXISTS (SELECT 1 FROM meter_reading AS r '
+                'WHERE r.meter = s.meter AND r.taken_at > s.taken_at '
+                'AND r.state != \'rejected\') '
+            'GROUP BY s.meter' % {
+                's': STAGING,
+                'auto': 'TRUE' if self.auto_confirm else 'FALSE'})
+        return list(self.cursor)
+
+    def recompute(self, later):
         pool = Pool()
         Meter = pool.get('meter.meter')
         Reading = pool.get('meter.reading')
-        self.execute(
-            'SELECT s.meter, MIN(s.taken_at) FROM %(s)s AS s '
-            'WHERE NOT s.dup AND s.state = \'confirmed\' '
-            'AND EXISTS (SELECT 1 FROM meter_reading AS r '
-                'WHERE r.meter = s.meter AND r.taken_at > s.taken_at '
-                'AND r.state != \'rejected\' '
-                'AND (r.source != %%s OR r.create_date < %%s)) '
-            'GROUP BY s.meter' % {'s': STAGING},
-            (self.source, self.now - dt.timedelta(days=36500)))
-        for meter, start in list(self.cursor):
+        for meter, start in later:
             Reading.recompute(Meter(meter), _datetime(start))
 
 

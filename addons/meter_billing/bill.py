@@ -11,9 +11,11 @@ from trytond.modules.meter_base.meter import KINDS
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.report import Report
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import BillStateError
+from .words import amount_in_words
 from .tariff import CATEGORIES
 
 BILL_STATES = [
@@ -30,6 +32,11 @@ LINE_TYPES = [
     ('minimum', "Minimum Charge"),
     ('fixed', "Fixed Charge"),
     ]
+# The notice is printed in Chinese whatever the user's language
+KIND_NAMES = {'electricity': '电', 'water': '水', 'hot_water': '热水'}
+LINE_TYPE_NAMES = {
+    'usage': '用量', 'free': '免费额度', 'minimum': '最低收费',
+    'fixed': '固定月费'}
 # Fields that a posted bill may still change: its payment state and the
 # reason of its cancellation.
 _POSTED_WRITABLE = {'state', 'paid_amount', 'cancel_reason', 'number',
@@ -211,9 +218,9 @@ class Bill(Workflow, ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         amounts = defaultdict(Decimal)
         ids = [b.id for b in bills]
-        for sub_ids in _grouped(ids):
+        for sub_ids in grouped_slice(ids):
             cursor.execute(*line.select(line.bill, Sum(line.amount),
-                    where=line.bill.in_(sub_ids), group_by=line.bill))
+                    where=line.bill.in_(list(sub_ids)), group_by=line.bill))
             for bill_id, amount in cursor:
                 amounts[bill_id] = Decimal(str(amount or 0))
         to_write = defaultdict(list)
@@ -237,11 +244,11 @@ class Bill(Workflow, ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         paid = defaultdict(Decimal)
         bills = [b for b in bills if b.state not in {'draft', 'cancelled'}]
-        for sub_ids in _grouped([b.id for b in bills]):
+        for sub_ids in grouped_slice([b.id for b in bills]):
             cursor.execute(*allocation.join(payment,
                     condition=allocation.payment == payment.id
                     ).select(allocation.bill, Sum(allocation.amount),
-                    where=allocation.bill.in_(sub_ids)
+                    where=allocation.bill.in_(list(sub_ids))
                     & (payment.state == 'posted'),
                     group_by=allocation.bill))
             for bill_id, amount in cursor:
@@ -269,9 +276,15 @@ class Bill(Workflow, ModelSQL, ModelView):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('posted')
     def post(cls, bills):
         """Number the bills and deduct prepaid bills from the balance"""
+        bills = [b for b in bills if b.state == 'draft']
+        cls._post(bills)
+        cls.update_paid(cls.browse(bills))
+
+    @classmethod
+    @Workflow.transition('posted')
+    def _post(cls, bills):
         pool = Pool()
         Configuration = pool.get('meter.billing.configuration')
         PrepaidLine = pool.get('meter.prepaid.line')
@@ -290,7 +303,8 @@ class Bill(Workflow, ModelSQL, ModelView):
             if bill in by_number:
                 values['number'] = by_number[bill]
             args.extend([[bill], values])
-        super().write(*args)
+        if args:
+            super().write(*args)
         prepaid = [b for b in bills if b.billing_mode == 'prepaid']
         if prepaid:
             PrepaidLine.create([{
@@ -301,7 +315,6 @@ class Bill(Workflow, ModelSQL, ModelView):
                         'bill': b.id,
                         } for b in prepaid])
             PrepaidLine.check_low_balance({b.account for b in prepaid})
-        cls.update_paid(bills)
 
     @classmethod
     @ModelView.button
@@ -346,12 +359,6 @@ class Bill(Workflow, ModelSQL, ModelView):
                 continue
             new.extend(cls.copy([bill], default={'replaces': bill.id}))
         return new
-
-
-def _grouped(ids):
-    in_max = Transaction().database.IN_MAX
-    for i in range(0, len(ids), in_max):
-        yield ids[i:i + in_max]
 
 
 class BillMeter(ModelSQL, ModelView):
@@ -490,5 +497,7 @@ class NoticeReport(Report):
         Configuration = pool.get('meter.billing.configuration')
         context = super().get_context(records, header, data)
         context['config'] = Configuration(1)
-        context['kinds'] = dict(KINDS)
+        context['kinds'] = KIND_NAMES
+        context['line_types'] = LINE_TYPE_NAMES
+        context['amount_in_words'] = amount_in_words
         return context

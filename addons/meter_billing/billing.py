@@ -4,7 +4,9 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Literal
+from sql import Column, Literal
+from sql.aggregate import Count
+from sql.functions import CurrentTimestamp
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
@@ -163,7 +165,6 @@ class Run(Workflow, ModelSQL, ModelView):
             }
         cls._buttons.update({
                 'process': {
-                    'invisible': Eval('state') == 'posted',
                     'depends': ['state'],
                     },
                 'post': {
@@ -185,10 +186,23 @@ class Run(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def get_counts(cls, runs, names):
-        return {
-            'bill_count': {r.id: len(r.bills) for r in runs},
-            'missing_count': {r.id: len(r.missing) for r in runs},
-            }
+        pool = Pool()
+        Bill = pool.get('meter.bill')
+        Missing = pool.get('meter.billing.run.missing')
+        cursor = Transaction().connection.cursor()
+        result = {n: dict.fromkeys([r.id for r in runs], 0) for n in names}
+        if not runs:
+            return result
+        for name, Model in [('bill_count', Bill), ('missing_count', Missing)]:
+            table = Model.__table__()
+            if name not in names:
+                continue
+            counts = result[name]
+            cursor.execute(*table.select(table.run, Count(table.id),
+                    where=table.run.in_(list(counts)),
+                    group_by=[table.run]))
+            counts.update(cursor)
+        return result
 
     @classmethod
     @ModelView.button
@@ -203,11 +217,18 @@ class Run(Workflow, ModelSQL, ModelView):
     def post(cls, runs):
         pool = Pool()
         Bill = pool.get('meter.bill')
-        bills = Bill.search([
-                ('run', 'in', [r.id for r in runs]),
-                ('state', '=', 'draft'),
-                ])
-        Bill.post(bills)
+        if not runs:
+            return
+        bill = Bill.__table__()
+        cursor = Transaction().connection.cursor()
+        # Ids rather than a search: posting goes by small batches
+        cursor.execute(*bill.select(bill.id,
+                where=bill.run.in_([r.id for r in runs])
+                & (bill.state == 'draft'),
+                order_by=[bill.id.asc]))
+        ids = [i for i, in cursor]
+        for sub_ids in _chunks(ids):
+            Bill.post(Bill.browse(sub_ids))
 
     def _account_query(self):
         "Return the SQL query of the ids of the accounts to bill"
@@ -338,9 +359,15 @@ class Run(Workflow, ModelSQL, ModelView):
             children.append((meters, usages, lines))
 
         Missing.delete(Missing.search([('run', '=', self.id)]))
-        Missing.create(missing)
+        for sub_missing in _chunks(missing):
+            Missing.create(sub_missing)
+        records = []
         with transaction.set_context(_meter_bill_amount_set=True):
-            records = Bill.create(bills)
+            # Bills through the ORM in small batches (a batch is validated
+            # as a whole and browsing many records costs more than linear),
+            # their rows in bulk: they are computed here, not typed in.
+            for sub_bills in _chunks(bills):
+                records.extend(Bill.create(sub_bills))
             meter_values, usage_values, line_values = [], [], []
             for record, (meters, usages, lines) in zip(records, children):
                 for values in meters:
@@ -357,9 +384,9 @@ class Run(Workflow, ModelSQL, ModelView):
                     usage_values.append(dict(values, bill=record.id))
                 for values in lines:
                     line_values.append(dict(values, bill=record.id))
-            BillMeter.create(meter_values)
-            BillUsage.create(usage_values)
-            BillLine.create(line_values)
+            _insert(BillMeter, meter_values)
+            _insert(BillUsage, usage_values)
+            _insert(BillLine, line_values)
         return records
 
     @staticmethod
@@ -433,6 +460,28 @@ class Run(Workflow, ModelSQL, ModelView):
             result[account_id, kind] = (
                 _quantity(tier_usage), tier_year, _quantity(carry_out))
         return result
+
+
+def _chunks(values, size=500):
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def _insert(Model, vlist, size=1000):
+    "Insert rows computed by the billing run in bulk"
+    if not vlist:
+        return
+    table = Model.__table__()
+    cursor = Transaction().connection.cursor()
+    names = sorted(vlist[0])
+    columns = [Column(table, n) for n in names] + [
+        table.create_uid, table.create_date]
+    user = Transaction().user
+    now = CurrentTimestamp()
+    for sub_values in _chunks(vlist, size):
+        cursor.execute(*table.insert(columns, [
+                    [v[n] for n in names] + [user, now]
+                    for v in sub_values]))
 
 
 def _quantity(value):

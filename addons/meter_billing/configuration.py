@@ -28,6 +28,14 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         help="A prepaid account whose balance falls below this amount "
         "raises the low-balance event.")
 
+    issuer = fields.Char(
+        "Issuer", translate=True,
+        help="The service printed at the top of payment notices.")
+    payee = fields.Char(
+        "Payee", help="The name to write cheques and transfers to.")
+    bank_name = fields.Char("Bank")
+    bank_account = fields.Char("Bank Account Number")
+
     @classmethod
     def default_bill_sequence(cls):
         return cls._default_sequence('sequence_bill')

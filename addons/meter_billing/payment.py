@@ -1,7 +1,5 @@
 # This file is part of the meter suite.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
-from decimal import Decimal
-
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
@@ -12,12 +10,16 @@ from trytond.transaction import Transaction
 from . import pricing
 from .bill import OPEN_STATES
 from .exceptions import PaymentError, PaymentStateError
+from .words import amount_in_words
 
 METHODS = [
     ('cash', "Cash"),
     ('cheque', "Cheque"),
     ('transfer', "Bank Transfer"),
     ]
+
+# The receipt is printed in Chinese whatever the user's language
+METHOD_NAMES = {'cash': '现金', 'cheque': '支票', 'transfer': '银行转账'}
 
 
 class Campus(metaclass=PoolMeta):
@@ -212,7 +214,10 @@ class Payment(Workflow, ModelSQL, ModelView):
                         'meter_billing.msg_payment_transfer_evidence',
                         payment=payment.rec_name))
         cls.wait(transfers)
-        cls._post([p for p in payments if p.method != 'transfer'])
+        others = [p for p in payments
+            if p.method != 'transfer' and p.state == 'draft']
+        cls._post(others)
+        cls._allocate(cls.browse(others))
 
     @classmethod
     @Workflow.transition('waiting')
@@ -221,10 +226,11 @@ class Payment(Workflow, ModelSQL, ModelView):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('posted')
     def approve(cls, payments):
+        payments = [p for p in payments if p.state == 'waiting']
+        cls._post(payments)
         cls.write(payments, {'reviewed_by': Transaction().user})
-        cls._allocate(payments)
+        cls._allocate(cls.browse(payments))
 
     @classmethod
     @ModelView.button
@@ -245,17 +251,18 @@ class Payment(Workflow, ModelSQL, ModelView):
     @classmethod
     @Workflow.transition('posted')
     def _post(cls, payments):
-        cls._allocate(payments)
+        pass
 
     @classmethod
     def _allocate(cls, payments):
-        """Number the receipts and allocate the payments to the open bills
-        of their accounts, the oldest first."""
+        """Number the receipts of posted payments and allocate them to the
+        open bills of their accounts, the oldest first; what is left goes
+        to the balance."""
         pool = Pool()
         Allocation = pool.get('meter.payment.allocation')
         Bill = pool.get('meter.bill')
         PrepaidLine = pool.get('meter.prepaid.line')
-        allocations, to_write, ledger, touched = [], [], [], set()
+        ledger = []
         for payment in sorted(payments, key=lambda p: (p.date, p.id)):
             values = {}
             if not payment.receipt_number:
@@ -266,24 +273,20 @@ class Payment(Workflow, ModelSQL, ModelView):
                         ('account', '=', payment.account.id),
                         ('state', 'in', OPEN_STATES),
                         ])
-                open_bills = [pricing.OpenBill(
-                        key=b.id, number=b.number, due_date=b.due_date,
-                        amount=b.amount - b.paid_amount)
-                    for b in bills]
-                result = pricing.allocate_payment(payment.amount, open_bills)
-                for allocation in result.allocations:
-                    allocations.append({
-                            'payment': payment.id,
-                            'bill': allocation.key,
-                            'amount': allocation.amount,
-                            })
-                advance = result.remainder
-                touched.update(a.key for a in result.allocations)
+                result = pricing.allocate_payment(payment.amount, [
+                        pricing.OpenBill(
+                            key=b.id, number=b.number, due_date=b.due_date,
+                            amount=b.amount - b.paid_amount)
+                        for b in bills])
                 if result.allocations:
-                    Allocation.create(allocations)
-                    allocations = []
+                    Allocation.create([{
+                                'payment': payment.id,
+                                'bill': a.key,
+                                'amount': a.amount,
+                                } for a in result.allocations])
                     Bill.update_paid(Bill.browse(
                             [a.key for a in result.allocations]))
+                advance = result.remainder
             values['advance'] = advance
             if advance:
                 ledger.append({
@@ -293,9 +296,7 @@ class Payment(Workflow, ModelSQL, ModelView):
                         'amount': advance,
                         'payment': payment.id,
                         })
-            to_write.extend([[payment], values])
-        if to_write:
-            cls.write(*to_write)
+            cls.write([payment], values)
         if ledger:
             PrepaidLine.create(ledger)
 
@@ -402,57 +403,6 @@ class ReceiptReport(Report):
     @classmethod
     def get_context(cls, records, header, data):
         context = super().get_context(records, header, data)
-        context['methods'] = dict(METHODS)
+        context['methods'] = METHOD_NAMES
         context['amount_in_words'] = amount_in_words
         return context
-
-
-_DIGITS = '零壹贰叁肆伍陆柒捌玖'
-_UNITS = ['', '拾', '佰', '仟']
-_GROUPS = ['', '万', '亿', '万亿']
-
-
-def amount_in_words(amount):
-    "Return the amount in capital Chinese numerals (大写金额)"
-    amount = Decimal(amount).quantize(Decimal('0.01'))
-    if amount < 0:
-        return '负' + amount_in_words(-amount)
-    yuan = int(amount)
-    fen_total = int((amount - yuan) * 100)
-    jiao, fen = divmod(fen_total, 10)
-    text = ''
-    if yuan:
-        groups = []
-        while yuan:
-            yuan, group = divmod(yuan, 10000)
-            groups.append(group)
-        parts = []
-        zero = False
-        for index in range(len(groups) - 1, -1, -1):
-            group = groups[index]
-            if not group:
-                zero = bool(parts)
-                continue
-            words = ''
-            digits = [group // 1000, group // 100 % 10, group // 10 % 10,
-                group % 10]
-            for position, digit in enumerate(digits):
-                if digit:
-                    if zero:
-                        words += '零'
-                        zero = False
-                    words += _DIGITS[digit] + _UNITS[3 - position]
-                elif words or parts:
-                    zero = True
-            parts.append(words + _GROUPS[index])
-            zero = group % 10 == 0 and index > 0
-        text = ''.join(parts) + '元'
-    if not jiao and not fen:
-        return (text or '零元') + '整'
-    if jiao:
-        text += _DIGITS[jiao] + '角'
-    elif text:
-        text += '零'
-    if fen:
-        text += _DIGITS[fen] + '分'
-    return text

@@ -89,8 +89,10 @@ class PrepaidLine(ModelSQL, ModelView):
 
     @classmethod
     def copy(cls, lines, default=None):
-        raise PrepaidLineError(gettext(
-                'meter_billing.msg_prepaid_line_modify'))
+        if lines:
+            raise PrepaidLineError(gettext(
+                    'meter_billing.msg_prepaid_line_modify'))
+        return super().copy(lines, default=default)
 
     @classmethod
     def check_low_balance(cls, accounts):

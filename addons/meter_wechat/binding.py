@@ -6,7 +6,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .client import WeChatApiError
 from .exceptions import BindingError, BindingLimitError
@@ -219,6 +219,12 @@ class Binding(Workflow, ModelSQL, ModelView):
     @classmethod
     def notify(cls, bindings):
         "Tell the residents the decision by template message"
+        with without_check_access():
+            cls._notify(bindings)
+
+    @classmethod
+    def _notify(cls, bindings):
+        # Run by the queue as the reviewer, who may not read the settings
         pool = Pool()
         Configuration = pool.get('meter.wechat.configuration')
         config = Configuration(1)

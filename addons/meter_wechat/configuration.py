@@ -6,12 +6,14 @@ record, so that one server can serve a test and a production account.
 """
 import secrets
 
-from trytond.config import config
+from trytond import config
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
 from .callback import MODES, CallbackSettings
 from .client import DEFAULT_API_BASE_URL, WeChatApi
+from .store import TokenStorage
 
 # name of the setting: (type, default)
 SETTINGS = {
@@ -87,7 +89,6 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def _ensure_secret(cls):
         "Give the database the random key signing the residents' cookies"
-        from trytond.transaction import Transaction
         cursor = Transaction().connection.cursor()
         table = cls.__table__()
         cursor.execute(*table.select(table.id, table.session_secret))
@@ -124,7 +125,6 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
 
     def api(self):
         "Return the WeChatApi client or None when the account is not set"
-        from .store import TokenStorage
         appid, secret = self.get_setting('appid'), self.get_setting('secret')
         if not appid or not secret:
             return None

@@ -7,6 +7,7 @@ may see is decided here, from the accounts staff approved for them
 """
 import datetime as dt
 import functools
+import json
 import logging
 import os
 import re
@@ -18,19 +19,23 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import send_from_directory
 
-from trytond.config import config
+from trytond import config
 from trytond.exceptions import UserError
 from trytond.protocols.wrappers import (
     HTTPStatus, Response, redirect, set_max_request_size, with_pool,
     with_transaction)
+from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from . import session as sessions
+from .binding import verification_matches
 from .callback import (
     MAX_BODY_SIZE, CallbackError, default_reply_table, handle, handshake)
 from .client import WeChatApiError
 from .photo import PhotoError, check_photo
 from .sms import LogProvider, SmsError, VerificationCodes, get_provider
+from .store import TableCodeStorage, TableNonceStore
+from .work_order import RESIDENT_KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +51,13 @@ _NEXT = re.compile(r'^[a-z0-9_/-]{0,64}$')
 CONTEXT = {'language': 'zh_CN'}
 # Submissions a resident may make per day
 DAILY_LIMITS = {
-    'bind': 5,
+    'bind': 10,
     'bind_failure': 5,
     'sms': 10,
     'reading': 10,
+    'work_order': 10,
+    'follow_up': 20,
+    'payment': 5,
     }
 ANOMALIES = {
     'lower': '读数低于上次读数',
@@ -65,6 +73,15 @@ BINDING_STATES = {
     'pending': '待审核', 'approved': '已绑定', 'rejected': '未通过',
     'unbound': '已解绑'}
 READING_STATES = {'draft': '待审核', 'confirmed': '已确认', 'rejected': '已驳回'}
+PAYMENT_STATES = {
+    'waiting': '待审核', 'posted': '已入账', 'refused': '未通过',
+    'cancelled': '已撤销'}
+BILL_STATES = {'posted': '待缴费', 'partially_paid': '部分缴费'}
+NOTICE_KINDS = {
+    'water_outage': '停水通知', 'power_outage': '停电通知', 'general': '通知'}
+WORK_ORDER_STATES = {
+    'open': '待处理', 'processing': '处理中', 'done': '已完成',
+    'cancelled': '已取消'}
 
 templates = Environment(
     loader=FileSystemLoader(os.path.join(HERE, 'templates')),
@@ -72,7 +89,9 @@ templates = Environment(
 templates.filters['anomaly'] = lambda c: ANOMALIES.get(c, c)
 templates.globals.update(
     KINDS=KINDS, CATEGORIES=CATEGORIES, BINDING_STATES=BINDING_STATES,
-    READING_STATES=READING_STATES)
+    READING_STATES=READING_STATES, WORK_ORDER_STATES=WORK_ORDER_STATES,
+    WORK_ORDER_KINDS=RESIDENT_KINDS, NOTICE_KINDS=NOTICE_KINDS,
+    PAYMENT_STATES=PAYMENT_STATES, BILL_STATES=BILL_STATES)
 
 _sms_providers = {}
 
@@ -92,32 +111,42 @@ def dev_login_enabled():
 
 
 def sms_codes():
-    "Return the VerificationCodes with the provider of the configuration"
-    from .store import TableCodeStorage
+    """Return the VerificationCodes with the provider of the configuration.
+
+    The provider is named by ``sms_provider`` ('log' by default) and
+    configured by the other ``sms_*`` options of the ``[wechat]`` section,
+    e.g. sms_access_key_id, sms_sign_name; ``sms_template_verification``
+    is the provider's template of the codes.
+    """
     name = config.get('wechat', 'sms_provider', default='log')
     provider = _sms_providers.get(name)
     if provider is None:
         if name == 'log':
             provider = LogProvider()
         else:
-            options = {
-                k[len('sms_'):]: v
-                for k, v in config.items('wechat')
-                if k.startswith('sms_') and k != 'sms_provider'}
-            provider = get_provider(name, **options)
+            options, templates = {}, {}
+            for option in config.options('wechat'):
+                value = config.get('wechat', option)
+                if option.startswith('sms_template_'):
+                    templates[option[len('sms_template_'):]] = value
+                elif option.startswith('sms_') and option != 'sms_provider':
+                    options[option[len('sms_'):]] = value
+            provider = get_provider(name, templates=templates, **options)
         _sms_providers[name] = provider
     return VerificationCodes(provider, storage=TableCodeStorage())
 
 
-def render(name, status=HTTPStatus.OK, **values):
+def render(request, name, status=HTTPStatus.OK, **values):
+    values.setdefault('url', lambda n, **q: page_url(request, n, **q))
     return Response(
         templates.get_template(name).render(**values), status=status,
         content_type='text/html; charset=utf-8',
         headers={'Cache-Control': 'no-store'})
 
 
-def error_page(status, message, **values):
-    return render('error.html', status=status, message=message, **values)
+def error_page(request, status, message, **values):
+    return render(
+        request, 'error.html', status=status, message=message, **values)
 
 
 def _configuration(pool):
@@ -200,10 +229,11 @@ def page(name, registered=True, methods=('GET',)):
                 try:
                     session = sessions.decode(
                         secret, request.cookies.get(sessions.COOKIE_NAME))
-                    user = User(session.user)
-                    if not User.search(
-                            [('id', '=', session.user)], count=True):
+                    users = User.search(
+                        [('id', '=', session.user)], limit=1)
+                    if not users:
                         raise sessions.SessionError("unknown user")
+                    user, = users
                 except sessions.SessionError:
                     return _login_redirect(
                         request, configuration,
@@ -225,17 +255,16 @@ def page(name, registered=True, methods=('GET',)):
                 values = {
                     'user': user,
                     'csrf_token': session.csrf_token(secret),
-                    'url': lambda n, **q: page_url(request, n, **q),
                     'service_name': configuration.get_setting('service_name'),
                     'service_phone': configuration.get_setting(
                         'service_phone'),
                     }
                 return func(request, pool, user, values, **kwargs)
             except PageError as exception:
-                return error_page(exception.status, exception.message)
+                return error_page(request, exception.status, exception.message)
             except RequestEntityTooLarge:
                 return error_page(
-                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "上传的文件过大")
+                    request, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "上传的文件过大")
         return wrapper
     return decorator
 
@@ -254,11 +283,37 @@ def check_limit(pool, user, action):
 
 # The message callback
 
-def reply_table(request, configuration):
+def usage_answer(pool):
+    "Answer 用量 with the last readings of the sender's approved meters"
+    def answer(message, table):
+        User = pool.get('meter.wechat.user')
+        users = User.search([('openid', '=', message.source)], limit=1)
+        meters = users[0].meters() if users else []
+        if not meters:
+            return table.render(
+                '查询水电用量，请先<a href="{bind}">绑定户号</a>，'
+                '审核通过后即可查询。')
+        lines = ['您绑定表计的最新读数：']
+        for meter in meters[:10]:
+            if meter.last_taken_at:
+                lines.append('%s %s：%s（%s）' % (
+                        KINDS.get(meter.kind, ''), meter.number,
+                        meter.last_value,
+                        meter.last_taken_at.strftime('%Y-%m-%d')))
+            else:
+                lines.append('%s %s：暂无读数' % (
+                        KINDS.get(meter.kind, ''), meter.number))
+        lines.append(table.render('近12个月用量请<a href="{usage}">点击查看</a>。'))
+        return '\n'.join(lines)
+    return answer
+
+
+def reply_table(request, pool, configuration):
     return default_reply_table(
         base_url(request, configuration),
         name=configuration.get_setting('service_name'),
-        phone=configuration.get_setting('service_phone'))
+        phone=configuration.get_setting('service_phone'),
+        usage=usage_answer(pool))
 
 
 @app.route(PREFIX + '/callback', methods=['GET', 'POST'])
@@ -267,7 +322,6 @@ def reply_table(request, configuration):
 @with_transaction()
 def callback(request, pool):
     "The server URL (服务器地址) given to WeChat"
-    from .store import TableNonceStore
     try:
         configuration = _configuration(pool)
     except PageError:
@@ -275,7 +329,9 @@ def callback(request, pool):
     settings = configuration.callback_settings()
     if settings is None:
         return Response('not configured', HTTPStatus.NOT_FOUND)
-    args = request.args.to_dict(flat=False)
+    # A repeated argument is kept as a list, which callback refuses
+    args = {k: v[0] if len(v) == 1 else v
+        for k, v in request.args.to_dict(flat=False).items()}
     try:
         if request.method == 'GET':
             return Response(
@@ -285,7 +341,7 @@ def callback(request, pool):
         except RequestEntityTooLarge:
             raise CallbackError('body_too_large', 413, "body over 64 KB")
         answer = handle(
-            settings, args, body, reply_table(request, configuration),
+            settings, args, body, reply_table(request, pool, configuration),
             nonce_store=TableNonceStore())
     except CallbackError as exception:
         logger.warning(
@@ -324,7 +380,7 @@ def oauth(request, pool):
         set_session(request, response, configuration, user)
         return response
     except PageError as exception:
-        return error_page(exception.status, exception.message)
+        return error_page(request, exception.status, exception.message)
 
 
 @app.route(PREFIX + '/login', methods=['GET', 'POST'])
@@ -333,33 +389,23 @@ def oauth(request, pool):
 def dev_login(request, pool):
     "Login by OpenID outside WeChat, for development servers only"
     if not dev_login_enabled():
-        return error_page(HTTPStatus.NOT_FOUND, "页面不存在")
+        return error_page(request, HTTPStatus.NOT_FOUND, "页面不存在")
     try:
         configuration = _configuration(pool)
     except PageError as exception:
-        return error_page(exception.status, exception.message)
+        return error_page(request, exception.status, exception.message)
     next_ = _safe_next(request.values.get('next'))
     if request.method == 'POST':
         openid = request.form.get('openid', '').strip()
         if not re.match(r'^[A-Za-z0-9_-]{1,64}$', openid):
-            return render('login.html', status=HTTPStatus.BAD_REQUEST,
+            return render(request, 'login.html', status=HTTPStatus.BAD_REQUEST,
                 next=next_, error="OpenID 格式不正确")
         User = pool.get('meter.wechat.user')
         user = User.login(openid)
         response = redirect(page_url(request, next_))
         set_session(request, response, configuration, user)
         return response
-    return render('login.html', next=next_, error=None)
-
-
-@app.route(PREFIX + '/logout', methods=['POST'])
-@with_pool
-def logout(request, pool):
-    response = redirect(page_url(request, ''))
-    response.delete_cookie(
-        sessions.COOKIE_NAME,
-        path='/%s/wechat' % request.view_args['database_name'])
-    return response
+    return render(request, 'login.html', next=next_, error=None)
 
 
 @app.route(PREFIX + '/static/<path:path>', methods=['GET'])
@@ -388,11 +434,12 @@ def register(request, pool, user, values):
             phone = sms_codes().verify(
                 phone, request.form.get('code', ''), purpose='register')
         except SmsError as exception:
-            return render('register.html', status=HTTPStatus.BAD_REQUEST,
+            return render(request, 'register.html',
+                status=HTTPStatus.BAD_REQUEST,
                 error=exception.message, phone=phone, next=next_, **values)
         user.register(phone)
         return redirect(page_url(request, next_ or 'accounts'))
-    return render('register.html', error=None, phone=user.phone or '',
+    return render(request, 'register.html', error=None, phone=user.phone or '',
         next=next_, **values)
 
 
@@ -411,7 +458,6 @@ def send_code(request, pool, user, values):
 
 
 def _json(value, status=HTTPStatus.OK):
-    import json
     return Response(
         json.dumps(value, ensure_ascii=False), status=status,
         content_type='application/json; charset=utf-8')
@@ -421,7 +467,7 @@ def _json(value, status=HTTPStatus.OK):
 
 @page('', registered=False)
 def home(request, pool, user, values):
-    return render('home.html', **values)
+    return render(request, 'home.html', **values)
 
 
 @page('accounts')
@@ -431,35 +477,34 @@ def accounts(request, pool, user, values):
             ('user', '=', user.id),
             ('state', 'in', ['pending', 'approved', 'rejected']),
             ])
-    return render('accounts.html', bindings=bindings,
+    return render(request, 'accounts.html', bindings=bindings,
         message=request.args.get('message'), **values)
 
 
 @page('bind', methods=('GET', 'POST'))
 def bind(request, pool, user, values):
-    pool_account = pool.get('meter.account')
+    Account = pool.get('meter.account')
     Binding = pool.get('meter.wechat.binding')
-    from .binding import verification_matches
     if request.method == 'POST':
         number = request.form.get('number', '').strip()
         verification = request.form.get('verification', '').strip()
         form = {'number': number, 'verification': verification}
         check_limit(pool, user, 'bind')
-        accounts = pool_account.search([
+        accounts = Account.search([
                 ('number', '=', number),
                 ], limit=1) if number else []
         if not accounts or not verification_matches(
                 accounts[0], verification):
             check_limit(pool, user, 'bind_failure')
-            return render('bind.html', status=HTTPStatus.BAD_REQUEST,
+            return render(request, 'bind.html', status=HTTPStatus.BAD_REQUEST,
                 error="户号或验证信息不正确", form=form, **values)
         try:
             Binding.request(user, accounts[0], verification)
         except UserError as exception:
-            return render('bind.html', status=HTTPStatus.BAD_REQUEST,
+            return render(request, 'bind.html', status=HTTPStatus.BAD_REQUEST,
                 error=exception.message, form=form, **values)
         return redirect(page_url(request, 'accounts', message='submitted'))
-    return render('bind.html', error=None, form={}, **values)
+    return render(request, 'bind.html', error=None, form={}, **values)
 
 
 @page('accounts/<int:binding_id>/unbind', methods=('POST',))
@@ -478,7 +523,7 @@ def unbind(request, pool, user, values, binding_id):
 
 @page('usage')
 def usage(request, pool, user, values):
-    return render('usage.html', meters=user.meters(), **values)
+    return render(request, 'usage.html', meters=user.meters(), **values)
 
 
 def monthly_usage(pool, meter, today=None):
@@ -511,7 +556,7 @@ def meter_usage(request, pool, user, values, meter_id):
     if meter is None:
         raise PageError(HTTPStatus.NOT_FOUND, "没有找到该表计，或您无权查看")
     months = monthly_usage(pool, meter)
-    return render('meter_usage.html', meter=meter, months=months,
+    return render(request, 'meter_usage.html', meter=meter, months=months,
         labels=[m for m, _ in months],
         values=[float(v) for _, v in months], **values)
 
@@ -527,7 +572,8 @@ def self_reading(request, pool, user, values):
             }
 
         def invalid(error):
-            return render('reading.html', status=HTTPStatus.BAD_REQUEST,
+            return render(request, 'reading.html',
+                status=HTTPStatus.BAD_REQUEST,
                 meters=meters, error=error, form=form, **values)
         try:
             meter = user.meter(int(form['meter']))
@@ -547,17 +593,23 @@ def self_reading(request, pool, user, values):
         except PhotoError as exception:
             return invalid(str(exception))
         check_limit(pool, user, 'reading')
-        reading, = Reading.create([{
-                    'meter': meter.id,
-                    'value': value.quantize(Decimal('0.001')),
-                    'taken_at': dt.datetime.now().replace(microsecond=0),
-                    'source': 'self',
-                    'reader': None,
-                    'submitter': 'wechat:%s %s' % (user.phone, user.openid),
-                    'photo': photo,
-                    }])
+        try:
+            reading, = Reading.create([{
+                        'meter': meter.id,
+                        'value': value.quantize(Decimal('0.001')),
+                        'taken_at': dt.datetime.now().replace(microsecond=0),
+                        'source': 'self',
+                        'reader': None,
+                        'submitter': 'wechat:%s %s' % (
+                            user.phone, user.openid),
+                        'photo': photo,
+                        }])
+        except UserError as exception:
+            # Nothing of a refused reading may be committed
+            Transaction().rollback()
+            return invalid(exception.message)
         return redirect(page_url(request, 'reading/%d' % reading.id))
-    return render('reading.html', meters=meters, error=None,
+    return render(request, 'reading.html', meters=meters, error=None,
         form={'meter': request.args.get('meter', '')}, **values)
 
 
@@ -585,34 +637,229 @@ def reading_result(request, pool, user, values, reading_id):
     readings = Reading.search([('id', '=', reading_id)], limit=1)
     if not readings or user.meter(readings[0].meter.id) is None:
         raise PageError(HTTPStatus.NOT_FOUND, "没有找到该读数，或您无权查看")
-    return render('reading_result.html', reading=readings[0], **values)
+    return render(
+        request, 'reading_result.html', reading=readings[0], **values)
 
 
 @page('contact', registered=False)
 def contact(request, pool, user, values):
     Campus = pool.get('meter.campus')
-    return render('contact.html', campuses=Campus.search([]), **values)
+    return render(
+        request, 'contact.html', campuses=Campus.search([]), **values)
 
 
-@page('pay', registered=False)
+@page('pay', methods=('GET', 'POST'))
 def pay(request, pool, user, values):
-    Campus = pool.get('meter.campus')
-    return render('info.html', title="缴费",
-        text="在线缴费暂未开通，请携带户号到以下服务网点缴费。",
-        campuses=Campus.search([]), **values)
-
-
-@page('repair', registered=False)
-def repair(request, pool, user, values):
-    Campus = pool.get('meter.campus')
-    return render('info.html', title="报修",
-        text="报修请拨打以下服务网点电话；漏水、断电、冒烟等紧急情况请拨打值班电话。",
-        campuses=Campus.search([]), **values)
+    """Pay by bank transfer: the resident sends the reference and the
+    screenshot of the transfer, finance reviews it in the back office."""
+    Payment = pool.get('meter.payment')
+    Bill = pool.get('meter.bill')
+    BillingConfiguration = pool.get('meter.billing.configuration')
+    accounts = user.approved_accounts
+    form = {'account': request.args.get('account', '')}
+    error = None
+    status = HTTPStatus.OK
+    if request.method == 'POST':
+        form = {
+            'account': request.form.get('account', ''),
+            'amount': request.form.get('amount', '').strip(),
+            'reference': request.form.get('reference', '').strip()[:64],
+            }
+        try:
+            account = user.account(int(form['account']))
+        except ValueError:
+            account = None
+        if account is None:
+            raise PageError(HTTPStatus.NOT_FOUND, "没有找到该户号，或您无权操作")
+        try:
+            amount = Decimal(form['amount'])
+            if (not amount.is_finite() or amount <= 0
+                    or amount > 1_000_000
+                    or amount != amount.quantize(Decimal('0.01'))):
+                raise InvalidOperation
+        except InvalidOperation:
+            amount = None
+        upload = request.files.get('screenshot')
+        screenshot = upload.read() if upload and upload.filename else None
+        if amount is None:
+            error = "请输入正确的金额（元，最多两位小数）"
+        elif not form['reference']:
+            error = "请填写转账流水号"
+        else:
+            try:
+                check_photo(screenshot)
+            except PhotoError as exception:
+                error = str(exception)
+        if error:
+            status = HTTPStatus.BAD_REQUEST
+        else:
+            check_limit(pool, user, 'payment')
+            try:
+                payment, = Payment.create([{
+                            'account': account.id,
+                            'campus': account.campus.id,
+                            'method': 'transfer',
+                            'amount': amount,
+                            'payer': user.phone,
+                            'transfer_reference': form['reference'],
+                            'screenshot': screenshot,
+                            }])
+                Payment.post([payment])
+            except UserError as exception:
+                Transaction().rollback()
+                error = exception.message
+                status = HTTPStatus.BAD_REQUEST
+            else:
+                return redirect(
+                    page_url(request, 'pay', message='submitted'))
+    account_ids = [a.id for a in accounts]
+    bills = Bill.search([
+            ('account', 'in', account_ids),
+            ('state', 'in', ['posted', 'partially_paid']),
+            ], order=[('due_date', 'ASC'), ('id', 'ASC')]) if accounts else []
+    since = dt.date.today() - dt.timedelta(days=366)
+    payments = Payment.search([
+            ('account', 'in', account_ids),
+            ('date', '>=', since),
+            ('state', '!=', 'draft'),
+            ]) if accounts else []
+    return render(request, 'pay.html', status=status, error=error,
+        form=form, accounts=accounts, bills=bills, payments=payments,
+        billing=BillingConfiguration(1), message=request.args.get('message'),
+        **values)
 
 
 @page('notices', registered=False)
 def notices(request, pool, user, values):
-    Campus = pool.get('meter.campus')
-    return render('info.html', title="通知公告",
-        text="停水停电通知将在公众号推送，也可咨询以下服务网点。",
-        campuses=Campus.search([]), **values)
+    "The published notices of the resident's campuses and buildings"
+    Notice = pool.get('meter.notice')
+    accounts = user.approved_accounts
+    notices = Notice.search(Notice.current_domain(
+            campuses={a.campus.id for a in accounts},
+            locations={a.location.id for a in accounts if a.location}),
+        limit=50)
+    return render(request, 'notices.html', notices=notices, **values)
+
+
+# Work orders: requests, appointments, complaints, reports
+
+@page('repair')
+def repair(request, pool, user, values):
+    return redirect(page_url(request, 'requests/new', kind='repair'))
+
+
+@page('requests')
+def work_orders(request, pool, user, values):
+    WorkOrder = pool.get('meter.work_order')
+    orders = WorkOrder.search([('wechat_user', '=', user.id)], limit=100)
+    return render(request, 'work_orders.html', orders=orders, **values)
+
+
+def _parse_appointment(text):
+    try:
+        moment = dt.datetime.strptime(text or '', '%Y-%m-%dT%H:%M')
+    except ValueError:
+        return None
+    return moment if moment > dt.datetime.now() else None
+
+
+@page('requests/new', methods=('GET', 'POST'))
+def work_order_new(request, pool, user, values):
+    WorkOrder = pool.get('meter.work_order')
+    accounts = user.approved_accounts
+    kind = request.values.get('kind')
+    if kind not in RESIDENT_KINDS:
+        kind = 'request'
+    if request.method == 'POST':
+        form = {
+            'kind': kind,
+            'account': request.form.get('account', ''),
+            'subject': request.form.get('subject', '').strip()[:100],
+            'description': request.form.get('description', '').strip()[:2000],
+            'place': request.form.get('place', '').strip()[:100],
+            'appointment_at': request.form.get('appointment_at', ''),
+            }
+
+        def invalid(error):
+            return render(request, 'work_order_new.html',
+                status=HTTPStatus.BAD_REQUEST, error=error, form=form,
+                accounts=accounts, **values)
+        account = None
+        if form['account']:
+            try:
+                account = user.account(int(form['account']))
+            except ValueError:
+                account = None
+            if account is None:
+                raise PageError(
+                    HTTPStatus.NOT_FOUND, "没有找到该户号，或您无权操作")
+        if not form['subject']:
+            return invalid("请填写标题")
+        appointment_at = None
+        if kind == 'appointment':
+            appointment_at = _parse_appointment(form['appointment_at'])
+            if appointment_at is None:
+                return invalid("请选择今后的预约时间")
+        upload = request.files.get('photo')
+        photo = upload.read() if upload and upload.filename else None
+        if photo is not None:
+            try:
+                check_photo(photo)
+            except PhotoError as exception:
+                return invalid(str(exception))
+        elif kind == 'waste':
+            return invalid("节能举报请附上现场照片")
+        check_limit(pool, user, 'work_order')
+        order, = WorkOrder.create([{
+                    'kind': kind,
+                    'subject': form['subject'],
+                    'description': form['description'],
+                    'place': form['place'],
+                    'account': account.id if account else None,
+                    'campus': account.campus.id if account else None,
+                    'location': (account.location.id
+                        if account and account.location else None),
+                    'appointment_at': appointment_at,
+                    'requester_phone': user.phone,
+                    'requester': user.phone,
+                    'wechat_user': user.id,
+                    'photos': ([('create', [{
+                                        'photo': photo,
+                                        'name': 'photo',
+                                        }])] if photo else []),
+                    }])
+        return redirect(page_url(request, 'requests/%d' % order.id))
+    return render(request, 'work_order_new.html', error=None,
+        form={'kind': kind}, accounts=accounts, **values)
+
+
+def _own_work_order(pool, user, order_id):
+    WorkOrder = pool.get('meter.work_order')
+    orders = WorkOrder.search([
+            ('id', '=', order_id),
+            ('wechat_user', '=', user.id),
+            ], limit=1)
+    if not orders:
+        raise PageError(HTTPStatus.NOT_FOUND, "没有找到该工单，或您无权查看")
+    return orders[0]
+
+
+@page('requests/<int:order_id>', methods=('GET', 'POST'))
+def work_order(request, pool, user, values, order_id):
+    Reply = pool.get('meter.work_order.reply')
+    order = _own_work_order(pool, user, order_id)
+    if request.method == 'POST':
+        text = request.form.get('text', '').strip()[:2000]
+        if text and order.state not in {'done', 'cancelled'}:
+            check_limit(pool, user, 'follow_up')
+            Reply.create([{
+                        'work_order': order.id,
+                        'text': text,
+                        'public': True,
+                        'from_requester': True,
+                        'author': None,
+                        }])
+        return redirect(page_url(request, 'requests/%d' % order.id))
+    replies = [r for r in order.replies if r.public]
+    return render(request, 'work_order.html', order=order, replies=replies,
+        **values)

@@ -7,9 +7,11 @@ the consumption computed by the server.
 import datetime as dt
 import os
 import re
+import tempfile
 import unittest
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import (
+    TimeoutError as PlaywrightTimeoutError, expect, sync_playwright)
 
 from .server import PASSWORD, Server, launch_browser
 
@@ -40,18 +42,36 @@ class SaoMeterTestCase(unittest.TestCase):
         self.page.on('pageerror', lambda e: self.errors.append(str(e)))
 
     def tearDown(self):
-        if any(e for e in self._outcome.result.errors + 
-                self._outcome.result.failures if e[0] is self):
-            self.page.screenshot(path=os.path.join(
-                    self.server.directory, '..', 'sao-failure.png'))
         self.page.close()
+
+    def run(self, result=None):
+        "Keep a screenshot of the page when a test fails"
+        failures = len(result.failures) + len(result.errors) if result else 0
+        result = super().run(result)
+        if result and len(result.failures) + len(result.errors) > failures:
+            print(f"screenshot: {self.screenshot}")
+        return result
+
+    @property
+    def screenshot(self):
+        return os.path.join(tempfile.gettempdir(),
+            f'sao-failure-{self.server.name}.png')
 
     def login(self):
         page = self.page
-        page.goto(self.server.url)
-        page.fill('#login', 'admin')
-        page.click('button[type=submit]')
-        page.fill('.modal input[type=password]', PASSWORD)
+        # A freshly started server may answer the very first login with
+        # an error while its pool loads: try again as a user would.
+        for attempt in range(3):
+            page.goto(self.server.url)
+            page.fill('#login', 'admin')
+            page.click('button[type=submit]')
+            password = page.locator('.modal input[type=password]')
+            try:
+                password.wait_for(timeout=10000)
+                break
+            except PlaywrightTimeoutError:
+                continue
+        password.fill(PASSWORD)
         page.keyboard.press('Enter')
         expect(page.locator('.treeview')).to_contain_text("计量管理")
 
@@ -62,6 +82,7 @@ class SaoMeterTestCase(unittest.TestCase):
         page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
         expect(page.locator('#tablist li.active')
             .first).to_contain_text(path[-1])
+        expect(page.locator('#tabcontent > .tab-pane.active')).to_have_count(1)
 
     def field(self, name, tag='input'):
         "The visible widget of the field in the current tab"
@@ -72,7 +93,7 @@ class SaoMeterTestCase(unittest.TestCase):
         "Click New until the form shows an empty, editable record"
         page = self.page
         button = page.locator(
-            '#tabcontent > .tab-pane.active button[title="新建"]')
+            '#tabcontent > .tab-pane.active button.navbar-btn[title="新建"]')
         for _ in range(5):
             button.click()
             field = self.field(first_field)
@@ -112,12 +133,19 @@ class SaoMeterTestCase(unittest.TestCase):
     def save(self):
         "Click the save button and wait for the server's answer"
         page = self.page
-        page.locator('#tabcontent > .tab-pane.active button[title="保存"]'
+        page.locator('#tabcontent > .tab-pane.active button.navbar-btn[title="保存"]'
             ).click()
         page.wait_for_load_state('networkidle')
 
     def test_meter_with_readings(self):
         "Create a meter and two readings; the consumption shows"
+        try:
+            self._test_meter_with_readings()
+        except Exception:
+            self.page.screenshot(path=self.screenshot)
+            raise
+
+    def _test_meter_with_readings(self):
         page = self.page
         self.login()
         self.open_menu("计量管理", "表计")

@@ -1,0 +1,290 @@
+import datetime as dt
+
+from trytond.model import (
+    Index, ModelSQL, ModelView, Workflow, fields, sequence_ordered)
+from trytond.pool import Pool
+from trytond.pyson import Bool, Eval, If
+from trytond.transaction import Transaction
+
+KINDS = [
+    ('repair', "Repair"),
+    ('request', "Service Request"),
+    ('appointment', "Appointment"),
+    ('complaint', "Complaint"),
+    ('suggestion', "Suggestion"),
+    ('praise', "Praise"),
+    ('waste', "Waste Report"),
+    ]
+CLOSED_STATES = {'done', 'cancelled'}
+
+
+class WorkOrder(Workflow, ModelSQL, ModelView):
+    """A work order (工单): a repair, service request, appointment,
+    complaint, suggestion, praise or energy-waste report.
+
+    Its reply deadline comes from the working calendar of its campus when
+    it is submitted (see sla.py); it is overdue while it has no reply
+    visible to the requester after that deadline.
+    """
+    __name__ = 'meter.work_order'
+    _rec_name = 'number'
+    _states = {'readonly': Eval('state').in_(list(CLOSED_STATES))}
+    number = fields.Char("Number", readonly=True)
+    kind = fields.Selection(KINDS, "Kind", required=True, states=_states)
+    subject = fields.Char("Subject", required=True, states=_states)
+    description = fields.Text("Description", states=_states)
+    requester = fields.Char("Requester", states=_states)
+    requester_phone = fields.Char("Requester Phone", states=_states)
+    account = fields.Many2One(
+        'meter.account', "Account", ondelete='RESTRICT', states=_states)
+    campus = fields.Many2One(
+        'meter.campus', "Campus", ondelete='RESTRICT', states=_states)
+    location = fields.Many2One(
+        'meter.location', "Location", ondelete='RESTRICT', states=_states,
+        domain=[If(Bool(Eval('campus')),
+                ('campus', '=', Eval('campus', -1)), ())])
+    place = fields.Char("Place", states=_states,
+        help="Where on site, as the requester described it.")
+    appointment_at = fields.DateTime(
+        "Appointment", states={
+            'invisible': Eval('kind') != 'appointment',
+            'readonly': _states['readonly'],
+            })
+    photos = fields.One2Many(
+        'meter.work_order.photo', 'work_order', "Photos", states=_states)
+    submitted_at = fields.DateTime(
+        "Submitted At", required=True,
+        states={'readonly': Eval('id', -1) >= 0},
+        help="When the request was made; the deadline counts from it.")
+    deadline = fields.DateTime(
+        "Reply Deadline", readonly=True,
+        help="Computed from the working calendar when submitted.")
+    replied_at = fields.DateTime(
+        "First Reply At", readonly=True,
+        help="When the requester got the first reply.")
+    overdue = fields.Function(
+        fields.Boolean("Overdue"), 'get_overdue', searcher='search_overdue')
+    assignee = fields.Many2One(
+        'res.user', "Assignee", states=_states)
+    replies = fields.One2Many(
+        'meter.work_order.reply', 'work_order', "Replies")
+    state = fields.Selection([
+            ('open', "Open"),
+            ('processing', "Processing"),
+            ('done', "Done"),
+            ('cancelled', "Cancelled"),
+            ], "State", readonly=True, required=True, sort=False)
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('submitted_at', 'DESC'), ('id', 'DESC')]
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.state, Index.Equality(cardinality='low')),
+                    where=t.state.in_(['open', 'processing'])),
+                Index(t, (t.deadline, Index.Range())),
+                })
+        cls._transitions |= {
+            ('open', 'processing'),
+            ('open', 'done'),
+            ('processing', 'done'),
+            ('open', 'cancelled'),
+            ('processing', 'cancelled'),
+            ('done', 'processing'),
+            ('cancelled', 'open'),
+            }
+        cls._buttons.update({
+                'process': {
+                    'invisible': ~Eval('state').in_(['open', 'done']),
+                    'icon': If(Eval('state') == 'done',
+                        'tryton-back', 'tryton-forward'),
+                    'depends': ['state'],
+                    },
+                'do': {
+                    'invisible': ~Eval('state').in_(['open', 'processing']),
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': ~Eval('state').in_(['open', 'processing']),
+                    'icon': 'tryton-cancel',
+                    'depends': ['state'],
+                    },
+                'reopen': {
+                    'invisible': Eval('state') != 'cancelled',
+                    'icon': 'tryton-undo',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'open'
+
+    @classmethod
+    def default_kind(cls):
+        return 'request'
+
+    @classmethod
+    def default_submitted_at(cls):
+        return dt.datetime.now().replace(microsecond=0)
+
+    @fields.depends('account', '_parent_account.campus',
+        '_parent_account.location')
+    def on_change_account(self):
+        if self.account:
+            self.campus = self.account.campus
+            self.location = self.account.location
+
+    def get_overdue(self, name):
+        return bool(
+            self.state not in CLOSED_STATES
+            and not self.replied_at and self.deadline
+            and self.deadline < dt.datetime.now())
+
+    @classmethod
+    def search_overdue(cls, name, clause):
+        _, operator, value = clause
+        overdue = [
+            ('state', 'not in', list(CLOSED_STATES)),
+            ('replied_at', '=', None),
+            ('deadline', '<', dt.datetime.now()),
+            ]
+        if (operator == '=') == bool(value):
+            return overdue
+        return ['OR',
+            ('state', 'in', list(CLOSED_STATES)),
+            ('replied_at', '!=', None),
+            ('deadline', '=', None),
+            ('deadline', '>=', dt.datetime.now()),
+            ]
+
+    @classmethod
+    def create(cls, vlist):
+        pool = Pool()
+        Calendar = pool.get('meter.calendar')
+        Account = pool.get('meter.account')
+        Campus = pool.get('meter.campus')
+        now = dt.datetime.now().replace(microsecond=0)
+        vlist = [v.copy() for v in vlist]
+        for values in vlist:
+            if not values.get('submitted_at'):
+                values['submitted_at'] = now
+            if not values.get('campus') and values.get('account'):
+                values['campus'] = Account(values['account']).campus.id
+            if not values.get('deadline'):
+                campus = (Campus(values['campus'])
+                    if values.get('campus') else None)
+                values['deadline'] = Calendar.deadline(
+                    values['submitted_at'], campus)
+        orders = super().create(vlist)
+        for order in orders:
+            order.number = 'GD%s%05d' % (
+                order.submitted_at.strftime('%Y%m%d'), order.id)
+        cls.save(orders)
+        return orders
+
+    @classmethod
+    def copy(cls, orders, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('state', 'open')
+        for name in ['number', 'submitted_at', 'deadline', 'replied_at',
+                'replies', 'assignee']:
+            default.setdefault(name, None)
+        return super().copy(orders, default=default)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('processing')
+    def process(cls, orders):
+        user = Transaction().user
+        for order in orders:
+            if not order.assignee and user:
+                order.assignee = user
+        cls.save(orders)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('done')
+    def do(cls, orders):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, orders):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('open')
+    def reopen(cls, orders):
+        pass
+
+
+class WorkOrderPhoto(sequence_ordered(), ModelSQL, ModelView):
+    "A photo of a work order, in the filestore"
+    __name__ = 'meter.work_order.photo'
+    work_order = fields.Many2One(
+        'meter.work_order', "Work Order", required=True, ondelete='CASCADE')
+    photo = fields.Binary(
+        "Photo", required=True, file_id='photo_id',
+        store_prefix='meter_work_order')
+    photo_id = fields.Char("Photo ID", readonly=True)
+    name = fields.Char("Name")
+
+
+class WorkOrderReply(ModelSQL, ModelView):
+    """A reply on a work order.
+
+    Public replies are shown to the requester, who is told of each one;
+    internal notes are for staff only.
+    """
+    __name__ = 'meter.work_order.reply'
+    work_order = fields.Many2One(
+        'meter.work_order', "Work Order", required=True, ondelete='CASCADE')
+    text = fields.Text("Text", required=True)
+    public = fields.Boolean(
+        "Visible to Requester",
+        help="Shown to the requester, who is notified.")
+    author = fields.Many2One('res.user', "Author", readonly=True)
+    from_requester = fields.Boolean("From Requester", readonly=True)
+    posted_at = fields.DateTime("Posted At", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('posted_at', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def default_public(cls):
+        return True
+
+    @classmethod
+    def default_from_requester(cls):
+        return False
+
+    @classmethod
+    def default_author(cls):
+        return Transaction().user or None
+
+    @classmethod
+    def default_posted_at(cls):
+        return dt.datetime.now().replace(microsecond=0)
+
+    @classmethod
+    def create(cls, vlist):
+        pool = Pool()
+        WorkOrder = pool.get('meter.work_order')
+        replies = super().create(vlist)
+        to_save = []
+        for reply in replies:
+            order = reply.work_order
+            if (reply.public and not reply.from_requester
+                    and not order.replied_at):
+                order.replied_at = reply.posted_at
+                to_save.append(order)
+        WorkOrder.save(to_save)
+        return replies

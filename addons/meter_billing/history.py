@@ -1,0 +1,139 @@
+# This file is part of the meter suite.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.pool import Pool
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from . import exchange
+from .exceptions import HistoryImportError
+
+
+class History(ModelSQL, ModelView):
+    """The usage and amount of a month billed by the former billing system,
+    kept to show residents their history."""
+    __name__ = 'meter.billing.history'
+    account = fields.Many2One(
+        'meter.account', "Account", required=True, ondelete='CASCADE')
+    meter = fields.Many2One('meter.meter', "Meter", ondelete='SET NULL')
+    meter_number = fields.Char("Meter Number")
+    month = fields.Char("Month", required=True, help="As YYYY-MM.")
+    usage = fields.Numeric("Usage", digits=(16, 3), required=True)
+    amount = fields.Numeric("Amount", digits=(16, 2), required=True)
+    source = fields.Char("Source File", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints = [
+            ('account_meter_month_unique',
+                Unique(t, t.account, t.meter_number, t.month),
+                'meter_billing.msg_history_unique'),
+            ]
+        cls._sql_indexes.add(Index(t, (t.account, Index.Range())))
+        cls._order = [('month', 'DESC'), ('id', 'DESC')]
+
+
+class HistoryImportStart(ModelView):
+    "Import usage history: the file"
+    __name__ = 'meter.billing.history.import.start'
+    file = fields.Binary("File", filename='filename', required=True)
+    filename = fields.Char("File Name")
+
+
+class HistoryImportResult(ModelView):
+    "Import usage history: what was imported"
+    __name__ = 'meter.billing.history.import.result'
+    imported = fields.Integer("Imported Rows", readonly=True)
+    skipped = fields.Integer("Rows with Errors", readonly=True)
+    errors = fields.Text("Errors", readonly=True)
+
+
+class HistoryImport(Wizard):
+    """Import historical usage exported by the former billing system;
+    every row with a problem is reported with its row number and left
+    out, the others are imported (a month already known is updated)."""
+    __name__ = 'meter.billing.history.import'
+    start = StateView('meter.billing.history.import.start',
+        'meter_billing.history_import_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Import", 'import_', 'tryton-ok', default=True),
+            ])
+    import_ = StateTransition()
+    result = StateView('meter.billing.history.import.result',
+        'meter_billing.history_import_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def transition_import_(self):
+        pool = Pool()
+        Account = pool.get('meter.account')
+        Meter = pool.get('meter.meter')
+        History = pool.get('meter.billing.history')
+        filename = self.start.filename or 'history'
+        try:
+            result = exchange.read_history(self.start.file, filename)
+        except exchange.ExchangeError as exception:
+            raise HistoryImportError(gettext(
+                    'meter_billing.msg_history_file',
+                    filename=filename, error=str(exception))) from exception
+        errors = ['%s: %s' % (gettext(
+                    'meter_billing.msg_history_row', row=e.row), e.message)
+            for e in result.errors]
+        numbers = {r.account for r in result.rows}
+        accounts = {a.number: a for a in Account.search([
+                    ('number', 'in', list(numbers)),
+                    ('active', 'in', [True, False]),
+                    ])}
+        meters = {m.number: m for m in Meter.search([
+                    ('number', 'in', list({r.meter for r in result.rows
+                                if r.meter})),
+                    ])}
+        existing = {(h.account.id, h.meter_number, h.month): h
+            for h in History.search([
+                    ('account', 'in', [a.id for a in accounts.values()]),
+                    ])}
+        to_create, to_write = [], []
+        for row in result.rows:
+            account = accounts.get(row.account)
+            if not account:
+                errors.append('%s: %s' % (
+                        gettext('meter_billing.msg_history_row', row=row.row),
+                        gettext('meter_billing.msg_history_unknown_account',
+                            account=row.account)))
+                continue
+            meter = meters.get(row.meter) if row.meter else None
+            if row.meter and (not meter or meter.account != account):
+                errors.append('%s: %s' % (
+                        gettext('meter_billing.msg_history_row', row=row.row),
+                        gettext('meter_billing.msg_history_unknown_meter',
+                            meter=row.meter, account=row.account)))
+                continue
+            values = {
+                'account': account.id,
+                'meter': meter.id if meter else None,
+                'meter_number': row.meter,
+                'month': row.month,
+                'usage': row.usage,
+                'amount': row.amount,
+                'source': filename,
+                }
+            record = existing.get((account.id, row.meter, row.month))
+            if record:
+                to_write.extend([[record], values])
+            else:
+                to_create.append(values)
+        if to_create:
+            History.create(to_create)
+        if to_write:
+            History.write(*to_write)
+        self._result = {
+            'imported': len(to_create) + len(to_write) // 2,
+            'skipped': len(errors),
+            'errors': '\n'.join(errors),
+            }
+        return 'result'
+
+    def default_result(self, fields):
+        return self._result

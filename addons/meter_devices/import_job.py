@@ -1,0 +1,464 @@
+# This file is part of the meter suite.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+import datetime as dt
+import hashlib
+from collections import namedtuple
+
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.meter_base.reading_bulk import create_readings
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice, reduce_ids
+from trytond.transaction import Transaction
+from trytond.wizard import (
+    Button, StateAction, StateTransition, StateView, Wizard)
+
+from . import parsing
+from .exceptions import ImportFileError, ImportFileWarning
+
+# Rows sent at once to the bulk creation of readings: the memory used by an
+# import depends on it, not on the size of the file.
+CHUNK = 20000
+PREVIEW_ROWS = 100
+PREVIEW_REJECTED = 1000
+_AMBIGUOUS = -1
+
+Checked = namedtuple('Checked', ['row', 'meter', 'reason'])
+
+
+def row_message(error):
+    "Return the translated reason of a parsing.RowError"
+    return gettext('meter_devices.msg_row_%s' % error.code, **error.params)
+
+
+def file_error(error):
+    "Return the ImportFileError of a parsing.FileError"
+    return ImportFileError(
+        gettext('meter_devices.msg_file_%s' % error.code, **error.params))
+
+
+class RowChecker:
+    """Read the rows of a file and find their meter.
+
+    Meters are matched by the handheld id or the platform id of the
+    format; an identifier of no meter, of a removed meter or of several
+    meters rejects the row with its reason.
+    """
+
+    def __init__(self, format_):
+        self.format = format_
+        self.meters = self._meters(format_.match_field)
+
+    @staticmethod
+    def _meters(field_name):
+        pool = Pool()
+        Meter = pool.get('meter.meter')
+        meter = Meter.__table__()
+        cursor = Transaction().connection.cursor()
+        column = getattr(meter, field_name)
+        cursor.execute(*meter.select(
+                meter.id, column, meter.number, meter.state,
+                where=column != None))  # noqa: E711
+        found = {}
+        for id_, identifier, number, state in cursor:
+            identifier = identifier.strip()
+            active = state == 'active'
+            previous = found.get(identifier)
+            if previous is None or (active and previous[2] != 'active'):
+                found[identifier] = (id_, number, state)
+            elif active and previous[2] == 'active':
+                found[identifier] = (_AMBIGUOUS, number, state)
+        return found
+
+    def rows(self, data):
+        "Yield a Checked per row of data"
+        try:
+            for row in parsing.read(data, self.format.layout):
+                if row.error:
+                    yield Checked(row, None, row_message(row.error))
+                    continue
+                found = self.meters.get(row.identifier)
+                if found is None:
+                    reason = gettext('meter_devices.msg_row_unknown_meter',
+                        identifier=row.identifier)
+                    yield Checked(row, None, reason)
+                elif found[0] == _AMBIGUOUS:
+                    reason = gettext(
+                        'meter_devices.msg_row_ambiguous_meter',
+                        identifier=row.identifier)
+                    yield Checked(row, None, reason)
+                elif found[2] != 'active':
+                    reason = gettext('meter_devices.msg_row_removed_meter',
+                        identifier=row.identifier, meter=found[1])
+                    yield Checked(row, None, reason)
+                else:
+                    yield Checked(row, found[0], None)
+        except parsing.FileError as error:
+            raise file_error(error) from error
+
+
+def existing_readings(rows):
+    "Return the set of (meter, taken_at, value) of rows already stored"
+    pool = Pool()
+    Reading = pool.get('meter.reading')
+    reading = Reading.__table__()
+    cursor = Transaction().connection.cursor()
+    found = set()
+    if not rows:
+        return found
+    start = min(r[1] for r in rows)
+    end = max(r[1] for r in rows)
+    meters = sorted({r[0] for r in rows})
+    for sub_ids in grouped_slice(meters):
+        cursor.execute(*reading.select(
+                reading.meter, reading.taken_at, reading.value,
+                where=reduce_ids(reading.meter, list(sub_ids))
+                & (reading.taken_at >= start)
+                & (reading.taken_at <= end)))
+        for meter, taken_at, value in cursor:
+            found.add((meter, taken_at, value))
+    return found
+
+
+class ImportJob(ModelSQL, ModelView):
+    """An import of readings (导入任务) from a handheld export or an energy
+    platform file.
+
+    The file stays attached to the job; the rows become readings through
+    the bulk path, checked as any other reading.  A row already imported
+    (same meter, date and value) is counted as a duplicate, not created
+    again; a row that cannot be imported is kept as a line with its
+    reason.  The whole job runs in one transaction: a failure leaves
+    nothing half-written.
+    """
+    __name__ = 'meter.import.job'
+    _states = {
+        'readonly': Eval('state') != 'draft',
+        }
+    format = fields.Many2One(
+        'meter.import.format', "Format", required=True,
+        ondelete='RESTRICT', states=_states)
+    source = fields.Function(
+        fields.Selection('get_sources', "Source"), 'on_change_with_source',
+        searcher='search_source')
+    platform = fields.Many2One(
+        'meter.platform', "Energy Platform", ondelete='SET NULL',
+        readonly=True)
+    file = fields.Binary(
+        "File", file_id='file_id', store_prefix='meter_import',
+        filename='filename',
+        states={
+            'readonly': Eval('state') != 'draft',
+            'required': Eval('state') == 'draft',
+            })
+    file_id = fields.Char("File ID", readonly=True)
+    filename = fields.Char("File Name", states=_states)
+    file_hash = fields.Char("File Hash", readonly=True,
+        help="The SHA-256 of the file, to tell a file imported twice.")
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('done', "Done"),
+            ('failed', "Failed"),
+            ], "State", readonly=True, required=True, sort=False)
+    imported_at = fields.DateTime("Imported At", readonly=True)
+    imported_by = fields.Many2One('res.user', "Imported By", readonly=True)
+    total = fields.Integer("Rows", readonly=True)
+    created = fields.Integer("Created", readonly=True)
+    confirmed = fields.Integer("Confirmed", readonly=True)
+    duplicates = fields.Integer("Duplicates", readonly=True)
+    rejected = fields.Integer("Rejected", readonly=True)
+    error = fields.Text("Error", readonly=True,
+        states={'invisible': ~Eval('error')})
+    lines = fields.One2Many(
+        'meter.import.job.line', 'job', "Rejected Rows", readonly=True)
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('id', 'DESC')]
+        cls._buttons.update({
+                'run': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def get_sources(cls):
+        pool = Pool()
+        Format = pool.get('meter.import.format')
+        return Format.fields_get(['source'])['source']['selection']
+
+    @fields.depends('format')
+    def on_change_with_source(self, name=None):
+        return self.format.source if self.format else None
+
+    @classmethod
+    def search_source(cls, name, clause):
+        return [('format.source',) + tuple(clause[1:])]
+
+    def get_rec_name(self, name):
+        return '%s #%s' % (self.format.rec_name, self.id)
+
+    @classmethod
+    def copy(cls, jobs, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['lines', 'platform', 'imported_at', 'imported_by',
+                'total', 'created', 'confirmed', 'duplicates', 'rejected',
+                'error', 'file_hash']:
+            default.setdefault(name, None)
+        return super().copy(jobs, default=default)
+
+    @classmethod
+    @ModelView.button
+    def run(cls, jobs):
+        "Queue the import of the jobs (run at once without a worker)"
+        for job in jobs:
+            job.check_same_file()
+        cls.__queue__.process(jobs)
+
+    @classmethod
+    def process(cls, jobs):
+        "Import the rows of the files of the draft jobs"
+        jobs = [j for j in jobs if j.state == 'draft']
+        for job in jobs:
+            job.import_file()
+        cls.save(jobs)
+
+    def check_same_file(self):
+        "Warn when the same file was already imported"
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        digest = self.file_digest()
+        others = self.search([
+                ('file_hash', '=', digest),
+                ('state', '=', 'done'),
+                ('id', '!=', self.id),
+                ], limit=1)
+        if others:
+            other, = others
+            key = Warning.format('meter_import_same_file', [self])
+            if Warning.check(key):
+                raise ImportFileWarning(key, gettext(
+                        'meter_devices.msg_import_same_file',
+                        filename=self.filename or '', job=other.rec_name))
+
+    def file_digest(self):
+        return hashlib.sha256(self.file or b'').hexdigest()
+
+    def import_file(self):
+        """Create the readings of the file by chunks and keep the rejected
+        rows with their reason."""
+        pool = Pool()
+        Line = pool.get('meter.import.job.line')
+        if not self.file:
+            raise ImportFileError(gettext(
+                    'meter_devices.msg_import_no_file', job=self.rec_name))
+        data = self.file
+        self.file_hash = self.file_digest()
+        source = 'platform' if self.format.source == 'platform' else (
+            'handheld')
+        submitter = (self.filename or self.format.name)[:100]
+        total = created = confirmed = duplicates = 0
+        rejected = []
+        chunk = []
+
+        def flush():
+            nonlocal created, confirmed, duplicates
+            if chunk:
+                result = create_readings(chunk, source, submitter=submitter)
+                created += result.created
+                confirmed += result.confirmed
+                duplicates += len(result.duplicates)
+                chunk.clear()
+
+        lines = 0
+        for checked in RowChecker(self.format).rows(data):
+            total += 1
+            row = checked.row
+            if checked.reason:
+                rejected.append({
+                        'job': self.id,
+                        'number': row.number,
+                        'identifier': row.identifier,
+                        'raw': row.raw,
+                        'reason': checked.reason,
+                        })
+                if len(rejected) >= CHUNK:
+                    lines += len(Line.create(rejected))
+                    rejected.clear()
+            else:
+                chunk.append((row.number, checked.meter, row.taken_at,
+                        row.value))
+                if len(chunk) >= CHUNK:
+                    flush()
+        flush()
+        if rejected:
+            lines += len(Line.create(rejected))
+        self.total = total
+        self.created = created
+        self.confirmed = confirmed
+        self.duplicates = duplicates
+        self.rejected = lines
+        self.imported_at = dt.datetime.now()
+        self.imported_by = Transaction().user
+        self.state = 'done'
+
+
+class ImportJobLine(ModelSQL, ModelView):
+    "A row of an import file that was not imported, with its reason"
+    __name__ = 'meter.import.job.line'
+    job = fields.Many2One(
+        'meter.import.job', "Job", required=True, ondelete='CASCADE',
+        readonly=True)
+    number = fields.Integer("Row", readonly=True)
+    identifier = fields.Char("Identifier", readonly=True)
+    raw = fields.Text("Raw Data", readonly=True)
+    reason = fields.Char("Reason", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('job', 'DESC'), ('number', 'ASC'), ('id', 'ASC')]
+
+
+class ImportStart(ModelView):
+    "Import readings: the file"
+    __name__ = 'meter.import.start'
+    format = fields.Many2One(
+        'meter.import.format', "Format", required=True,
+        help="The handheld model or energy platform of the file.")
+    file = fields.Binary("File", required=True, filename='filename')
+    filename = fields.Char("File Name")
+
+
+class ImportPreview(ModelView):
+    "Import readings: what the file holds"
+    __name__ = 'meter.import.preview'
+    total = fields.Integer("Rows", readonly=True)
+    new = fields.Integer("New", readonly=True)
+    duplicates = fields.Integer("Duplicates", readonly=True)
+    rejected = fields.Integer("Rejected", readonly=True)
+    rows = fields.One2Many(
+        'meter.import.preview.row', None, "Rows", readonly=True,
+        help="The first rows and the rejected ones.")
+    job = fields.Many2One('meter.import.job', "Job", readonly=True)
+
+
+class ImportPreviewRow(ModelView):
+    "A row of the file to import with its status"
+    __name__ = 'meter.import.preview.row'
+    number = fields.Integer("Row", readonly=True)
+    identifier = fields.Char("Identifier", readonly=True)
+    meter = fields.Many2One('meter.meter', "Meter", readonly=True)
+    taken_at = fields.DateTime("Taken At", readonly=True)
+    value = fields.Numeric("Value", digits=(16, 3), readonly=True)
+    status = fields.Selection([
+            ('new', "New"),
+            ('duplicate', "Duplicate"),
+            ('rejected', "Rejected"),
+            ], "Status", readonly=True)
+    reason = fields.Char("Reason", readonly=True)
+    raw = fields.Text("Raw Data", readonly=True)
+
+
+class ImportReadings(Wizard):
+    """Import readings from a file: upload, preview the rows with their
+    status, then import them as a job."""
+    __name__ = 'meter.import'
+    start = StateView('meter.import.start',
+        'meter_devices.import_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Preview", 'preview', 'tryton-forward', default=True),
+            ])
+    preview = StateView('meter.import.preview',
+        'meter_devices.import_preview_view_form', [
+            Button("Back", 'start', 'tryton-back'),
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Import", 'import_', 'tryton-ok', default=True),
+            ])
+    import_ = StateTransition()
+    open_ = StateAction('meter_devices.act_import_job_form')
+
+    def default_preview(self, fields):
+        checker = RowChecker(self.start.format)
+        total = new = duplicates = rejected = shown = 0
+        rows = []
+        seen = set()
+        chunk = []
+
+        def flush():
+            nonlocal new, duplicates, shown
+            existing = existing_readings(
+                [(c.meter, c.row.taken_at) for c in chunk])
+            for checked in chunk:
+                row = checked.row
+                key = (checked.meter, row.taken_at, row.value)
+                duplicate = key in existing or key in seen
+                seen.add(key)
+                if duplicate:
+                    duplicates += 1
+                else:
+                    new += 1
+                if shown < PREVIEW_ROWS:
+                    shown += 1
+                    rows.append(self._preview_row(checked,
+                            'duplicate' if duplicate else 'new'))
+            chunk.clear()
+
+        for checked in checker.rows(self.start.file):
+            total += 1
+            if checked.reason:
+                rejected += 1
+                if rejected <= PREVIEW_REJECTED:
+                    rows.append(self._preview_row(checked, 'rejected'))
+            else:
+                chunk.append(checked)
+                if len(chunk) >= CHUNK:
+                    flush()
+        flush()
+        rows.sort(key=lambda r: r['number'])
+        return {
+            'total': total,
+            'new': new,
+            'duplicates': duplicates,
+            'rejected': rejected,
+            'rows': rows,
+            }
+
+    @staticmethod
+    def _preview_row(checked, status):
+        row = checked.row
+        return {
+            'number': row.number,
+            'identifier': row.identifier,
+            'meter': checked.meter,
+            'taken_at': row.taken_at,
+            'value': row.value,
+            'status': status,
+            'reason': checked.reason,
+            'raw': row.raw,
+            }
+
+    def transition_import_(self):
+        pool = Pool()
+        Job = pool.get('meter.import.job')
+        job = Job(format=self.start.format, file=self.start.file,
+            filename=self.start.filename)
+        job.save()
+        job.check_same_file()
+        job.import_file()
+        job.save()
+        self.preview.job = job
+        return 'open_'
+
+    def do_open_(self, action):
+        action['res_id'] = [self.preview.job.id]
+        action['views'].reverse()
+        return action, {}

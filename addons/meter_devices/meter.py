@@ -1,0 +1,12 @@
+# This file is part of the meter suite.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+from trytond.model import fields
+from trytond.pool import PoolMeta
+
+
+class Meter(metaclass=PoolMeta):
+    __name__ = 'meter.meter'
+    collector = fields.Many2One(
+        'meter.collector', "Collector", ondelete='SET NULL',
+        help="The collector reading the meter on its bus; the meter needs "
+        "a protocol and a communication address.")

@@ -1,0 +1,110 @@
+# This file is part of the meter suite.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+import datetime as dt
+import json
+import unittest
+from decimal import Decimal
+
+from trytond.modules.meter_devices.parsing import (
+    FileError, Layout, parse_date, parse_value, read)
+
+D = Decimal
+
+
+class ParsingTestCase(unittest.TestCase):
+    "Reading handheld and platform files, without database"
+
+    def test_csv_by_header(self):
+        layout = Layout('csv', identifier='id', value='kWh', taken_at='at')
+        rows = list(read(
+                b'\xef\xbb\xbfat,id,kWh\n2026-01-02 03:04,A1,12.5\n\n'
+                b'2026-01-03,A2,x\n', layout))
+        self.assertEqual(len(rows), 2)
+        first, second = rows
+        self.assertEqual((first.number, first.identifier, first.taken_at,
+                first.value), (2, 'A1', dt.datetime(2026, 1, 2, 3, 4),
+                D('12.5')))
+        self.assertIsNone(first.error)
+        self.assertEqual(second.number, 4)
+        self.assertEqual(second.error.code, 'value')
+        self.assertEqual(second.error.params['value'], 'x')
+        self.assertEqual(second.raw, '2026-01-03,A2,x')
+
+    def test_missing_header_column(self):
+        layout = Layout('csv', identifier='id', value='value', taken_at='at')
+        with self.assertRaises(FileError) as context:
+            list(read(b'at,id\n2026-01-01,A\n', layout))
+        self.assertEqual(context.exception.code, 'column')
+
+    def test_short_row(self):
+        layout = Layout('csv', identifier='1', value='3', taken_at='2',
+            header_rows=0)
+        row, = read(b'A,2026-01-01\n', layout)
+        self.assertEqual(row.error.code, 'columns')
+        self.assertEqual(row.error.params, {'count': 2, 'needed': 3})
+
+    def test_txt_blanks_and_time_column(self):
+        layout = Layout('txt', identifier='1', taken_at='2', time='3',
+            value='4', delimiter='space', header_rows=0,
+            date_format='%d/%m/%Y %H:%M')
+        row, = read(b'  A7   31/01/2026 23:59   0001.20\n', layout)
+        self.assertEqual(row.taken_at, dt.datetime(2026, 1, 31, 23, 59))
+        self.assertEqual(row.value, D('1.2'))
+
+    def test_encoding(self):
+        layout = Layout('csv', encoding='gb18030', header_rows=0)
+        row, = read('表1,5,2026-01-01\n'.encode('gb18030'), layout)
+        self.assertEqual(row.identifier, '表1')
+        with self.assertRaises(FileError) as context:
+            list(read('表1,5,2026-01-01\n'.encode('gb18030'),
+                    Layout('csv', encoding='utf-8', header_rows=0)))
+        self.assertEqual(context.exception.code, 'encoding')
+
+    def test_json(self):
+        layout = Layout('json', identifier='meter.id', value='v',
+            taken_at='t', records_key='result')
+        data = json.dumps({'result': [
+                    {'meter': {'id': 'P1'}, 'v': 1.25,
+                        't': '2026-01-01T08:00:00+08:00'},
+                    {'meter': {}, 'v': 1, 't': 0},
+                    ]}).encode()
+        first, second = read(data, layout)
+        self.assertEqual(first.value, D('1.25'))
+        self.assertEqual(first.taken_at, dt.datetime(2026, 1, 1, 0, 0))
+        self.assertEqual(second.error.code, 'key')
+        with self.assertRaises(FileError) as context:
+            list(read(b'{"other": []}', layout))
+        self.assertEqual(context.exception.code, 'records')
+        with self.assertRaises(FileError) as context:
+            list(read(b'{', layout))
+        self.assertEqual(context.exception.code, 'json')
+
+    def test_values(self):
+        self.assertEqual(parse_value(' 1 234.500 '), D('1234.500'))
+        self.assertEqual(parse_value(12.5), D('12.5'))
+        for text, code in [('abc', 'value'), ('', 'value'), ('NaN', 'value'),
+                ('-1', 'negative'), ('1.2345', 'value_digits')]:
+            with self.subTest(text=text):
+                with self.assertRaises(ValueError) as context:
+                    parse_value(text)
+                self.assertEqual(context.exception.code, code)
+
+    def test_dates(self):
+        self.assertEqual(parse_date('2026年1月31日 08:00'),
+            dt.datetime(2026, 1, 31, 8))
+        self.assertEqual(parse_date('20260131'), dt.datetime(2026, 1, 31))
+        self.assertEqual(parse_date(dt.date(2026, 1, 31)),
+            dt.datetime(2026, 1, 31))
+        with self.assertRaises(ValueError) as context:
+            parse_date('31-31-2026')
+        self.assertEqual(context.exception.code, 'date')
+        with self.assertRaises(ValueError):
+            parse_date('2026-01-31', '%d/%m/%Y')
+
+    def test_timezone(self):
+        layout = Layout('csv', header_rows=0, timezone='Asia/Shanghai')
+        row, = read(b'A,1,2026-01-01 08:00\n', layout)
+        self.assertEqual(row.taken_at, dt.datetime(2026, 1, 1, 0, 0))
+        with self.assertRaises(FileError):
+            list(read(b'A,1,2026-01-01\n', Layout(
+                        'csv', header_rows=0, timezone='Mars/Base')))

@@ -1,0 +1,78 @@
+import logging
+
+from trytond.model import fields
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import without_check_access
+
+from .client import WeChatApiError
+
+logger = logging.getLogger(__name__)
+
+# The kinds a resident may submit from the pages, with their page title
+RESIDENT_KINDS = {
+    'repair': '报修',
+    'request': '服务申请',
+    'appointment': '预约服务',
+    'complaint': '投诉',
+    'suggestion': '建议',
+    'praise': '表扬',
+    'waste': '节能举报',
+    }
+
+
+class WorkOrder(metaclass=PoolMeta):
+    __name__ = 'meter.work_order'
+    wechat_user = fields.Many2One(
+        'meter.wechat.user', "WeChat User", ondelete='SET NULL',
+        readonly=True,
+        help="The resident who submitted it from WeChat; told of replies.")
+
+
+class WorkOrderReply(metaclass=PoolMeta):
+    __name__ = 'meter.work_order.reply'
+
+    @classmethod
+    def create(cls, vlist):
+        replies = super().create(vlist)
+        to_notify = [r for r in replies
+            if r.public and not r.from_requester
+            and r.work_order.wechat_user]
+        if to_notify:
+            cls.__queue__.notify_requester(to_notify)
+        return replies
+
+    @classmethod
+    def notify_requester(cls, replies):
+        "Tell the residents of the replies by template message"
+        with without_check_access():
+            cls._notify_requester(replies)
+
+    @classmethod
+    def _notify_requester(cls, replies):
+        # Run by the queue as the staff user, who may not read the settings
+        pool = Pool()
+        Configuration = pool.get('meter.wechat.configuration')
+        config = Configuration(1)
+        template = config.get_setting('template_work_order')
+        api = config.api()
+        if not template or not api:
+            return
+        base_url = config.get_setting('base_url')
+        for reply in replies:
+            order = reply.work_order
+            data = {
+                'first': '您的%s有新的回复' % RESIDENT_KINDS.get(
+                    order.kind, '工单'),
+                'keyword1': order.number,
+                'keyword2': order.subject,
+                'keyword3': reply.text[:100],
+                'remark': '点击查看详情。',
+                }
+            url = ('%srequests/%d' % (base_url, order.id)
+                if base_url else None)
+            try:
+                api.send_template(
+                    order.wechat_user.openid, template, data, url)
+            except WeChatApiError as exception:
+                logger.warning(
+                    "reply %s not notified: %s", reply.id, exception)
