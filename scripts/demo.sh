@@ -10,8 +10,10 @@ db=${METER_DEMO_DB:-meter}
 mkdir -p data
 # SQLite and the web root want absolute paths: a copy of the server
 # configuration with them.
+# The resident pages can be tried outside WeChat in the demo only.
 sed -e "s|^path = data$|path = $root/data|" \
-    -e "s|^root = build/sao$|root = $root/build/sao|" trytond.conf \
+    -e "s|^root = build/sao$|root = $root/build/sao|" \
+    -e "s|^# dev_login = False$|dev_login = True|" trytond.conf \
     > data/trytond.conf
 export TRYTOND_CONFIG=$root/data/trytond.conf
 [ -f "data/$db.sqlite" ] || touch "data/$db.sqlite"
@@ -28,7 +30,9 @@ cat <<MSG
   水电计量收费平台 (demo) — http://127.0.0.1:8000/
   Database: $db    Login: admin / admin   (demo only)
   Other demo users: field / field-demo (外线, 东校区), finance / finance-demo,
-  desk / desk-demo.   Stop with Ctrl-C.
+  desk / desk-demo.   Resident pages (outside WeChat, demo login):
+  http://127.0.0.1:8000/$db/wechat/  (OpenID demo-resident, bound to E00001)
+  Stop with Ctrl-C.
 
 MSG
 exec .venv/bin/trytond -d "$db"

@@ -228,6 +228,22 @@ def set_up_users(pool, campuses):
                 }])
 
 
+def set_up_resident(pool):
+    "A resident of the WeChat pages, bound to the first account (approved)"
+    User = pool.get('meter.wechat.user')
+    Binding = pool.get('meter.wechat.binding')
+    Account = pool.get('meter.account')
+    account, = Account.search([('number', '=', 'E00001')])
+    user, = User.create([{
+                'openid': 'demo-resident', 'phone': account.phone,
+                'registered_at': dt.datetime.now()}])
+    binding, = Binding.create([{
+                'user': user, 'account': account,
+                'verification': account.name, 'verified': True,
+                'requested_at': dt.datetime.now()}])
+    Binding.approve([binding])
+
+
 def finish_configuration(pool):
     "Mark the set-up wizards done so that sao opens straight on the menu"
     Item = pool.get('ir.module.config_wizard.item')
@@ -249,6 +265,7 @@ def main(database):
         rng = random.Random(20261125)
         campuses = load(pool, rng)
         set_up_users(pool, campuses)
+        set_up_resident(pool)
         finish_configuration(pool)
         transaction.commit()
         print("Demo data loaded.")
