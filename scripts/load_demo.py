@@ -14,6 +14,7 @@ import sys
 from decimal import Decimal
 
 from tqdm import tqdm
+from trytond.transaction import Transaction
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红娥玲芬燕彬鑫博文斌宇浩凯健俊帆帅旭宁龙林欣雪梅琳晶"
@@ -178,7 +179,6 @@ def load(pool, rng):
     Change = pool.get('meter.change.wizard', type='wizard')
     session_id, _, _ = Change.create()
     old = meters[10]
-    from trytond.transaction import Transaction
     with Transaction().set_context(active_model='meter.meter',
             active_id=old.id, active_ids=[old.id]):
         change = Change(session_id)
@@ -252,23 +252,41 @@ def finish_configuration(pool):
 
 def main(database):
     from trytond.pool import Pool
-    from trytond.transaction import Transaction
+    from trytond.transaction import Transaction, TransactionError
     Pool.start()
     pool = Pool(database)
     pool.init()
-    with Transaction().start(database, 0, readonly=False) as transaction:
-        Campus = pool.get('meter.campus')
-        with Transaction().set_context(active_test=False):
-            if Campus.search([('code', 'in', [c[0] for c in CAMPUSES])]):
-                print("Demo data already loaded.")
-                return
-        rng = random.Random(20261125)
-        campuses = load(pool, rng)
-        set_up_users(pool, campuses)
-        set_up_resident(pool)
-        finish_configuration(pool)
-        transaction.commit()
-        print("Demo data loaded.")
+    extras = {}
+    while True:
+        with Transaction().start(
+                database, 0, readonly=False, **extras) as transaction:
+            try:
+                if load_once(pool):
+                    transaction.commit()
+                    print("Demo data loaded.")
+                else:
+                    print("Demo data already loaded.")
+            except TransactionError as exception:
+                # Singletons and sequences lock their table: start again
+                # with the lock taken, as the server does.
+                transaction.rollback()
+                exception.fix(extras)
+                continue
+        break
+
+
+def load_once(pool):
+    "Load the demo data unless it is there; tell if it was loaded"
+    Campus = pool.get('meter.campus')
+    with Transaction().set_context(active_test=False):
+        if Campus.search([('code', 'in', [c[0] for c in CAMPUSES])]):
+            return False
+    rng = random.Random(20261125)
+    campuses = load(pool, rng)
+    set_up_users(pool, campuses)
+    set_up_resident(pool)
+    finish_configuration(pool)
+    return True
 
 
 if __name__ == '__main__':
