@@ -5,6 +5,7 @@ from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, Id
 from trytond.report import Report
+from trytond.rpc import RPC
 from trytond.transaction import Transaction
 
 from . import pricing
@@ -381,6 +382,12 @@ class ReceiptReport(Report):
     """The receipt (收据) of a payment; every print after the first is
     marked as a copy (复印件)."""
     __name__ = 'meter.payment.receipt'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # Printing counts the prints, so it writes: not read-only.
+        cls.__rpc__['execute'] = RPC(readonly=False)
 
     @classmethod
     def execute(cls, ids, data):

@@ -63,6 +63,14 @@ class SaoMeterTestCase(unittest.TestCase):
         # an error while its pool loads: try again as a user would.
         for attempt in range(3):
             page.goto(self.server.url)
+            # With several databases on the server, sao lists them.
+            page.wait_for_function('''() => {
+                const s = document.querySelector('select#database');
+                const i = document.querySelector('input#database');
+                return (s && s.options.length) || (i && i.value); }''')
+            database = page.locator('select#database')
+            if database.is_visible():
+                database.select_option(value=self.server.name)
             page.fill('#login', 'admin')
             page.click('button[type=submit]')
             password = page.locator('.modal input[type=password]')
