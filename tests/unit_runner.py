@@ -46,6 +46,26 @@ class CountingResult(unittest.TextTestResult):
         self.passed += 1
 
 
+def drop_forcibly():
+    """Drop test databases on PostgreSQL even while a connection lingers.
+
+    Tryton's test tools drop and re-create the test database for each test
+    case; a connection left open by a finished test (a task run after
+    commit, a cache listener) then makes DROP DATABASE fail and the next
+    test with it.  The databases are throwaway, so force the drop.
+    """
+    from psycopg.sql import SQL, Identifier
+
+    from trytond.backend.postgresql.database import Database
+
+    def drop(cls, connection, database_name):
+        cursor = connection.cursor()
+        cursor.execute(SQL("DROP DATABASE {} WITH (FORCE)")
+            .format(Identifier(database_name)))
+        cls.clear_cache()
+    Database.drop = classmethod(drop)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--kind', action='append', choices=['unit', 'browser'])
@@ -55,6 +75,8 @@ def main():
     parser.add_argument('-v', dest='verbosity', action='count', default=1)
     args = parser.parse_args()
     sys.path.insert(0, ROOT)
+    if os.environ.get('TRYTOND_DATABASE__URI', '').startswith('postgresql'):
+        drop_forcibly()
     loader = unittest.TestLoader()
     if args.patterns:
         loader.testNamePatterns = [
