@@ -1,5 +1,4 @@
 import datetime as dt
-import logging
 import unicodedata
 
 from trytond.i18n import gettext
@@ -8,10 +7,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
-from .client import WeChatApiError
 from .exceptions import BindingError, BindingLimitError
-
-logger = logging.getLogger(__name__)
 
 # How many accounts of a category a WeChat user may bind: a household
 # has one or two, a unit's energy officer or a dormitory manager many.
@@ -227,33 +223,21 @@ class Binding(Workflow, ModelSQL, ModelView):
         # Run by the queue as the reviewer, who may not read the settings
         pool = Pool()
         Configuration = pool.get('meter.wechat.configuration')
-        config = Configuration(1)
-        template = config.get_setting('template_binding')
-        api = config.api()
-        if not template or not api:
-            return
-        base_url = config.get_setting('base_url')
-        for binding in bindings:
-            if binding.state not in {'approved', 'rejected'}:
-                continue
-            if binding.state == 'approved':
-                first = '您的户号绑定申请已通过'
-                result = '已通过'
-            else:
-                first = '您的户号绑定申请未通过'
-                result = '未通过：%s' % binding.reject_reason
-            data = {
-                'first': first,
-                'keyword1': binding.account.number,
-                'keyword2': result,
-                'keyword3': binding.reviewed_at.strftime('%Y-%m-%d %H:%M'),
-                'remark': '如有疑问请联系水电保障中心。',
-                }
-            url = base_url + 'accounts' if base_url else None
-            try:
-                api.send_template(binding.user.openid, template, data, url)
-            except WeChatApiError as exception:
-                # A resident who unsubscribed can not be told: the decision
-                # stands and is shown on the pages.
-                logger.warning(
-                    "binding %s not notified: %s", binding.id, exception)
+        Configuration(1).send_templates('template_binding', [
+                (b.user.openid, b.template_data(), 'accounts')
+                for b in bindings if b.state in {'approved', 'rejected'}])
+
+    def template_data(self):
+        "The template message telling the resident the decision"
+        if self.state == 'approved':
+            first, result = '您的户号绑定申请已通过', '已通过'
+        else:
+            first = '您的户号绑定申请未通过'
+            result = '未通过：%s' % self.reject_reason
+        return {
+            'first': first,
+            'keyword1': self.account.number,
+            'keyword2': result,
+            'keyword3': self.reviewed_at.strftime('%Y-%m-%d %H:%M'),
+            'remark': '如有疑问请联系水电保障中心。',
+            }

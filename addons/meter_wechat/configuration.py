@@ -4,6 +4,7 @@ Every setting is read from the ``[wechat]`` section of the server
 configuration and may be overridden per database on the configuration
 record, so that one server can serve a test and a production account.
 """
+import logging
 import secrets
 
 from trytond import config
@@ -12,8 +13,10 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .callback import MODES, CallbackSettings
-from .client import DEFAULT_API_BASE_URL, WeChatApi
+from .client import DEFAULT_API_BASE_URL, WeChatApi, WeChatApiError
 from .store import TokenStorage
+
+logger = logging.getLogger(__name__)
 
 # name of the setting: (type, default)
 SETTINGS = {
@@ -132,3 +135,23 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
             appid, secret, api_base_url=self.get_setting('api_base_url'),
             oauth_base_url=self.get_setting('oauth_base_url'),
             session=TokenStorage())
+
+    def send_templates(self, template_setting, messages):
+        """Push template messages: (openid, data, page) for each resident.
+
+        Nothing is sent when the account or the template is not set; the
+        page is relative to base_url.  A resident who unsubscribed can not
+        be told: what happened stands and is shown on the pages.
+        """
+        template = self.get_setting(template_setting)
+        api = self.api()
+        if not template or not api:
+            return
+        base_url = self.get_setting('base_url')
+        for openid, data, page in messages:
+            url = base_url + page if base_url else None
+            try:
+                api.send_template(openid, template, data, url)
+            except WeChatApiError as exception:
+                logger.warning("%s not sent to %s: %s",
+                    template_setting, openid, exception)

@@ -1,12 +1,7 @@
-import logging
-
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import without_check_access
 
-from .client import WeChatApiError
-
-logger = logging.getLogger(__name__)
 
 # The kinds a resident may submit from the pages, with their page title
 RESIDENT_KINDS = {
@@ -52,27 +47,15 @@ class WorkOrderReply(metaclass=PoolMeta):
         # Run by the queue as the staff user, who may not read the settings
         pool = Pool()
         Configuration = pool.get('meter.wechat.configuration')
-        config = Configuration(1)
-        template = config.get_setting('template_work_order')
-        api = config.api()
-        if not template or not api:
-            return
-        base_url = config.get_setting('base_url')
+        messages = []
         for reply in replies:
             order = reply.work_order
-            data = {
-                'first': '您的%s有新的回复' % RESIDENT_KINDS.get(
-                    order.kind, '工单'),
-                'keyword1': order.number,
-                'keyword2': order.subject,
-                'keyword3': reply.text[:100],
-                'remark': '点击查看详情。',
-                }
-            url = ('%srequests/%d' % (base_url, order.id)
-                if base_url else None)
-            try:
-                api.send_template(
-                    order.wechat_user.openid, template, data, url)
-            except WeChatApiError as exception:
-                logger.warning(
-                    "reply %s not notified: %s", reply.id, exception)
+            messages.append((order.wechat_user.openid, {
+                        'first': '您的%s有新的回复' % RESIDENT_KINDS.get(
+                            order.kind, '工单'),
+                        'keyword1': order.number,
+                        'keyword2': order.subject,
+                        'keyword3': reply.text[:100],
+                        'remark': '点击查看详情。',
+                        }, 'requests/%d' % order.id))
+        Configuration(1).send_templates('template_work_order', messages)
