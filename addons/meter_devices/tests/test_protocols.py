@@ -108,7 +108,7 @@ class DLT645ExampleTestCase(unittest.TestCase):
             self.assertEqual(reply.value, Decimal('999999.99'))
 
     def test_voltage(self):
-        "Voltages are XXX.X on 2 bytes: 220.1 V is sent 01 22 + 33"
+        "Voltages are BCD NNN.N on 2 bytes: 220.1 V is sent 01 22 + 33"
         data = dlt645.encode_reply('1', 0x02010100, Decimal('220.1'))
         self.assertEqual(data[14:16], bytes([0x01 + 0x33, 0x22 + 0x33]))
         self.assertEqual(dlt645.decode(data).unit, 'V')
@@ -118,7 +118,7 @@ class DLT645ExampleTestCase(unittest.TestCase):
             (Decimal('220.1'), Decimal('221.0'), Decimal('219.9')))
 
     def test_current_sign(self):
-        "Currents are XXX.XXX on 3 bytes, the top bit being the sign"
+        "Currents are BCD NNN.NNN on 3 bytes, the top bit being the sign"
         data = dlt645.encode_reply('1', 0x02020100, Decimal('-1.5'))
         self.assertEqual(
             data[14:17], bytes([0x00 + 0x33, 0x15 + 0x33, 0x80 + 0x33]))
@@ -131,7 +131,7 @@ class DLT645ExampleTestCase(unittest.TestCase):
         self.assertEqual((reply.value, reply.unit), (Decimal('50.02'), 'Hz'))
 
     def test_1997_formats(self):
-        "1997: voltage XXX V, current XX.XX A, energy XXXXXX.XX kWh"
+        "1997: voltage NNN V, current NN.NN A, energy NNNNNN.NN kWh"
         for di, value, unit in (
                 (0xB611, '231', 'V'), (0xB613, '229', 'V'),
                 (0xB621, '12.34', 'A'), (0x9010, '2222.22', 'kWh')):
