@@ -171,11 +171,22 @@ class SaoMeterTestCase(unittest.TestCase):
         for taken_at, value in [(earlier, '120'), (None, '200.5')]:
             self.new_record('meter')
             self.fill_many2one('meter', 'BT-0001')
+            # Let the meter's on_change answer before typing on.
+            page.wait_for_load_state('networkidle')
             if taken_at:
                 date = self.field('taken_at')
-                self.type_into(date, taken_at.strftime('%Y-%m-%d %H:%M:%S'))
+                text = taken_at.strftime('%Y-%m-%d %H:%M:%S')
+                # On a loaded machine a keystroke may land before the
+                # widget listens: type again until the form holds it.
+                for _ in range(3):
+                    self.type_into(date, text)
+                    if date.input_value() == text:
+                        break
+                expect(date).to_have_value(text)
             self.type_into(self.field('value'), value)
             self.save()
+            if taken_at:
+                expect(date).to_have_value(text)
             state = self.field('state', 'select')
             expect(state).to_have_value('"confirmed"')
 
