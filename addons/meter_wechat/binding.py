@@ -241,3 +241,14 @@ class Binding(Workflow, ModelSQL, ModelView):
             'keyword3': self.reviewed_at.strftime('%Y-%m-%d %H:%M'),
             'remark': '如有疑问请联系水电保障中心。',
             }
+
+    @classmethod
+    def residents_of(cls, account_domain):
+        """Return the OpenIDs of the unblocked users with an approved
+        binding to an account matching the domain, each once"""
+        bindings = cls.search([
+                ('state', '=', 'approved'),
+                ('user.blocked', '!=', True),
+                ('account', 'where', account_domain),
+                ], order=[('id', 'ASC')])
+        return list(dict.fromkeys(b.user.openid for b in bindings))

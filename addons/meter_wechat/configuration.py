@@ -31,6 +31,9 @@ SETTINGS = {
     'max_clock_skew': (int, 300),
     'template_binding': (str, None),
     'template_work_order': (str, None),
+    'template_notice': (str, None),
+    'template_payment': (str, None),
+    'template_balance': (str, None),
     'service_name': (str, '水电保障中心'),
     'service_phone': (str, ''),
     }
@@ -78,6 +81,18 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     template_work_order = fields.Char(
         "Work Order Template",
         help="The template message sent when a work order is answered.")
+    template_notice = fields.Char(
+        "Notice Template",
+        help="The template message sent to the residents of the places "
+        "concerned when an outage notice is published.")
+    template_payment = fields.Char(
+        "Payment Template",
+        help="The template message sent when a payment is posted or a "
+        "transfer is refused.")
+    template_balance = fields.Char(
+        "Low Balance Template",
+        help="The template message sent when a prepaid balance falls "
+        "below the threshold.")
     service_name = fields.Char("Service Name")
     service_phone = fields.Char("Service Phone")
     session_secret = fields.Char(
