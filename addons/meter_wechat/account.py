@@ -1,3 +1,4 @@
+from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import without_check_access
 
@@ -7,6 +8,8 @@ class Account(metaclass=PoolMeta):
     falls below the threshold, so that they top up before the supply is
     at risk."""
     __name__ = 'meter.account'
+    wechat_bindings = fields.One2Many(
+        'meter.wechat.binding', 'account', "WeChat Bindings", readonly=True)
 
     @classmethod
     def on_low_balance(cls, accounts):

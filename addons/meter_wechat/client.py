@@ -5,7 +5,10 @@ clients, read through the instance) but hard-codes the access token URL
 and never sets a timeout.  The subclasses here fix both so that the whole
 API can be aimed at a fake server and no call can hang a worker.
 """
+import hashlib
 import logging
+import secrets
+import time
 from urllib.parse import urljoin
 
 import requests
@@ -15,7 +18,7 @@ from wechatpy.exceptions import WeChatClientException
 
 __all__ = [
     'DEFAULT_API_BASE_URL', 'WeChatApiError', 'MeterWeChatClient',
-    'MeterWeChatOAuth', 'WeChatApi',
+    'MeterWeChatOAuth', 'WeChatApi', 'jsapi_signature',
     ]
 
 logger = logging.getLogger(__name__)
@@ -34,6 +37,23 @@ _ERROR_CODES = [
     ({43004}, 'not_subscribed'),
     ({40037}, 'invalid_template'),
     ]
+
+
+def jsapi_signature(ticket, noncestr, timestamp, url):
+    """Return the signature of wx.config (JS-SDK 签名算法).
+
+    The sha1 of the fields jsapi_ticket, noncestr, timestamp and url sorted
+    by name and joined as a query string, not URL-encoded; url is the full
+    address of the page without its fragment.
+    """
+    fields = {
+        'jsapi_ticket': ticket,
+        'noncestr': noncestr,
+        'timestamp': str(timestamp),
+        'url': url.split('#', 1)[0],
+        }
+    text = '&'.join('%s=%s' % (k, fields[k]) for k in sorted(fields))
+    return hashlib.sha1(text.encode('utf-8')).hexdigest()
 
 
 class WeChatApiError(Exception):
@@ -197,6 +217,30 @@ class WeChatApi:
         if not openid:
             raise WeChatApiError('api_error', "no openid in answer")
         return openid
+
+    def jsapi_ticket(self):
+        """Return the jsapi_ticket of the JS-SDK.
+
+        wechatpy keeps it in the session storage until it expires (7200 s):
+        WeChat limits how often it may be fetched.
+        """
+        ticket = self._call(self.client.jsapi.get_jsapi_ticket)
+        if not ticket:
+            raise WeChatApiError('api_error', "no ticket in answer")
+        return ticket
+
+    def jsapi_config(self, url, now=None):
+        """Return the parameters of wx.config for the page at url:
+        appId, timestamp, nonceStr and signature."""
+        timestamp = int(time.time() if now is None else now)
+        nonce = secrets.token_hex(8)
+        return {
+            'appId': self.appid,
+            'timestamp': timestamp,
+            'nonceStr': nonce,
+            'signature': jsapi_signature(
+                self.jsapi_ticket(), nonce, timestamp, url),
+            }
 
     def download_media(self, media_id):
         "Return the bytes of a temporary media (临时素材), e.g. a photo"

@@ -8,6 +8,7 @@ import logging
 import secrets
 
 from trytond import config
+from trytond.cache import Cache
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -98,6 +99,8 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     session_secret = fields.Char(
         "Session Secret", readonly=True,
         states={'invisible': ~Eval('session_secret')})
+    _values_cache = Cache(
+        'meter.wechat.configuration.values', context=False)
 
     @classmethod
     def __register__(cls, module):
@@ -118,11 +121,45 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
             cursor.execute(*table.update(
                     [table.session_secret], [secrets.token_hex(32)],
                     where=table.id == rows[0][0]))
+        cls._values_cache.clear()
+
+    @classmethod
+    def create(cls, vlist):
+        records = super().create(vlist)
+        cls._values_cache.clear()
+        return records
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        cls._values_cache.clear()
+
+    @classmethod
+    def delete(cls, records):
+        super().delete(records)
+        cls._values_cache.clear()
+
+    @classmethod
+    def stored_values(cls):
+        """Return the settings stored in the database, read once per
+        process and change: every callback and page asks for them."""
+        values = cls._values_cache.get('values')
+        if values is None:
+            record = cls(1)
+            values = {n: getattr(record, n, None)
+                for n in [*SETTINGS, 'session_secret']}
+            cls._values_cache.set('values', values)
+        return values
+
+    def session_key(self):
+        "The key signing the residents' session cookies"
+        return (config.get('wechat', 'session_secret', default=None)
+            or self.stored_values()['session_secret'])
 
     def get_setting(self, name):
         "Return the setting of the database or of the server"
         type_, default = SETTINGS[name]
-        value = getattr(self, name, None)
+        value = self.stored_values()[name]
         if value is None or value == '':
             value = config.get('wechat', name, default=None)
         if value is None or value == '':

@@ -13,7 +13,7 @@ import os
 import re
 import time
 from decimal import Decimal, InvalidOperation
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -48,6 +48,10 @@ ASSETS = {
     'echarts.js': ('node_modules/echarts/dist', 'echarts.min.js'),
     }
 _NEXT = re.compile(r'^[a-z0-9_/-]{0,64}$')
+MAX_NEXT_QUERY = 512
+# WeChat's JS-SDK, which the WeChat client loads for the pages it opens
+JWEIXIN = 'https://res.wx.qq.com/open/js/jweixin-1.6.0.js'
+_MEDIA_ID = re.compile(r'^[A-Za-z0-9_-]{1,128}$')
 CONTEXT = {'language': 'zh_CN'}
 # Submissions a resident may make per day
 DAILY_LIMITS = {
@@ -76,7 +80,8 @@ READING_STATES = {'draft': '待审核', 'confirmed': '已确认', 'rejected': '�
 PAYMENT_STATES = {
     'waiting': '待审核', 'posted': '已入账', 'refused': '未通过',
     'cancelled': '已撤销'}
-BILL_STATES = {'posted': '待缴费', 'partially_paid': '部分缴费'}
+BILL_STATES = {
+    'posted': '待缴费', 'partially_paid': '部分缴费', 'paid': '已缴清'}
 NOTICE_KINDS = {
     'water_outage': '停水通知', 'power_outage': '停电通知', 'general': '通知'}
 WORK_ORDER_STATES = {
@@ -91,7 +96,8 @@ templates.globals.update(
     KINDS=KINDS, CATEGORIES=CATEGORIES, BINDING_STATES=BINDING_STATES,
     READING_STATES=READING_STATES, WORK_ORDER_STATES=WORK_ORDER_STATES,
     WORK_ORDER_KINDS=RESIDENT_KINDS, NOTICE_KINDS=NOTICE_KINDS,
-    PAYMENT_STATES=PAYMENT_STATES, BILL_STATES=BILL_STATES)
+    PAYMENT_STATES=PAYMENT_STATES, BILL_STATES=BILL_STATES,
+    JWEIXIN=JWEIXIN)
 
 _sms_providers = {}
 
@@ -159,8 +165,7 @@ def _configuration(pool):
 
 
 def _secret(configuration):
-    return (config.get('wechat', 'session_secret', default=None)
-        or configuration.session_secret)
+    return configuration.session_key()
 
 
 def base_url(request, configuration):
@@ -183,8 +188,48 @@ def page_url(request, name, **query):
 
 
 def _safe_next(value):
-    value = value if isinstance(value, str) else ''
-    return value if _NEXT.match(value) and '..' not in value else ''
+    """Return the page to go to after the login: a path relative to the
+    pages with its query string, rebuilt from its parsed arguments so that
+    nothing but a page of ours can come out; '' for anything else."""
+    if not isinstance(value, str):
+        return ''
+    path, _, query = value.partition('?')
+    if not _NEXT.match(path) or '..' in path or len(query) > MAX_NEXT_QUERY:
+        return ''
+    arguments = parse_qsl(query, keep_blank_values=True)
+    return path + ('?' + urlencode(arguments) if arguments else '')
+
+
+def _page_path(request):
+    "Return the requested page relative to the pages, with its query"
+    path = request.path.rsplit('/wechat/', 1)[-1]
+    if request.query_string:
+        path += '?' + request.query_string.decode('utf-8', 'replace')
+    return path
+
+
+def in_wechat(request):
+    "Tell if the page is opened in WeChat's own browser"
+    return 'MicroMessenger' in request.headers.get('User-Agent', '')
+
+
+def jssdk_config(request, configuration):
+    """Return the parameters of wx.config for the requested page, or None
+    outside WeChat or when they can not be had: the page then keeps its
+    file input."""
+    if not in_wechat(request):
+        return None
+    api = configuration.api()
+    if not api:
+        return None
+    # The signature is of the address the resident's browser shows
+    url = base_url(request, configuration) + _page_path(request)
+    try:
+        return api.jsapi_config(url)
+    except WeChatApiError as exception:
+        logger.warning("No JS-SDK signature for %s: %s (%s)",
+            url, exception.code, exception)
+        return None
 
 
 def set_session(request, response, configuration, user):
@@ -198,7 +243,7 @@ def set_session(request, response, configuration, user):
 
 
 def _login_redirect(request, configuration, next_):
-    if 'MicroMessenger' in request.headers.get('User-Agent', ''):
+    if in_wechat(request):
         api = configuration.api()
         if api:
             redirect_uri = base_url(request, configuration) + 'oauth?' + (
@@ -209,17 +254,21 @@ def _login_redirect(request, configuration, next_):
     raise PageError(HTTPStatus.UNAUTHORIZED, "请在微信中打开本页面")
 
 
-def page(name, registered=True, methods=('GET',)):
+def page(name, registered=True, methods=('GET',), jssdk=False):
     """Decorate a resident page: route, transaction, session and CSRF.
 
     The function receives the request, the pool, the WeChat user and the
-    values every template needs.
+    values every template needs.  A jssdk page gets in ``wx`` the
+    parameters of WeChat's JS-SDK when opened in WeChat; its transaction
+    is never read-only, as it may have to keep a new access token and
+    jsapi_ticket for the other processes.
     """
     def decorator(func):
         @app.route(PREFIX + '/' + name, methods=list(methods))
         @set_max_request_size(12 * 1024 * 1024)
         @with_pool
-        @with_transaction(context=CONTEXT)
+        @with_transaction(
+            readonly=False if jssdk else None, context=CONTEXT)
         @functools.wraps(func)
         def wrapper(request, pool, **kwargs):
             try:
@@ -237,7 +286,7 @@ def page(name, registered=True, methods=('GET',)):
                 except sessions.SessionError:
                     return _login_redirect(
                         request, configuration,
-                        request.path.rsplit('/wechat/', 1)[-1])
+                        _safe_next(_page_path(request)))
                 if user.blocked:
                     raise PageError(
                         HTTPStatus.FORBIDDEN, "您的账户已被停用，请联系服务网点")
@@ -250,8 +299,7 @@ def page(name, registered=True, methods=('GET',)):
                 if registered and not user.phone:
                     return redirect(page_url(
                             request, 'register',
-                            next=_safe_next(
-                                request.path.rsplit('/wechat/', 1)[-1])))
+                            next=_safe_next(_page_path(request))))
                 values = {
                     'user': user,
                     'csrf_token': session.csrf_token(secret),
@@ -259,6 +307,8 @@ def page(name, registered=True, methods=('GET',)):
                     'service_phone': configuration.get_setting(
                         'service_phone'),
                     }
+                if jssdk:
+                    values['wx'] = jssdk_config(request, configuration)
                 return func(request, pool, user, values, **kwargs)
             except PageError as exception:
                 return error_page(request, exception.status, exception.message)
@@ -561,7 +611,7 @@ def meter_usage(request, pool, user, values, meter_id):
         values=[float(v) for _, v in months], **values)
 
 
-@page('reading', methods=('GET', 'POST'))
+@page('reading', methods=('GET', 'POST'), jssdk=True)
 def self_reading(request, pool, user, values):
     Reading = pool.get('meter.reading')
     meters = user.meters()
@@ -587,9 +637,11 @@ def self_reading(request, pool, user, values):
                 raise InvalidOperation
         except InvalidOperation:
             return invalid("请输入正确的读数")
-        photo = _uploaded_photo(request, pool)
         try:
+            photo = _uploaded_photo(request, pool)
             check_photo(photo)
+        except PageError as exception:
+            return invalid(exception.message)
         except PhotoError as exception:
             return invalid(str(exception))
         check_limit(pool, user, 'reading')
@@ -614,20 +666,23 @@ def self_reading(request, pool, user, values):
 
 
 def _uploaded_photo(request, pool):
-    "Return the bytes of the photo: a file or a media of the JS-SDK"
+    """Return the bytes of the photo: a file, or the serverId of a photo
+    the JS-SDK uploaded to WeChat (wx.uploadImage), downloaded from it.
+    Either is then checked as any upload."""
     upload = request.files.get('photo')
     if upload and upload.filename:
         return upload.read()
-    media_id = request.form.get('media_id')
+    media_id = request.form.get('media_id', '').strip()
     if media_id:
         api = _configuration(pool).api()
-        if api:
-            try:
-                return api.download_media(media_id)
-            except WeChatApiError as exception:
-                logger.info("media %s not downloaded: %s", media_id, exception)
-                raise PageError(
-                    HTTPStatus.BAD_REQUEST, "照片下载失败，请重新上传")
+        if not api or not _MEDIA_ID.match(media_id):
+            raise PageError(HTTPStatus.BAD_REQUEST, "照片下载失败，请重新上传")
+        try:
+            return api.download_media(media_id)
+        except WeChatApiError as exception:
+            logger.info("media %s not downloaded: %s", media_id, exception)
+            raise PageError(
+                HTTPStatus.BAD_REQUEST, "照片下载失败，请重新上传")
     return None
 
 
@@ -713,18 +768,24 @@ def pay(request, pool, user, values):
                 return redirect(
                     page_url(request, 'pay', message='submitted'))
     account_ids = [a.id for a in accounts]
+    since = dt.date.today() - dt.timedelta(days=366)
+    # The open bills whatever their age, and those paid in the last year
     bills = Bill.search([
             ('account', 'in', account_ids),
-            ('state', 'in', ['posted', 'partially_paid']),
+            ['OR',
+                ('state', 'in', ['posted', 'partially_paid']),
+                [('state', '=', 'paid'), ('end_date', '>=', since)],
+                ],
             ], order=[('due_date', 'ASC'), ('id', 'ASC')]) if accounts else []
-    since = dt.date.today() - dt.timedelta(days=366)
     payments = Payment.search([
             ('account', 'in', account_ids),
             ('date', '>=', since),
             ('state', '!=', 'draft'),
             ]) if accounts else []
     return render(request, 'pay.html', status=status, error=error,
-        form=form, accounts=accounts, bills=bills, payments=payments,
+        form=form, accounts=accounts, payments=payments,
+        bills=[b for b in bills if b.state != 'paid'],
+        paid_bills=[b for b in reversed(bills) if b.state == 'paid'],
         billing=BillingConfiguration(1), message=request.args.get('message'),
         **values)
 
@@ -763,7 +824,7 @@ def _parse_appointment(text):
     return moment if moment > dt.datetime.now() else None
 
 
-@page('requests/new', methods=('GET', 'POST'))
+@page('requests/new', methods=('GET', 'POST'), jssdk=True)
 def work_order_new(request, pool, user, values):
     WorkOrder = pool.get('meter.work_order')
     accounts = user.approved_accounts
@@ -800,8 +861,10 @@ def work_order_new(request, pool, user, values):
             appointment_at = _parse_appointment(form['appointment_at'])
             if appointment_at is None:
                 return invalid("请选择今后的预约时间")
-        upload = request.files.get('photo')
-        photo = upload.read() if upload and upload.filename else None
+        try:
+            photo = _uploaded_photo(request, pool)
+        except PageError as exception:
+            return invalid(exception.message)
         if photo is not None:
             try:
                 check_photo(photo)

@@ -74,8 +74,15 @@ class User(ModelSQL, ModelView):
     @property
     def approved_accounts(self):
         "The active accounts the resident may see"
-        return [b.account for b in self.approved_bindings
-            if b.account.active]
+        pool = Pool()
+        Account = pool.get('meter.account')
+        # Asked on every page: one query, not one per binding
+        return Account.search([
+                ('wechat_bindings', 'where', [
+                        ('user', '=', self.id),
+                        ('state', '=', 'approved'),
+                        ]),
+                ], order=[('number', 'ASC')])
 
     def account(self, account_id):
         "Return the approved account of id or None"

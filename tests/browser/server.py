@@ -23,19 +23,28 @@ PASSWORD = 'admin-browser'
 SET_UP = """
 import sys
 from trytond.pool import Pool
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 Pool.start()
 pool = Pool(sys.argv[1])
 pool.init()
-with Transaction().start(sys.argv[1], 0, readonly=False) as transaction:
-    User = pool.get('res.user')
-    Lang = pool.get('ir.lang')
-    Item = pool.get('ir.module.config_wizard.item')
-    zh, = Lang.search([('code', '=', 'zh_CN')])
-    User.write(User.search([('login', '=', 'admin')]), {'language': zh.id})
-    Item.write(Item.search([]), {'state': 'done'})
-    exec(sys.argv[2], {'pool': pool})
-    transaction.commit()
+extras = {}
+while True:
+    # Started again with the tables to lock, e.g. to write a singleton
+    try:
+        with Transaction().start(
+                sys.argv[1], 0, readonly=False, **extras) as transaction:
+            User = pool.get('res.user')
+            Lang = pool.get('ir.lang')
+            Item = pool.get('ir.module.config_wizard.item')
+            zh, = Lang.search([('code', '=', 'zh_CN')])
+            User.write(User.search([('login', '=', 'admin')]),
+                {'language': zh.id})
+            Item.write(Item.search([]), {'state': 'done'})
+            exec(sys.argv[2], {'pool': pool})
+            transaction.commit()
+        break
+    except TransactionError as error:
+        error.fix(extras)
 """
 
 
@@ -47,7 +56,7 @@ def _free_port():
 
 class Server:
 
-    def __init__(self, modules, name='browser_meter', setup=''):
+    def __init__(self, modules, name='browser_meter', setup='', env=None):
         self.modules = modules
         self.setup = setup
         self.name = name
@@ -62,6 +71,8 @@ class Server:
         self.env['TRYTOND_WEB__LISTEN'] = f'127.0.0.1:{self.port}'
         self.env['TRYTOND_WEB__ROOT'] = os.path.join(ROOT, 'build', 'sao')
         self.env.setdefault('TRYTOND_DATABASE__URI', 'sqlite://')
+        # e.g. TRYTOND_<SECTION>__<OPTION> settings of the test
+        self.env.update(env or {})
 
     @property
     def url(self):
@@ -110,9 +121,11 @@ class Server:
                 time.sleep(0.3)
         raise RuntimeError(f"trytond did not start: {self.read_log()}")
 
-    def read_log(self):
+    def read_log(self, tail=4000):
+        "Return the end of the server's log (all of it when tail is None)"
         with open(os.path.join(self.directory, 'server.log'), 'rb') as fp:
-            return fp.read().decode('utf-8', 'replace')[-4000:]
+            text = fp.read().decode('utf-8', 'replace')
+        return text[-tail:] if tail else text
 
     def stop(self):
         if self.process:

@@ -11,14 +11,21 @@ It answers like api.weixin.qq.com: HTTP 200 with a JSON body, carrying
 - 40016, 40017, 40018, 40019, 40020, 40023 invalid menu buttons
 - 40029 invalid code, 40163 code been used
 - 40037 invalid template_id
+- 40097 invalid args
 - 41001 access_token missing
 - 43004 require subscribe
 - 47001 data format error
+
+It also plays the WeChat client's side of the web authorisation: its
+``/connect/oauth2/authorize`` sends the browser back to ``redirect_uri``
+with a code of the OpenID set in ``authorizing`` (the resident whose
+phone opened the page).
 """
 import itertools
 import json
 import secrets
 import threading
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from werkzeug.wrappers import Request, Response
 
@@ -40,6 +47,7 @@ ERRORS = {
     40023: 'invalid sub button size',
     40029: 'invalid code',
     40037: 'invalid template_id',
+    40097: 'invalid args',
     40163: 'code been used',
     41001: 'access_token missing',
     43004: 'require subscribe',
@@ -75,6 +83,8 @@ class FakeWeChatApi(LoopbackServer):
         self.templates = None
         self.sent = []
         self.menus = []
+        self.tickets = []
+        self.authorizing = None
         self.expires_in = 7200
         self._msgids = itertools.count(200228332)
         self._lock = threading.Lock()
@@ -162,6 +172,39 @@ class FakeWeChatApi(LoopbackServer):
             'openid': openid,
             'scope': 'snsapi_base',
             }
+
+    def ticket_getticket(self, request, payload):
+        "The jsapi_ticket of the JS-SDK: a new one at each call"
+        error = self._check_token(request)
+        if error:
+            return error
+        if request.args.get('type') != 'jsapi':
+            return _error(40097)
+        ticket = secrets.token_urlsafe(64)
+        with self._lock:
+            self.tickets.append(ticket)
+        return {'errcode': 0, 'errmsg': 'ok', 'ticket': ticket,
+            'expires_in': self.expires_in}
+
+    def oauth_authorize(self, request, payload):
+        """The resident's WeChat agrees to snsapi_base for the OpenID in
+        authorizing and goes back to redirect_uri with code and state."""
+        args = request.args
+        redirect_uri = args.get('redirect_uri', '')
+        if (args.get('appid') != self.appid
+                or args.get('response_type') != 'code'
+                or args.get('scope') not in {'snsapi_base', 'snsapi_userinfo'}
+                or not redirect_uri.startswith(('http://', 'https://'))
+                or not self.authorizing):
+            return Response('invalid request', status=400)
+        code = secrets.token_urlsafe(16)
+        self.add_code(code, self.authorizing)
+        parts = urlsplit(redirect_uri)
+        query = parse_qsl(parts.query, keep_blank_values=True) + [
+            ('code', code), ('state', args.get('state', ''))]
+        return Response(status=302, headers={
+                'Location': urlunsplit(parts._replace(query=urlencode(query))),
+                })
 
     def media_get(self, request, payload):
         error = self._check_token(request)
@@ -251,6 +294,8 @@ class FakeWeChatApi(LoopbackServer):
         ('GET', '/cgi-bin/token'): token,
         ('GET', '/sns/oauth2/access_token'): oauth_access_token,
         ('GET', '/cgi-bin/media/get'): media_get,
+        ('GET', '/cgi-bin/ticket/getticket'): ticket_getticket,
+        ('GET', '/connect/oauth2/authorize'): oauth_authorize,
         ('POST', '/cgi-bin/message/template/send'): template_send,
         ('POST', '/cgi-bin/menu/create'): menu_create,
         }

@@ -73,6 +73,86 @@ var MeterWeChat = (function () {
     value.addEventListener('input', check);
   }
 
+  /* Inside WeChat the photo fields use the JS-SDK: chooseImage takes or
+   * picks the photo, uploadImage sends it to WeChat and the form posts
+   * its serverId as media_id, which the server downloads.  Should the
+   * JS-SDK fail, the file input is given back. */
+  function wechatPhotos() {
+    var fields = document.querySelectorAll('.photo-field[data-wx]');
+    if (!fields.length || typeof wx === 'undefined') {
+      return;
+    }
+    var config = JSON.parse(fields[0].dataset.wx);
+    var failed = false;
+    Array.prototype.forEach.call(fields, function (field) {
+      var file = field.querySelector('.photo-file');
+      file.dataset.required = String(file.required);
+    });
+    function fileInputs() {
+      Array.prototype.forEach.call(fields, function (field) {
+        var file = field.querySelector('.photo-file');
+        file.hidden = false;
+        file.required = file.dataset.required === 'true';
+        field.querySelector('.photo-choose').hidden = true;
+      });
+    }
+    wx.config({
+      debug: false,
+      appId: config.appId,
+      timestamp: config.timestamp,
+      nonceStr: config.nonceStr,
+      signature: config.signature,
+      jsApiList: ['chooseImage', 'uploadImage']
+    });
+    wx.error(function () {
+      failed = true;
+      fileInputs();
+    });
+    wx.ready(function () {
+      if (failed) {
+        return;
+      }
+      Array.prototype.forEach.call(fields, function (field) {
+        var file = field.querySelector('.photo-file');
+        var media = field.querySelector('.photo-media');
+        var button = field.querySelector('.photo-choose');
+        var status = field.querySelector('.photo-status');
+        file.required = false;
+        file.hidden = true;
+        button.hidden = false;
+        button.addEventListener('click', function () {
+          wx.chooseImage({
+            count: 1,
+            sizeType: ['compressed'],
+            sourceType: ['camera', 'album'],
+            success: function (chosen) {
+              status.textContent = '正在上传照片…';
+              wx.uploadImage({
+                localId: chosen.localIds[0],
+                isShowProgressTips: 1,
+                success: function (uploaded) {
+                  media.value = uploaded.serverId;
+                  status.textContent = '照片已上传';
+                },
+                fail: function () {
+                  status.textContent = '照片上传失败，请重试';
+                }
+              });
+            }
+          });
+        });
+        field.closest('form').addEventListener('submit', function (event) {
+          if (!file.hidden || media.value ||
+              file.dataset.required !== 'true') {
+            return;
+          }
+          event.preventDefault();
+          status.textContent = '请先拍摄或选择照片';
+        });
+      });
+    });
+  }
+
   function usageChart(id) {
     var element = document.getElementById(id);
     if (!element || typeof echarts === 'undefined') {
@@ -98,6 +178,7 @@ var MeterWeChat = (function () {
   document.addEventListener('DOMContentLoaded', function () {
     smsButton();
     readingWarning();
+    wechatPhotos();
   });
 
   return {usageChart: usageChart};

@@ -8,7 +8,8 @@ from wechatpy.session.memorystorage import MemoryStorage
 from trytond.modules.meter_wechat.callback import (
     default_menu, default_reply_table)
 from trytond.modules.meter_wechat.client import (
-    MeterWeChatClient, MeterWeChatOAuth, WeChatApi, WeChatApiError)
+    MeterWeChatClient, MeterWeChatOAuth, WeChatApi, WeChatApiError,
+    jsapi_signature)
 
 try:
     from tests.fakes.wechat_api import FakeWeChatApi
@@ -244,6 +245,70 @@ class ClientTestCase(unittest.TestCase):
         finally:
             listener.close()
 
+    def test_jsapi_ticket_cached(self):
+        "The jsapi_ticket is fetched once and kept in the session storage"
+        session = MemoryStorage()
+        api = WeChatApi(APPID, SECRET, self.server.url, session=session)
+        ticket = api.jsapi_ticket()
+        self.assertEqual(ticket, self.server.tickets[-1])
+        other = WeChatApi(APPID, SECRET, self.server.url, session=session)
+        self.assertEqual(other.jsapi_ticket(), ticket)
+        call, = self.server.calls_to('/cgi-bin/ticket/getticket')
+        self.assertEqual(call['args']['type'], 'jsapi')
+        self.assertTrue(call['args']['access_token'])
+        self.assertEqual(len(self.server.calls_to('/cgi-bin/token')), 1)
+
+    def test_jsapi_ticket_expired_token(self):
+        self.api.jsapi_ticket()
+        self.server.expire_tokens()
+        fresh = WeChatApi(APPID, SECRET, self.server.url,
+            session=self.api.client.session)
+        fresh.client.session.delete(APPID + '_jsapi_ticket')
+        self.assertEqual(fresh.jsapi_ticket(), self.server.tickets[-1])
+        self.assertEqual(len(self.server.calls_to('/cgi-bin/token')), 2)
+
+    def test_jsapi_config(self):
+        "wx.config gets the appId and the signature of the page's URL"
+        url = 'https://wx.example.edu.cn/meter/wechat/reading?meter=3'
+        config = self.api.jsapi_config(url + '#photo', now=1414587457)
+        self.assertEqual(config['appId'], APPID)
+        self.assertEqual(config['timestamp'], 1414587457)
+        self.assertRegex(config['nonceStr'], r'^[0-9a-f]{16}$')
+        self.assertEqual(config['signature'], jsapi_signature(
+                self.server.tickets[-1], config['nonceStr'], 1414587457,
+                url))
+        again = self.api.jsapi_config(url, now=1414587457)
+        self.assertNotEqual(again['nonceStr'], config['nonceStr'])
+        self.assertEqual(len(self.server.tickets), 1)
+
+    def test_jsapi_config_refused(self):
+        api = WeChatApi(APPID, 'wrong', api_base_url=self.server.url)
+        self.assertApiError(
+            'invalid_credential', 40001, api.jsapi_config,
+            'https://wx.example.edu.cn/')
+
     def test_required(self):
         with self.assertRaises(ValueError):
             WeChatApi('', SECRET)
+
+
+class JsapiSignatureTestCase(unittest.TestCase):
+    "The signature of wx.config (JS-SDK 附录1 签名算法)"
+
+    def test_documented_example(self):
+        "WeChat's own example of the JS-SDK documentation"
+        self.assertEqual(jsapi_signature(
+                'sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSl'
+                'Yy3-Sl-HhTdfl2fzFy1AOcHKP7qg',
+                'Wm3WZYTPz0wzccnW', 1414587457,
+                'http://mp.weixin.qq.com?params=value'),
+            '0f9de62fce790f9a083d5c99e95740ceb90c27ed')
+
+    def test_fragment_ignored(self):
+        "The part after # is not signed, as the browser never sends it"
+        self.assertEqual(
+            jsapi_signature('t', 'n', '1', 'https://a/b?c=d#e'),
+            jsapi_signature('t', 'n', 1, 'https://a/b?c=d'))
+        self.assertNotEqual(
+            jsapi_signature('t', 'n', 1, 'https://a/b?c=d'),
+            jsapi_signature('t', 'n', 1, 'https://a/b?c=e'))

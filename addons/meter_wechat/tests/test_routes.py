@@ -3,20 +3,23 @@ the callback, the login, the registration, the bindings and the pages,
 with the WeChat API served by the local fake."""
 import datetime as dt
 import hashlib
+import html
 import io
+import json
 import re
 import sys
 import time
 from contextlib import redirect_stdout
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from PIL import Image
 from wechatpy.crypto import WeChatCrypto
 
 from trytond import config
 from trytond.modules.meter_wechat import menu, routes
+from trytond.modules.meter_wechat.client import jsapi_signature
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
@@ -52,6 +55,11 @@ SUBSCRIBE = '''<xml>
   <Event><![CDATA[subscribe]]></Event>
 </xml>'''
 CSRF = re.compile(r'name="csrf[_-]token" (?:value|content)="([^"]+)"')
+WX_CONFIG = re.compile(r"data-wx='([^']+)'")
+IN_WECHAT = {'User-Agent': (
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) '
+        'AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 '
+        'MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN')}
 
 
 def sign(*values):
@@ -175,6 +183,10 @@ class WeChatRouteTestCase(RouteTestCase):
 
     def url(self, page=''):
         return '/%s/wechat/%s' % (DB_NAME, page)
+
+    def quoted_url(self, page=''):
+        "The path of page as the server writes it in a Location"
+        return '/%s/wechat/%s' % (quote(DB_NAME), page)
 
     def absolute_url(self, page=''):
         return 'http://localhost/%s/wechat/%s' % (quote(DB_NAME), page)
@@ -440,6 +452,92 @@ class WeChatRouteTestCase(RouteTestCase):
         finally:
             config.set('wechat', 'dev_login', 'False')
 
+    def test_next_keeps_query(self):
+        "Through OAuth the resident lands on the page and query they opened"
+        self.resident('oDeepLink', '13822220003', 'R003')
+        client = self.client()
+        meter = self.meter_id('M-R003')
+        page = 'reading?meter=%d&from=menu' % meter
+        response = client.get(self.url(page), headers=IN_WECHAT)
+        self.assertEqual(response.status_code, 302)
+        authorize = urlsplit(response.headers['Location'])
+        redirect_uri, = parse_qs(authorize.query)['redirect_uri']
+        self.assertEqual(redirect_uri, self.absolute_url(
+                'oauth?next=' + quote(page, safe='')))
+        # WeChat sends the resident back with the code
+        code = 'code-deep-link'
+        self.api.add_code(code, 'oDeepLink')
+        response = client.get(redirect_uri + '&code=%s&state=' % code,
+            headers=IN_WECHAT)
+        self.assertEqual(response.status_code, 302)
+        self.assertTrue(response.headers['Location'].endswith(
+                self.quoted_url(page)), response.headers['Location'])
+        response = client.get(response.headers['Location'])
+        self.assertEqual(response.status_code, 200)
+        self.assertRegex(response.text,
+            '<option value="%d" data-last="[^"]*" selected>' % meter)
+
+    def test_next_keeps_query_through_registration(self):
+        "A new resident registers, then goes on to the page they opened"
+        client = self.login('oDeepLink2')
+        page = 'requests/new?kind=complaint'
+        response = client.get(self.url(page))
+        self.assertEqual(response.status_code, 302)
+        location = unquote(response.headers['Location'])
+        self.assertTrue(location.endswith(
+                self.url('register?next=' + page)), location)
+        token = self.csrf(client, 'register')
+        client.post(self.url('sms'), data={'phone': '13822220004'},
+            headers={'X-CSRF-Token': token})
+        code = routes._sms_providers['log'].last('13822220004')[
+            'params']['code']
+        response = client.post(self.url('register'), data={
+                'phone': '13822220004', 'code': code, 'csrf_token': token,
+                'next': page})
+        self.assertEqual(response.status_code, 302)
+        self.assertTrue(response.headers['Location'].endswith(
+                self.quoted_url(page)), response.headers['Location'])
+
+    def test_dev_login_keeps_query(self):
+        "The development login also goes back to the page with its query"
+        if not config.has_section('wechat'):
+            config.add_section('wechat')
+        config.set('wechat', 'dev_login', 'True')
+        try:
+            client = self.client()
+            page = 'usage?month=2024-05&x=%E4%B8%AD'
+            response = client.get(self.url(page))
+            self.assertEqual(response.status_code, 302)
+            login = response.headers['Location']
+            self.assertIn('/wechat/login?next=', login)
+            form = client.get(login)
+            self.assertIn('value="%s"' % html.escape(page), form.text)
+            response = client.post(self.url('login'), data={
+                    'openid': 'dev-user-2', 'next': page})
+            self.assertEqual(response.status_code, 302)
+            self.assertTrue(response.headers['Location'].endswith(
+                    self.quoted_url(page)), response.headers['Location'])
+        finally:
+            config.set('wechat', 'dev_login', 'False')
+
+    def test_safe_next(self):
+        "Only a page of ours with its arguments re-encoded comes out"
+        for value, expected in [
+                ('reading?meter=5&from=menu', 'reading?meter=5&from=menu'),
+                ('usage/12', 'usage/12'),
+                ('', ''),
+                ('pay?', 'pay'),
+                ('pay?note=a b&x=<y>', 'pay?note=a+b&x=%3Cy%3E'),
+                ('pay?a=1\r\nSet-Cookie: x', 'pay?a=1%0D%0ASet-Cookie%3A+x'),
+                ('http://evil.example/', ''),
+                ('../../admin', ''),
+                ('Reading', ''),
+                ('reading?' + 'a=1&' * 200, ''),
+                (None, ''),
+                ]:
+            with self.subTest(value=value):
+                self.assertEqual(routes._safe_next(value), expected)
+
     def test_registration(self):
         "A resident registers their phone with the SMS code"
         client = self.login('oRegister1')
@@ -644,6 +742,100 @@ class WeChatRouteTestCase(RouteTestCase):
             reading, = Pool().get('meter.reading').search([
                     ('meter', '=', meter), ('source', '=', 'self')])
             self.assertEqual(reading.photo, photo)
+
+    def test_jssdk_in_wechat(self):
+        "In WeChat the reading page has wx.config signed for its own URL"
+        client = self.resident('oJssdk', '13833330003', 'R003')
+        meter = self.meter_id('M-R003')
+        page = 'reading?meter=%d&from=menu' % meter
+        response = client.get(self.url(page), headers=IN_WECHAT)
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertIn(
+            '<script src="https://res.wx.qq.com/open/js/jweixin-1.6.0.js">',
+            response.text)
+        self.assertIn('name="media_id"', response.text)
+        config = json.loads(html.unescape(
+                WX_CONFIG.search(response.text).group(1)))
+        self.assertEqual(config['appId'], APPID)
+        self.assertLessEqual(abs(config['timestamp'] - time.time()), 60)
+        ticket, = self.api.tickets[-1:]
+        self.assertEqual(config['signature'], jsapi_signature(
+                ticket, config['nonceStr'], config['timestamp'],
+                self.absolute_url(page)))
+        # The ticket is kept for the next pages, with its access token
+        self.api.calls.clear()
+        response = client.get(
+            self.url('requests/new?kind=waste'), headers=IN_WECHAT)
+        config = json.loads(html.unescape(
+                WX_CONFIG.search(response.text).group(1)))
+        self.assertEqual(config['signature'], jsapi_signature(
+                ticket, config['nonceStr'], config['timestamp'],
+                self.absolute_url('requests/new?kind=waste')))
+        self.assertEqual(self.api.calls, [])
+
+    def test_jssdk_outside_wechat(self):
+        "Outside WeChat the page keeps its file input and asks no ticket"
+        client = self.resident('oNoJssdk', '13833330004', 'R003')
+        response = client.get(self.url('reading'))
+        self.assertEqual(response.status_code, 200)
+        self.assertNotIn('res.wx.qq.com', response.text)
+        self.assertNotIn('data-wx', response.text)
+        self.assertIn('type="file" name="photo"', response.text)
+        self.assertEqual(
+            self.api.calls_to('/cgi-bin/ticket/getticket'), [])
+
+    def test_jssdk_without_ticket(self):
+        "When WeChat gives no ticket the page falls back to the file input"
+        client = self.resident('oNoTicket', '13833330005', 'R003')
+        self.api.routes = dict(FakeWeChatApi.routes)
+        self.api.routes[('GET', '/cgi-bin/ticket/getticket')] = (
+            lambda server, request, payload: {
+                'errcode': 45009, 'errmsg': 'api freq out of limit'})
+        pool = Pool(DB_NAME)
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Store = pool.get('meter.wechat.store')
+            Store.delete_key('wechatpy:%s_jsapi_ticket' % APPID)
+            transaction.commit()
+        try:
+            with self.assertLogs('trytond.modules.meter_wechat.routes',
+                    'WARNING') as logs:
+                response = client.get(self.url('reading'), headers=IN_WECHAT)
+        finally:
+            del self.api.routes
+        self.assertEqual(response.status_code, 200)
+        self.assertIn('rate_limited', logs.output[0])
+        self.assertNotIn('res.wx.qq.com', response.text)
+        self.assertIn('type="file" name="photo"', response.text)
+
+    def test_work_order_media(self):
+        "An energy-saving report's photo taken with the JS-SDK is downloaded"
+        client = self.resident('oReporter', '13844440003')
+        token = self.csrf(client, 'requests/new?kind=waste')
+        self.api.add_media('media-waste-1', b'<html>not a photo</html>',
+            content_type='image/jpeg')
+        response = client.post(self.url('requests/new'), data={
+                'csrf_token': token, 'kind': 'waste', 'subject': "长明灯",
+                'place': "图书馆三楼", 'media_id': 'media-waste-1'})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('不是有效的图片', response.text)
+        response = client.post(self.url('requests/new'), data={
+                'csrf_token': token, 'kind': 'waste', 'subject': "长明灯",
+                'media_id': 'no-such-media'})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('照片下载失败', response.text)
+        photo = image('JPEG')
+        self.api.add_media('media-waste-2', photo)
+        response = client.post(self.url('requests/new'), data={
+                'csrf_token': token, 'kind': 'waste', 'subject': "长明灯",
+                'place': "图书馆三楼", 'media_id': 'media-waste-2'})
+        self.assertEqual(response.status_code, 302, response.text)
+        call, = self.api.calls_to('/cgi-bin/media/get')[-1:]
+        self.assertEqual(call['args']['media_id'], 'media-waste-2')
+        with Transaction().start(DB_NAME, 0):
+            order, = Pool().get('meter.work_order').search([
+                    ('wechat_user.openid', '=', 'oReporter')])
+            self.assertEqual(order.kind, 'waste')
+            self.assertEqual([p.photo for p in order.photos], [photo])
 
     def test_usage_months(self):
         "The chart has the 12 months up to today with their consumption"
