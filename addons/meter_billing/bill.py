@@ -3,17 +3,20 @@
 from collections import defaultdict
 from decimal import Decimal
 
+from sql import For
 from sql.aggregate import Sum
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.meter_base.meter import KINDS
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.report import Report
-from trytond.tools import grouped_slice
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
+from . import bulk
 from .exceptions import BillStateError
 from .words import amount_in_words
 from .tariff import CATEGORIES
@@ -218,7 +221,7 @@ class Bill(Workflow, ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         amounts = defaultdict(Decimal)
         ids = [b.id for b in bills]
-        for sub_ids in grouped_slice(ids):
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
             cursor.execute(*line.select(line.bill, Sum(line.amount),
                     where=line.bill.in_(list(sub_ids)), group_by=line.bill))
             for bill_id, amount in cursor:
@@ -233,39 +236,50 @@ class Bill(Workflow, ModelSQL, ModelView):
             super().write(*args)
 
     @classmethod
+    def get_deductions(cls, bills):
+        """Return {bill id: amount} paid from the prepaid balance of the
+        account when the bills were posted"""
+        pool = Pool()
+        PrepaidLine = pool.get('meter.prepaid.line')
+        line = PrepaidLine.__table__()
+        cursor = Transaction().connection.cursor()
+        result = defaultdict(lambda: Decimal('0.00'))
+        for sub_ids in grouped_slice(
+                [int(b) for b in bills], backend.MAX_QUERY_PARAMS):
+            cursor.execute(*line.select(line.bill, Sum(line.amount),
+                    where=reduce_ids(line.bill, sub_ids)
+                    & (line.type == 'deduction'),
+                    group_by=line.bill))
+            for bill_id, amount in cursor:
+                result[bill_id] = -_money(amount)
+        return result
+
+    @classmethod
     def update_paid(cls, bills):
         """Recompute the paid amount and state from the allocations of the
-        posted payments (and the prepaid deduction)."""
+        posted payments and the prepaid deduction."""
         pool = Pool()
         Allocation = pool.get('meter.payment.allocation')
         Payment = pool.get('meter.payment')
         allocation = Allocation.__table__()
         payment = Payment.__table__()
         cursor = Transaction().connection.cursor()
-        paid = defaultdict(Decimal)
         bills = [b for b in bills if b.state not in {'draft', 'cancelled'}]
-        for sub_ids in grouped_slice([b.id for b in bills]):
+        paid = cls.get_deductions(bills)
+        for sub_ids in grouped_slice(
+                [b.id for b in bills], backend.MAX_QUERY_PARAMS):
             cursor.execute(*allocation.join(payment,
                     condition=allocation.payment == payment.id
                     ).select(allocation.bill, Sum(allocation.amount),
-                    where=allocation.bill.in_(list(sub_ids))
+                    where=reduce_ids(allocation.bill, sub_ids)
                     & (payment.state == 'posted'),
                     group_by=allocation.bill))
             for bill_id, amount in cursor:
-                paid[bill_id] = Decimal(str(amount or 0))
+                paid[bill_id] += _money(amount)
         by_state = defaultdict(list)
         for bill in bills:
-            if bill.billing_mode == 'prepaid':
-                # Paid from the balance when posted
-                amount = bill.amount
-            else:
-                amount = paid[bill.id].quantize(Decimal('0.01'))
-            if amount >= bill.amount:
-                state = 'paid'
-            elif amount:
-                state = 'partially_paid'
-            else:
-                state = 'posted'
+            amount = paid[bill.id]
+            state = _paid_state(bill.amount, amount)
             if (state, amount) != (bill.state, bill.paid_amount):
                 by_state[state, amount].append(bill)
         args = []
@@ -277,48 +291,80 @@ class Bill(Workflow, ModelSQL, ModelView):
     @classmethod
     @ModelView.button
     def post(cls, bills):
-        """Number the bills and deduct prepaid bills from the balance"""
-        bills = [b for b in bills if b.state == 'draft']
-        cls._post(bills)
-        cls.update_paid(cls.browse(bills))
+        "Number the bills and deduct prepaid bills from the balance"
+        cls.post_ids([b.id for b in bills])
 
     @classmethod
-    @Workflow.transition('posted')
-    def _post(cls, bills):
+    def post_ids(cls, ids):
+        """Post the draft bills of ids, in bulk as a run posts thousands.
+
+        The bills are numbered from a block of the sequence in the order of
+        their ids.  A prepaid bill is paid from the balance of its account
+        but never by more than the balance, so that a balance never goes
+        below zero: what the balance cannot pay stays due on the bill
+        (arrears), to be paid like a postpaid bill.
+        """
         pool = Pool()
+        Account = pool.get('meter.account')
         Configuration = pool.get('meter.billing.configuration')
-        PrepaidLine = pool.get('meter.prepaid.line')
         Date = pool.get('ir.date')
+        ModelAccess = pool.get('ir.model.access')
+        PrepaidLine = pool.get('meter.prepaid.line')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        bill = cls.__table__()
+        ModelAccess.check(cls.__name__, 'write')
+        ModelAccess.check(PrepaidLine.__name__, 'create')
+
+        rows = []
+        for sub_ids in grouped_slice(
+                sorted(set(ids)), backend.MAX_QUERY_PARAMS):
+            query = bill.select(
+                bill.id, bill.account, bill.billing_mode, bill.amount,
+                bill.number, bill.end_date,
+                where=reduce_ids(bill.id, sub_ids) & (bill.state == 'draft'),
+                order_by=[bill.id.asc])
+            if transaction.database.has_select_for():
+                # Posting twice at once must not number nor deduct twice
+                query.for_ = For('UPDATE')
+            cursor.execute(*query)
+            rows.extend(cursor)
+        if not rows:
+            return
         config = Configuration(1)
         today = Date.today()
-        to_number = [b for b in bills if not b.number]
-        numbers = config.bill_sequence.get_many(len(to_number)) \
-            if to_number else iter(())
-        by_number = {}
-        for bill, number in zip(to_number, numbers):
-            by_number[bill] = number
-        args = []
-        for bill in bills:
-            values = {'posted_date': today}
-            if bill in by_number:
-                values['number'] = by_number[bill]
-            args.extend([[bill], values])
-        if args:
-            super().write(*args)
-        prepaid = [b for b in bills if b.billing_mode == 'prepaid']
-        if prepaid:
-            PrepaidLine.create([{
-                        'account': b.account.id,
-                        'date': b.end_date,
-                        'type': 'deduction',
-                        'amount': -b.amount,
-                        'bill': b.id,
-                        } for b in prepaid])
-            PrepaidLine.check_low_balance({b.account for b in prepaid})
+        to_number = sum(1 for r in rows if not r[4])
+        numbers = iter(config.bill_sequence.get_many(to_number)
+            if to_number else ())
+        prepaid = {r[1] for r in rows if r[2] == 'prepaid'}
+        balances = Account.get_balances(sorted(prepaid))
+        updates, deductions = [], []
+        for bill_id, account, mode, amount, number, end_date in rows:
+            amount = _money(amount)
+            paid = Decimal('0.00')
+            if mode == 'prepaid':
+                paid = max(min(balances[account], amount), Decimal('0.00'))
+                balances[account] -= paid
+                if paid:
+                    deductions.append(
+                        [account, end_date, 'deduction', -paid, bill_id])
+            updates.append([bill_id, number or next(numbers),
+                    _paid_state(amount, paid), paid, today])
+        bulk.update(cls, ['number', 'state', 'paid_amount', 'posted_date'],
+            updates)
+        bulk.insert(PrepaidLine, ['account', 'date', 'type', 'amount', 'bill'],
+            deductions)
+        low = [a for a in sorted(prepaid)
+            if balances[a] < config.low_balance_threshold]
+        # By slices: browsing many ids at once costs more than linear
+        for sub_ids in grouped_slice(low, 500):
+            Account.on_low_balance(Account.browse(list(sub_ids)))
 
     @classmethod
     @ModelView.button
     def cancel(cls, bills):
+        """Cancel the bills with their reason; what was paid from a prepaid
+        balance is given back to it."""
         pool = Pool()
         PrepaidLine = pool.get('meter.prepaid.line')
         for bill in bills:
@@ -326,20 +372,20 @@ class Bill(Workflow, ModelSQL, ModelView):
                 raise BillStateError(gettext(
                         'meter_billing.msg_bill_cancel_reason',
                         bill=bill.rec_name))
-            if bill.billing_mode != 'prepaid' and any(
-                    a.payment.state == 'posted' for a in bill.allocations):
+            if any(a.payment.state == 'posted' for a in bill.allocations):
                 raise BillStateError(gettext(
                         'meter_billing.msg_bill_cancel_paid',
                         bill=bill.rec_name))
-        refunds = [b for b in bills
-            if b.billing_mode == 'prepaid' and b.state != 'draft']
+        deductions = cls.get_deductions(
+            [b for b in bills if b.state not in {'draft', 'cancelled'}])
+        refunds = [b for b in bills if deductions[b.id]]
         cls._cancel(bills)
         if refunds:
             PrepaidLine.create([{
                         'account': b.account.id,
                         'date': b.end_date,
                         'type': 'adjustment',
-                        'amount': b.amount,
+                        'amount': deductions[b.id],
                         'bill': b.id,
                         'description': b.cancel_reason,
                         } for b in refunds])
@@ -359,6 +405,20 @@ class Bill(Workflow, ModelSQL, ModelView):
                 continue
             new.extend(cls.copy([bill], default={'replaces': bill.id}))
         return new
+
+
+def _money(value):
+    "Return the amount read from the database as Decimal yuan"
+    return Decimal(str(value or 0)).quantize(Decimal('0.01'))
+
+
+def _paid_state(amount, paid):
+    "Return the state of a posted bill of amount of which paid is paid"
+    if paid >= amount:
+        return 'paid'
+    elif paid:
+        return 'partially_paid'
+    return 'posted'
 
 
 class BillMeter(ModelSQL, ModelView):
@@ -463,28 +523,19 @@ class BillLine(ModelSQL, ModelView):
 
     @classmethod
     def _update_bills(cls, lines):
-        # A billing run sets the amounts itself, in bulk.
-        if Transaction().context.get('_meter_bill_amount_set'):
-            return
         Pool().get('meter.bill').update_amounts(list({l.bill for l in lines}))
 
+    # The columns of row_from_pricing
+    PRICING_COLUMNS = ['sequence', 'kind', 'type', 'code', 'name',
+        'description', 'quantity', 'unit_price', 'amount', 'tier',
+        'start_date', 'end_date']
+
     @classmethod
-    def values_from_pricing(cls, kind, line, sequence):
-        "Return the create values of a pricing.BillLine"
-        return {
-            'sequence': sequence,
-            'kind': kind,
-            'type': line.kind,
-            'code': line.code,
-            'name': line.name,
-            'description': line.description,
-            'quantity': line.quantity,
-            'unit_price': line.unit_price,
-            'amount': line.amount,
-            'tier': line.tier,
-            'start_date': line.start,
-            'end_date': line.end,
-            }
+    def row_from_pricing(cls, kind, line, sequence):
+        "Return the values of PRICING_COLUMNS for a pricing.BillLine"
+        return [sequence, kind, line.kind, line.code, line.name,
+            line.description, line.quantity, line.unit_price, line.amount,
+            line.tier, line.start, line.end]
 
 
 class NoticeReport(Report):

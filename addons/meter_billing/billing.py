@@ -4,9 +4,8 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Column, Literal
+from sql import Literal
 from sql.aggregate import Count
-from sql.functions import CurrentTimestamp
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
@@ -14,7 +13,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from . import pricing
+from . import bulk, pricing
 from .exceptions import BillingError
 from .tariff import CATEGORIES
 
@@ -221,14 +220,11 @@ class Run(Workflow, ModelSQL, ModelView):
             return
         bill = Bill.__table__()
         cursor = Transaction().connection.cursor()
-        # Ids rather than a search: posting goes by small batches
         cursor.execute(*bill.select(bill.id,
                 where=bill.run.in_([r.id for r in runs])
                 & (bill.state == 'draft'),
                 order_by=[bill.id.asc]))
-        ids = [i for i, in cursor]
-        for sub_ids in _chunks(ids):
-            Bill.post(Bill.browse(sub_ids))
+        Bill.post_ids([i for i, in cursor])
 
     def _account_query(self):
         "Return the SQL query of the ids of the accounts to bill"
@@ -243,17 +239,26 @@ class Run(Workflow, ModelSQL, ModelView):
         return account, where
 
     def _process(self):
+        """Bill the accounts of the run in bulk.
+
+        The readings and the state of the previous bills are fetched with
+        one query each for all the accounts, the bills are priced in plain
+        Python (pricing) and stored with their rows in bulk (bulk).
+        """
         pool = Pool()
         Bill = pool.get('meter.bill')
         BillLine = pool.get('meter.bill.line')
         BillMeter = pool.get('meter.bill.meter')
         BillUsage = pool.get('meter.bill.usage')
         Missing = pool.get('meter.billing.run.missing')
+        ModelAccess = pool.get('ir.model.access')
         Tariff = pool.get('meter.tariff')
         transaction = Transaction()
         cursor = transaction.connection.cursor()
         period = self.period
         start, end = period.start_date, period.end_date
+        for Model in [Bill, BillMeter, BillUsage, BillLine, Missing]:
+            ModelAccess.check(Model.__name__, 'create')
 
         account, where = self._account_query()
         cursor.execute(*account.select(
@@ -281,18 +286,15 @@ class Run(Workflow, ModelSQL, ModelView):
             tariffs[tariff.category, tariff.kind] = tariff
 
         missing = []
-        for account_id in accounts:
+        for account_id in sorted(accounts):
             if account_id not in readings and account_id not in billed:
-                missing.append({
-                        'run': self.id,
-                        'account': account_id,
-                        'reason': 'no_reading',
-                        })
+                missing.append((self.id, account_id, 'no_reading'))
 
         due_date = period.get_due_date()
         pricings = {}
         bills, children = [], []
-        for account_id, meters in readings.items():
+        for account_id in sorted(readings):
+            meters = readings[account_id]
             if account_id in billed or account_id not in accounts:
                 continue
             campus, category, billing_mode = accounts[account_id]
@@ -322,72 +324,45 @@ class Run(Workflow, ModelSQL, ModelView):
                 except pricing.PricingError as exception:
                     Tariff.raise_pricing_error(tariff, exception)
                 total += result.total
-                usages.append({
-                        'kind': kind,
-                        'tariff': tariff.id,
-                        'usage': result.usage,
-                        'free_quantity': result.free_quantity,
-                        'billable': result.billable,
-                        'amount': result.total,
-                        'carry_out': result.carry_out,
-                        'tier_year': result.tier_year,
-                        'tier_usage': result.tier_usage,
-                        })
+                usages.append([kind, tariff.id, result.usage,
+                        result.free_quantity, result.billable, result.total,
+                        result.carry_out, result.tier_year,
+                        result.tier_usage])
                 for line in result.lines:
-                    lines.append(BillLine.values_from_pricing(
+                    lines.append(BillLine.row_from_pricing(
                             kind, line, len(lines) + 1))
             if no_tariff:
-                missing.append({
-                        'run': self.id,
-                        'account': account_id,
-                        'reason': 'no_tariff',
-                        })
+                missing.append((self.id, account_id, 'no_tariff'))
                 continue
-            bills.append({
-                    'account': account_id,
-                    'campus': campus,
-                    'category': category,
-                    'billing_mode': billing_mode,
-                    'period': period.id,
-                    'run': self.id,
-                    'start_date': start,
-                    'end_date': end,
-                    'due_date': due_date,
-                    'amount': total,
-                    'replaces': replaces.get(account_id),
-                    })
+            bills.append([account_id, campus, category, billing_mode,
+                    period.id, self.id, start, end, due_date, total,
+                    Decimal(0), 'draft', replaces.get(account_id)])
             children.append((meters, usages, lines))
 
-        Missing.delete(Missing.search([('run', '=', self.id)]))
-        for sub_missing in _chunks(missing):
-            Missing.create(sub_missing)
-        records = []
-        with transaction.set_context(_meter_bill_amount_set=True):
-            # Bills through the ORM in small batches (a batch is validated
-            # as a whole and browsing many records costs more than linear),
-            # their rows in bulk: they are computed here, not typed in.
-            for sub_bills in _chunks(bills):
-                records.extend(Bill.create(sub_bills))
-            meter_values, usage_values, line_values = [], [], []
-            for record, (meters, usages, lines) in zip(records, children):
-                for values in meters:
-                    meter_values.append({
-                            'bill': record.id,
-                            'meter': values['meter'],
-                            'kind': values['kind'],
-                            'previous_value': values['previous_value'],
-                            'value': values['value'],
-                            'multiplier': values['multiplier'],
-                            'usage': values['usage'],
-                            })
-                for values in usages:
-                    usage_values.append(dict(values, bill=record.id))
-                for values in lines:
-                    line_values.append(dict(values, bill=record.id))
-            _insert(BillMeter, meter_values)
-            _insert(BillUsage, usage_values)
-            _insert(BillLine, line_values)
-        return records
+        missing_table = Missing.__table__()
+        cursor.execute(*missing_table.delete(
+                where=missing_table.run == self.id))
+        bulk.insert(Missing, ['run', 'account', 'reason'], missing)
+        ids = bulk.insert(Bill, [
+                'account', 'campus', 'category', 'billing_mode', 'period',
+                'run', 'start_date', 'end_date', 'due_date', 'amount',
+                'paid_amount', 'state', 'replaces'], bills, with_ids=True)
+        meter_rows, usage_rows, line_rows = [], [], []
+        for bill_id, (meters, usages, lines) in zip(ids, children):
+            for values in meters:
+                meter_rows.append([bill_id, values['meter'], values['kind'],
+                        values['previous_value'], values['value'],
+                        values['multiplier'], values['usage']])
+            for row in usages:
+                usage_rows.append([bill_id] + row)
+            for row in lines:
+                line_rows.append([bill_id] + row)
+        bulk.insert(BillMeter, ['bill', 'meter', 'kind', 'previous_value',
+                'value', 'multiplier', 'usage'], meter_rows)
+        bulk.insert(BillUsage, ['bill', 'kind', 'tariff', 'usage',
+                'free_quantity', 'billable', 'amount', 'carry_out',
+                'tier_year', 'tier_usage'], usage_rows)
+        bulk.insert(BillLine, ['bill'] + BillLine.PRICING_COLUMNS, line_rows)
 
     @staticmethod
     def _period_readings(account, where, start, end):
@@ -460,28 +435,6 @@ class Run(Workflow, ModelSQL, ModelView):
             result[account_id, kind] = (
                 _quantity(tier_usage), tier_year, _quantity(carry_out))
         return result
-
-
-def _chunks(values, size=500):
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
-def _insert(Model, vlist, size=1000):
-    "Insert rows computed by the billing run in bulk"
-    if not vlist:
-        return
-    table = Model.__table__()
-    cursor = Transaction().connection.cursor()
-    names = sorted(vlist[0])
-    columns = [Column(table, n) for n in names] + [
-        table.create_uid, table.create_date]
-    user = Transaction().user
-    now = CurrentTimestamp()
-    for sub_values in _chunks(vlist, size):
-        cursor.execute(*table.insert(columns, [
-                    [v[n] for n in names] + [user, now]
-                    for v in sub_values]))
 
 
 def _quantity(value):

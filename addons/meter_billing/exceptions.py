@@ -32,5 +32,9 @@ class PrepaidLineError(UserError):
     pass
 
 
+class PrepaidBalanceError(PrepaidLineError):
+    pass
+
+
 class HistoryImportError(UserError):
     pass

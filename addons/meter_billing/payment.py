@@ -1,12 +1,16 @@
 # This file is part of the meter suite.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
+from collections import defaultdict
+from decimal import Decimal
+
 from trytond.i18n import gettext
-from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.model import (
+    Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, Id
 from trytond.report import Report
 from trytond.rpc import RPC
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from . import pricing
 from .bill import OPEN_STATES
@@ -29,8 +33,77 @@ class Campus(metaclass=PoolMeta):
         'ir.sequence', "Receipt Sequence",
         domain=[('sequence_type', '=',
                 Id('meter_billing', 'sequence_type_receipt'))],
-        help="Numbers the receipts of the payments taken at the campus; "
-        "use a prefix with ${year} to number by year.")
+        help="The model of the receipt numbers of the payments taken at "
+        "the campus: each year gets a copy of it that starts again at 1; "
+        "use ${year} in the prefix to show the year.")
+    receipt_sequences = fields.One2Many(
+        'meter.campus.receipt_sequence', 'campus', "Receipt Sequences",
+        readonly=True)
+
+
+class CampusReceiptSequence(ModelSQL, ModelView):
+    """The sequence numbering the receipts of a campus in one year.
+
+    Receipt numbers restart every year at each campus: the sequence of a
+    year is created with the first payment of the year, from the receipt
+    sequence of the campus or, for a campus without one, from that of the
+    configuration with the campus code in front so that the numbers of two
+    campuses never clash.
+    """
+    __name__ = 'meter.campus.receipt_sequence'
+    campus = fields.Many2One(
+        'meter.campus', "Campus", required=True, ondelete='CASCADE')
+    year = fields.Integer("Year", required=True)
+    sequence = fields.Many2One(
+        'ir.sequence', "Sequence", required=True, ondelete='RESTRICT',
+        domain=[('sequence_type', '=',
+                Id('meter_billing', 'sequence_type_receipt'))])
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints = [
+            ('campus_year_unique', Unique(t, t.campus, t.year),
+                'meter_billing.msg_receipt_sequence_unique'),
+            ]
+        cls._order = [('campus', 'ASC'), ('year', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def get_sequence(cls, campus, year):
+        "Return the receipt sequence of campus for year, created if needed"
+        pool = Pool()
+        Configuration = pool.get('meter.billing.configuration')
+        Sequence = pool.get('ir.sequence')
+        domain = [('campus', '=', campus.id), ('year', '=', year)]
+        records = cls.search(domain, limit=1)
+        if not records:
+            # Only one transaction creates the sequence of the year
+            cls.lock()
+            records = cls.search(domain, limit=1)
+        if records:
+            return records[0].sequence
+        template = campus.receipt_sequence
+        prefix = template.prefix if template else None
+        if not template:
+            template = Configuration(1).receipt_sequence
+            prefix = f'{campus.code}-{template.prefix or ""}'
+        sequence, = Sequence.create([{
+                    'name': f'{template.name} {campus.code} {year}',
+                    'sequence_type': template.sequence_type.id,
+                    'prefix': prefix,
+                    'suffix': template.suffix,
+                    'type': 'incremental',
+                    'padding': template.padding,
+                    'number_increment': template.number_increment or 1,
+                    'number_next': 1,
+                    }])
+        cls.create([{
+                    'campus': campus.id,
+                    'year': year,
+                    'sequence': sequence.id,
+                    }])
+        return sequence
 
 
 class Payment(Workflow, ModelSQL, ModelView):
@@ -259,6 +332,14 @@ class Payment(Workflow, ModelSQL, ModelView):
         """Number the receipts of posted payments and allocate them to the
         open bills of their accounts, the oldest first; what is left goes
         to the balance."""
+        # Who may post is the button's business; what posting does to the
+        # bills, the balance and the numbering is not: a cashier takes a
+        # payment for any account without the right to edit bills.
+        with without_check_access():
+            cls._allocate_posted(payments)
+
+    @classmethod
+    def _allocate_posted(cls, payments):
         pool = Pool()
         Allocation = pool.get('meter.payment.allocation')
         Bill = pool.get('meter.bill')
@@ -268,26 +349,26 @@ class Payment(Workflow, ModelSQL, ModelView):
             values = {}
             if not payment.receipt_number:
                 values['receipt_number'] = payment.get_receipt_number()
-            advance = payment.amount
-            if payment.account.billing_mode == 'postpaid':
-                bills = Bill.search([
-                        ('account', '=', payment.account.id),
-                        ('state', 'in', OPEN_STATES),
-                        ])
-                result = pricing.allocate_payment(payment.amount, [
-                        pricing.OpenBill(
-                            key=b.id, number=b.number, due_date=b.due_date,
-                            amount=b.amount - b.paid_amount)
-                        for b in bills])
-                if result.allocations:
-                    Allocation.create([{
-                                'payment': payment.id,
-                                'bill': a.key,
-                                'amount': a.amount,
-                                } for a in result.allocations])
-                    Bill.update_paid(Bill.browse(
-                            [a.key for a in result.allocations]))
-                advance = result.remainder
+            # The open bills of a prepaid account are the arrears its
+            # balance could not pay when they were posted.
+            bills = Bill.search([
+                    ('account', '=', payment.account.id),
+                    ('state', 'in', OPEN_STATES),
+                    ])
+            result = pricing.allocate_payment(payment.amount, [
+                    pricing.OpenBill(
+                        key=b.id, number=b.number, due_date=b.due_date,
+                        amount=b.amount - b.paid_amount)
+                    for b in bills])
+            if result.allocations:
+                Allocation.create([{
+                            'payment': payment.id,
+                            'bill': a.key,
+                            'amount': a.amount,
+                            } for a in result.allocations])
+                Bill.update_paid(Bill.browse(
+                        [a.key for a in result.allocations]))
+            advance = result.remainder
             values['advance'] = advance
             if advance:
                 ledger.append({
@@ -302,11 +383,11 @@ class Payment(Workflow, ModelSQL, ModelView):
             PrepaidLine.create(ledger)
 
     def get_receipt_number(self):
-        "Return the next receipt number of the campus, dated by the payment"
+        """Return the next receipt number of the campus in the year of the
+        payment"""
         pool = Pool()
-        Configuration = pool.get('meter.billing.configuration')
-        sequence = (self.campus.receipt_sequence
-            or Configuration(1).receipt_sequence)
+        CampusSequence = pool.get('meter.campus.receipt_sequence')
+        sequence = CampusSequence.get_sequence(self.campus, self.date.year)
         with Transaction().set_context(date=self.date):
             return sequence.get()
 
@@ -323,6 +404,7 @@ class Payment(Workflow, ModelSQL, ModelView):
                         'meter_billing.msg_payment_reason',
                         payment=payment.rec_name))
         payments = [p for p in payments if p.state == 'posted']
+        cls._check_balance_cancel(payments)
         cls._cancel(payments)
         Bill.update_paid(
             list({a.bill for p in payments for a in p.allocations}))
@@ -337,6 +419,28 @@ class Payment(Workflow, ModelSQL, ModelView):
         if reversals:
             PrepaidLine.create(reversals)
             PrepaidLine.check_low_balance({p.account for p in payments})
+
+    @classmethod
+    def _check_balance_cancel(cls, payments):
+        """Refuse to cancel the payments whose part on the prepaid balance
+        has already been spent: the balance would go below zero."""
+        pool = Pool()
+        Account = pool.get('meter.account')
+        advances = defaultdict(Decimal)
+        for payment in payments:
+            if payment.advance and payment.account.billing_mode == 'prepaid':
+                advances[payment.account] += payment.advance
+        balances = Account.get_balances(list(advances))
+        for payment in payments:
+            account = payment.account
+            if account in advances and balances[account.id] < advances[
+                    account]:
+                raise PaymentError(gettext(
+                        'meter_billing.msg_payment_cancel_spent',
+                        payment=payment.rec_name,
+                        advance=payment.advance,
+                        account=account.rec_name,
+                        balance=balances[account.id]))
 
     @classmethod
     @Workflow.transition('cancelled')

@@ -6,6 +6,7 @@ from decimal import Decimal
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
@@ -13,7 +14,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
-from .exceptions import PrepaidLineError
+from .exceptions import PrepaidBalanceError, PrepaidLineError
 
 
 class PrepaidLine(ModelSQL, ModelView):
@@ -22,7 +23,8 @@ class PrepaidLine(ModelSQL, ModelView):
     Top-ups are positive, deductions at billing negative, adjustments
     either.  Lines are never changed nor deleted, so the balance of an
     account is always the sum of its lines: a mistake is corrected by an
-    adjustment.
+    adjustment.  The balance of a prepaid account never goes below zero
+    (see check_balance).
     """
     __name__ = 'meter.prepaid.line'
     account = fields.Many2One(
@@ -65,6 +67,7 @@ class PrepaidLine(ModelSQL, ModelView):
                         'meter_billing.msg_prepaid_line_digits',
                         amount=values['amount']))
         lines = super().create(vlist)
+        cls.check_balance({l.account for l in lines if l.amount < 0})
         adjusted = {l.account for l in lines if l.type == 'adjustment'
             and not l.bill and not l.payment}
         if adjusted:
@@ -93,6 +96,27 @@ class PrepaidLine(ModelSQL, ModelView):
             raise PrepaidLineError(gettext(
                     'meter_billing.msg_prepaid_line_modify'))
         return super().copy(lines, default=default)
+
+    @classmethod
+    def check_balance(cls, accounts):
+        """Refuse a prepaid balance below zero.
+
+        Only a decrease typed in (an adjustment, the cancellation of a
+        top-up) can take it there: posting a bill deducts at most the
+        balance and leaves the rest due on the bill.
+        """
+        pool = Pool()
+        Account = pool.get('meter.account')
+        accounts = [a for a in accounts if a.billing_mode == 'prepaid']
+        if not accounts:
+            return
+        balances = Account.get_balances(accounts)
+        for account in accounts:
+            if balances[account.id] < 0:
+                raise PrepaidBalanceError(gettext(
+                        'meter_billing.msg_prepaid_balance_negative',
+                        account=account.rec_name,
+                        balance=balances[account.id]))
 
     @classmethod
     def check_low_balance(cls, accounts):
@@ -126,13 +150,15 @@ class Account(metaclass=PoolMeta):
 
     @classmethod
     def get_balances(cls, accounts):
-        "Return {account id: balance} as the sum of the ledger lines"
+        """Return {account id: balance} as the sum of the ledger lines of
+        the accounts (records or ids)"""
         pool = Pool()
         Line = pool.get('meter.prepaid.line')
         line = Line.__table__()
         cursor = Transaction().connection.cursor()
         result = defaultdict(lambda: Decimal('0.00'))
-        for sub_ids in grouped_slice([a.id for a in accounts]):
+        for sub_ids in grouped_slice(
+                [int(a) for a in accounts], backend.MAX_QUERY_PARAMS):
             cursor.execute(*line.select(
                     line.account, Coalesce(Sum(line.amount), 0),
                     where=reduce_ids(line.account, sub_ids),

@@ -183,7 +183,6 @@ The ``meter.tariff`` model would do something like::
 import calendar
 import datetime as dt
 import decimal
-import math
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -266,18 +265,42 @@ def _exponent(digits):
     return Decimal(1).scaleb(-digits)
 
 
-def _round(value, digits):
-    """Round the exact value half-up to digits decimals.
+def _ratio(value):
+    "Return (numerator, denominator) of an exact value"
+    if isinstance(value, int):
+        return value, 1
+    if isinstance(value, (Decimal, Fraction)):
+        return value.as_integer_ratio()
+    return Fraction(value).as_integer_ratio()
 
-    Working on a Fraction keeps the rounding exact whatever the size of
-    the operands, where a Decimal product would first be rounded to the
-    precision of the context.
+
+def _round_ratio(numerator, denominator, digits):
+    """Round numerator / denominator half-up to digits decimals.
+
+    Integer arithmetic keeps the rounding exact whatever the size of the
+    operands, where a Decimal product would first be rounded to the
+    precision of the context (and is much faster than Fraction objects).
     """
-    scaled = Fraction(value) * 10 ** digits
-    units = math.floor(abs(scaled) + Fraction(1, 2))
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    scaled = numerator * 10 ** digits
+    units = (2 * abs(scaled) + denominator) // (2 * denominator)
     if scaled < 0:
         units = -units
     return Decimal(units).scaleb(-digits)
+
+
+def _round(value, digits):
+    "Round the exact value half-up to digits decimals"
+    return _round_ratio(*_ratio(value), digits)
+
+
+def _round_product(first, second, digits):
+    "Round first * second (exact values) half-up to digits decimals"
+    first_num, first_den = _ratio(first)
+    second_num, second_den = _ratio(second)
+    return _round_ratio(
+        first_num * second_num, first_den * second_den, digits)
 
 
 def round_money(value):
@@ -312,11 +335,12 @@ def split_by_days(quantity, days, digits=0):
         raise PricingError(
             'split_days', 'Days to split by must be positive integers.')
     total = sum(days)
-    exact = Fraction(quantity)
+    numerator, denominator = quantity.as_integer_ratio()
     parts, covered, previous = [], 0, _round(0, digits)
     for count in days:
         covered += count
-        current = _round(exact * covered / total, digits)
+        current = _round_ratio(
+            numerator * covered, denominator * total, digits)
         parts.append(current - previous)
         previous = current
     return parts
@@ -549,9 +573,16 @@ def _months(start, end):
 
 def _prorate(parts, value):
     "Prorate a per-period figure of the versions by days"
-    total = sum(p.days for p in parts)
-    return sum((Fraction(value(p.version)) * p.days for p in parts),
-        Fraction(0)) / total
+    if len(parts) == 1:
+        return value(parts[0].version)
+    numerator, denominator, total = 0, 1, 0
+    for part in parts:
+        part_numerator, part_denominator = _ratio(value(part.version))
+        numerator = (numerator * part_denominator
+            + part_numerator * part.days * denominator)
+        denominator *= part_denominator
+        total += part.days
+    return Fraction(numerator, denominator * total)
 
 
 @dataclass(frozen=True)
@@ -681,7 +712,7 @@ def compute_bill(tariff, start, end, usage, digits=2, tier_usage=0,
                 kind=LINE_USAGE, code=component.code, name=component.name,
                 description=_tier_description(index),
                 quantity=quantity, unit_price=price,
-                amount=round_money(Fraction(quantity) * Fraction(price)),
+                amount=_round_product(quantity, price, MONEY_DIGITS),
                 tier=index, start=first, end=last))
     energy = sum((l.amount for l in lines if l.kind == LINE_USAGE),
         round_money(0))

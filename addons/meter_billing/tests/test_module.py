@@ -70,5 +70,63 @@ class MeterBillingTestCase(ModuleTestCase):
             [a.balance for a in Account.browse([low, high, postpaid])],
             [Decimal(15), Decimal(85), Decimal(-10)])
 
+    @with_transaction()
+    def test_post_prepaid_at_most_balance(self):
+        "Posting pays prepaid bills from the balance but never below zero"
+        pool = Pool()
+        Campus = pool.get('meter.campus')
+        Account = pool.get('meter.account')
+        Period = pool.get('meter.billing.period')
+        Bill = pool.get('meter.bill')
+        PrepaidLine = pool.get('meter.prepaid.line')
+        campus, = Campus.create([{'name': "Main", 'code': 'MAIN'}])
+        account, = Account.create([{
+                    'number': '1', 'name': "1", 'campus': campus.id,
+                    'billing_mode': 'prepaid',
+                    }])
+        PrepaidLine.create([{
+                    'account': account.id, 'type': 'topup',
+                    'amount': Decimal(50), 'date': dt.date(2026, 3, 1),
+                    }])
+        periods = Period.create([{
+                    'name': name, 'start_date': start, 'end_date': end,
+                    } for name, start, end in [
+                    ('2026-03', dt.date(2026, 3, 1), dt.date(2026, 3, 31)),
+                    ('2026-04', dt.date(2026, 4, 1), dt.date(2026, 4, 30)),
+                    ]])
+        bills = Bill.create([{
+                    'account': account.id, 'campus': campus.id,
+                    'category': 'resident', 'billing_mode': 'prepaid',
+                    'period': period.id, 'start_date': period.start_date,
+                    'end_date': period.end_date,
+                    'lines': [('create', [{
+                                    'kind': 'electricity', 'type': 'usage',
+                                    'quantity': Decimal(1),
+                                    'unit_price': amount, 'amount': amount,
+                                    }])],
+                    } for period, amount in zip(
+                    periods, [Decimal(30), Decimal(40)])])
+
+        Bill.post(bills)
+
+        # The records read before posting see the posted values
+        march, april = bills
+        self.assertEqual(
+            [(b.state, b.paid_amount, b.amount_to_pay)
+                for b in [march, april]],
+            [('paid', Decimal(30), Decimal(0)),
+                ('partially_paid', Decimal(20), Decimal(20))])
+        self.assertTrue(march.number < april.number)
+        self.assertEqual(Account(account.id).balance, Decimal(0))
+
+        # Posting again neither numbers nor deducts twice
+        numbers = [march.number, april.number]
+        Bill.post([march, april])
+        self.assertEqual(
+            [b.number for b in Bill.browse(bills)], numbers)
+        self.assertEqual(
+            sorted(l.amount for l in PrepaidLine.search([])),
+            [Decimal(-30), Decimal(-20), Decimal(50)])
+
 
 del ModuleTestCase
