@@ -4,6 +4,7 @@ from decimal import Decimal
 from sql import Window
 from sql.functions import RowNumber
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
@@ -179,7 +180,8 @@ class Meter(ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         result = {n: {m.id: None for m in meters} for n in names}
         last = []
-        for sub_ids in grouped_slice([m.id for m in meters]):
+        for sub_ids in grouped_slice(
+                [m.id for m in meters], backend.MAX_QUERY_PARAMS):
             rank = RowNumber(window=Window([reading.meter],
                     order_by=[reading.taken_at.desc, reading.id.desc]))
             ranked = reading.select(reading.id, rank.as_('rank'),

@@ -91,16 +91,25 @@ class User(ModelSQL, ModelView):
                 return account
         return None
 
+    def _meters_domain(self):
+        "The domain of the active meters of the approved accounts"
+        return [
+            ('account.wechat_bindings', 'where', [
+                    ('user', '=', self.id),
+                    ('state', '=', 'approved'),
+                    ]),
+            ('account.active', '=', True),
+            ]
+
     def meter(self, meter_id):
         "Return the meter of id of an approved account or None"
         pool = Pool()
         Meter = pool.get('meter.meter')
-        accounts = [a.id for a in self.approved_accounts]
-        if not accounts or not isinstance(meter_id, int):
+        if not isinstance(meter_id, int):
             return None
         meters = Meter.search([
                 ('id', '=', meter_id),
-                ('account', 'in', accounts),
+                *self._meters_domain(),
                 ], limit=1)
         return meters[0] if meters else None
 
@@ -108,10 +117,7 @@ class User(ModelSQL, ModelView):
         "The active meters of the approved accounts"
         pool = Pool()
         Meter = pool.get('meter.meter')
-        accounts = [a.id for a in self.approved_accounts]
-        if not accounts:
-            return []
         return Meter.search([
-                ('account', 'in', accounts),
                 ('state', '=', 'active'),
+                *self._meters_domain(),
                 ], order=[('account', 'ASC'), ('number', 'ASC')])
