@@ -6,7 +6,8 @@ person, far too slow for a handheld export or an energy platform file of
 rows one after the other with ``Reading.create`` in chronological order:
 
 1. the rows go into a temporary staging table (``COPY`` on PostgreSQL,
-   ``executemany`` on SQLite);
+   ``executemany`` on SQLite) as they come: they may be a generator
+   reading a file, the memory used does not grow with their number;
 2. rows already stored (same meter, date and value) or repeated in the
    batch are marked as duplicates and skipped;
 3. the previous value of each row is found with a window function (``LAG``
@@ -56,6 +57,11 @@ FLAGS = {
     }
 
 
+# PostgreSQL settings of the transaction while a batch runs: its sorts and
+# hashes of hundreds of thousands of rows then stay in memory, and the
+# compilation of its queries (JIT), estimated big, costs more than it saves.
+SETTINGS = {'work_mem': '64MB', 'jit': 'off'}
+
 # The columns of meter_reading the bulk creation fills.
 SET_COLUMNS = {'meter', 'taken_at', 'value', 'source', 'submitter',
     'reader', 'previous_value', 'previous_taken_at', 'consumption',
@@ -64,27 +70,42 @@ SET_COLUMNS = {'meter', 'taken_at', 'value', 'source', 'submitter',
 
 
 class BulkResult:
-    "What create_readings did: counts and the keys of duplicate rows"
+    """What create_readings did: counts and the keys of duplicate rows
+
+    duplicates lists the keys of the duplicate rows unless create_readings
+    was asked not to keep them; duplicate_count counts them anyway.
+    """
 
     def __init__(self):
         self.created = 0
         self.confirmed = 0
         self.duplicates = []
+        self.duplicate_count = 0
 
     def __repr__(self):
         return '<BulkResult created=%s confirmed=%s duplicates=%s>' % (
             self.created, self.confirmed, len(self.duplicates))
 
 
-def create_readings(rows, source, submitter=None, reader=None, now=None):
+def create_readings(rows, source, submitter=None, reader=None, now=None,
+        numbered=False, duplicate_keys=True):
     """Create readings from rows of (key, meter id, taken at, value).
 
     key identifies the row for the caller (a line number): the keys of the
-    rows skipped as duplicates are returned in the result.  The rows of one
-    call are handled together: call it by chunks of a few tens of
-    thousands rows to keep the memory flat.
+    rows skipped as duplicates are returned in the result.  rows may be any
+    iterable, a generator reading a file included: the rows are streamed
+    into the staging table and handled together in SQL.  While they are
+    read, the connection is busy with the copy: producing them must not
+    query the database.
+
+    numbered says the keys are distinct positive integers given in
+    increasing order (line numbers): they are used as they are instead of
+    being kept in memory.  Without duplicate_keys only the number of
+    duplicates is returned, so that the memory used by a file of duplicates
+    does not grow with it either.
     """
-    return _Bulk(source, submitter, reader, now).run(rows)
+    return _Bulk(source, submitter, reader, now).run(
+        rows, numbered=numbered, duplicate_keys=duplicate_keys)
 
 
 class _Bulk:
@@ -154,6 +175,18 @@ class _Bulk:
             return 'CAST(%s AS TIMESTAMP)' % column
         return "(%s || ' 00:00:00')" % column
 
+    def day_start(self, column):
+        "SQL of the midnight starting the day of column"
+        if self.postgresql:
+            return "DATE_TRUNC('day', %s)" % column
+        return 'datetime(date(%s))' % column
+
+    def day_end(self, column):
+        "SQL of the midnight ending the day of column"
+        if self.postgresql:
+            return "(DATE_TRUNC('day', %s) + INTERVAL '1 day')" % column
+        return "datetime(date(%s), '+1 day')" % column
+
     def json(self, column):
         if self.postgresql:
             return 'CAST(%s AS JSONB)' % column
@@ -161,18 +194,21 @@ class _Bulk:
 
     # Steps --------------------------------------------------------------
 
-    def run(self, rows):
+    def run(self, rows, numbered=False, duplicate_keys=True):
         result = BulkResult()
-        keys = self.stage(rows)
-        if not keys:
+        saved = self.set_settings(SETTINGS)
+        keys, count = self.stage(rows, numbered)
+        if not count:
             self.drop()
+            self.set_settings(saved)
             return result
-        self.deduplicate(keys, result)
+        self.deduplicate(keys, result, duplicate_keys)
         self.prepare_meters()
         self.flag_same_day()
         pass_ = 1
         while True:
             self.compute(pass_)
+            self.analyze(STAGING)
             self.flag_high(pass_)
             if not self.block(pass_):
                 break
@@ -181,13 +217,37 @@ class _Bulk:
         result.created, result.confirmed = self.insert()
         self.recompute(later)
         self.drop()
+        self.set_settings(saved)
         return result
+
+    def set_settings(self, settings):
+        """Set the settings for the rest of the transaction (on PostgreSQL)
+        and return their previous values.
+
+        On a failure the rollback of the transaction (or of the savepoint)
+        restores them.
+        """
+        if not self.postgresql or not settings:
+            return {}
+        saved = {}
+        for name, value in settings.items():
+            self.execute('SELECT current_setting(%s), set_config(%s, %s, '
+                'TRUE)', (name, name, value))
+            saved[name], _ = self.cursor.fetchone()
+        return saved
+
+    def analyze(self, table):
+        "Update the statistics of a staging table changed by an update"
+        if self.postgresql:
+            self.execute('ANALYZE %s' % table)
 
     def drop(self):
         for table in [STAGING, METERS]:
             self.execute('DROP TABLE IF EXISTS %s' % table)
 
-    def stage(self, rows):
+    def stage(self, rows, numbered=False):
+        """Fill the staging table with rows, return the list of their keys
+        (None when numbered) and their number"""
         self.drop()
         # pass is the pass that computes the row: a row after an anomaly
         # of its meter is computed again in the next pass.
@@ -197,8 +257,6 @@ class _Bulk:
             'meter INTEGER NOT NULL, '
             'taken_at TIMESTAMP NOT NULL, '
             'value NUMERIC NOT NULL, '
-            'day_start TIMESTAMP, '
-            'day_end TIMESTAMP, '
             'dup BOOLEAN DEFAULT FALSE, '
             'pass INTEGER DEFAULT 1, '
             'same_day BOOLEAN DEFAULT FALSE, '
@@ -207,34 +265,50 @@ class _Bulk:
             'last_at TIMESTAMP, '
             'consumption NUMERIC, '
             'rollover BOOLEAN, '
-            'flags INTEGER DEFAULT 0)' % STAGING)
-        keys = []
+            'flags INTEGER DEFAULT 0)%s' % (STAGING,
+                # Room left in the pages for the updates of every row by
+                # the steps: they are made in place, without index entry.
+                ' WITH (fillfactor = 50)' if self.postgresql else ''))
+        keys = None if numbered else []
+        count = 0
 
         def staged():
-            one_day = dt.timedelta(days=1)
+            nonlocal count
             for key, meter, taken_at, value in rows:
-                keys.append(key)
-                day = dt.datetime.combine(taken_at.date(), dt.time())
-                yield (len(keys), meter, taken_at, Decimal(value), day,
-                    day + one_day)
+                count += 1
+                if numbered:
+                    row_no = int(key)
+                else:
+                    keys.append(key)
+                    row_no = count
+                yield row_no, int(meter), taken_at, value
 
-        columns = '(row_no, meter, taken_at, value, day_start, day_end)'
+        columns = '(row_no, meter, taken_at, value)'
         if self.postgresql:
+            # The text format written by hand: write_row costs more than
+            # the rest of the import per row.
+            line = '%d\t%d\t%s\t%s\n'
+            buffer = []
             with self.cursor.copy(
                     'COPY %s %s FROM STDIN' % (STAGING, columns)) as copy:
                 for row in staged():
-                    copy.write_row(row)
+                    buffer.append(line % row)
+                    if len(buffer) >= 2000:
+                        copy.write(''.join(buffer))
+                        buffer.clear()
+                if buffer:
+                    copy.write(''.join(buffer))
         else:
             self.cursor.executemany(
-                'INSERT INTO %s %s VALUES (?, ?, ?, ?, ?, ?)'
-                % (STAGING, columns), staged())
+                'INSERT INTO %s %s VALUES (?, ?, ?, ?)' % (STAGING, columns),
+                ((n, m, t, Decimal(v)) for n, m, t, v in staged()))
         self.execute('CREATE INDEX %s_idx ON %s (meter, taken_at)'
             % (STAGING, STAGING))
         if self.postgresql:
             self.execute('ANALYZE %s' % STAGING)
-        return keys
+        return keys, count
 
-    def deduplicate(self, keys, result):
+    def deduplicate(self, keys, result, duplicate_keys=True):
         "Skip rows already stored or repeated in the batch"
         value, other = self.num('s.value'), self.num('o.value')
         self.execute(
@@ -246,9 +320,16 @@ class _Bulk:
                 'WHERE o.meter = s.meter AND o.taken_at = s.taken_at '
                 'AND %(other)s = %(value)s AND o.row_no < s.row_no)' % {
                 's': STAGING, 'value': value, 'other': other})
-        self.execute('SELECT row_no FROM %s WHERE dup ORDER BY row_no'
-            % STAGING)
-        result.duplicates = [keys[r - 1] for r, in self.cursor]
+        if duplicate_keys:
+            self.execute('SELECT row_no FROM %s WHERE dup ORDER BY row_no'
+                % STAGING)
+            result.duplicates = [
+                keys[r - 1] if keys is not None else r
+                for r, in self.cursor]
+            result.duplicate_count = len(result.duplicates)
+        else:
+            self.execute('SELECT COUNT(*) FROM %s WHERE dup' % STAGING)
+            result.duplicate_count, = self.cursor.fetchone()
 
     def prepare_meters(self):
         """The meters of the batch with their register, the seed (last
@@ -294,13 +375,14 @@ class _Bulk:
             'WHERE NOT s.dup AND (EXISTS (SELECT 1 FROM meter_reading AS r '
                 'WHERE r.meter = s.meter AND r.state != \'rejected\' '
                 'AND r.source != \'change\' '
-                'AND r.taken_at >= s.day_start AND r.taken_at < s.day_end) '
+                'AND r.taken_at >= %(start)s AND r.taken_at < %(end)s) '
             'OR EXISTS (SELECT 1 FROM %(s)s AS o '
                 'WHERE o.meter = s.meter AND NOT o.dup '
-                'AND o.taken_at >= s.day_start AND o.taken_at < s.day_end '
+                'AND o.taken_at >= %(start)s AND o.taken_at < %(end)s '
                 'AND (o.taken_at < s.taken_at '
                     'OR (o.taken_at = s.taken_at AND o.row_no < s.row_no))))'
-            % {'s': STAGING})
+            % {'s': STAGING, 'start': self.day_start('s.taken_at'),
+                'end': self.day_end('s.taken_at')})
 
     def chain_query(self, pass_):
         """Return the query of the previous confirmed value and date of the

@@ -1,14 +1,18 @@
 # This file is part of the meter suite.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
 import datetime as dt
+import logging
 
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields)
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
-from . import polling
+from . import polling, units
+
+logger = logging.getLogger(__name__)
 
 PARITIES = [
     ('none', "None"),
@@ -34,6 +38,7 @@ POLL_CODES = [
     ('no_value', "No Value"),
     ('protocol', "Unknown Protocol"),
     ('port', "Port Error"),
+    ('unit', "Unknown Unit"),
     ]
 
 
@@ -153,8 +158,30 @@ class Collector(DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def poll_all(cls):
-        "Poll every active collector (ir.cron)"
-        cls.poll_collectors(cls.search([]))
+        """Poll every active collector (ir.cron).
+
+        Each collector is polled and committed in its own transaction: a
+        collector that fails does not undo the rounds of the others.  Its
+        failure is recorded as a failed round.
+        """
+        pool = Pool()
+        Poll = pool.get('meter.collector.poll')
+        transaction = Transaction()
+        collectors = cls.search([])
+        for collector_id in map(int, collectors):
+            try:
+                with transaction.new_transaction() as new:
+                    collector = cls(collector_id)
+                    collector.poll_meters()
+                    new.commit()
+            except Exception as exception:
+                logger.exception("poll of collector %s failed", collector_id)
+                with transaction.new_transaction() as new:
+                    Poll.save([Poll(collector=collector_id,
+                                started_at=dt.datetime.now(),
+                                ended_at=dt.datetime.now(), state='failed',
+                                error=str(exception) or repr(exception))])
+                    new.commit()
 
     @classmethod
     def poll_collectors(cls, collectors, progress=None):
@@ -205,15 +232,8 @@ class Collector(DeactivableMixin, ModelSQL, ModelView):
         else:
             round_.state = 'done'
         taken_at = dt.datetime.now()
-        readings = [{
-                'meter': r.request.key,
-                'taken_at': taken_at,
-                'value': r.value,
-                'source': 'collector',
-                'submitter': self.code,
-                } for r in results if r.ok]
-        readings = iter(Reading.create(readings))
-        lines = []
+        meters = {m.id: m for m in self.meters}
+        lines, readings = [], []
         for result in results:
             line = Result(
                 poll=round_, meter=result.request.key,
@@ -222,16 +242,35 @@ class Collector(DeactivableMixin, ModelSQL, ModelView):
                 code=result.code, raw=result.raw,
                 attempts=result.attempts)
             if result.ok:
-                line.reading = next(readings)
+                meter = meters[result.request.key]
+                try:
+                    value = units.convert(
+                        result.value, result.unit, meter.reading_unit)
+                except units.UnitError:
+                    line.ok = False
+                    line.code = 'unit'
+                    line.message = gettext('meter_devices.msg_poll_unit',
+                        unit=result.unit or '?', target=meter.reading_unit)
+                else:
+                    readings.append((line, {
+                                'meter': meter.id,
+                                'taken_at': taken_at,
+                                'value': value,
+                                'source': 'collector',
+                                'submitter': self.code,
+                                }))
             else:
                 line.message = gettext(
                     'meter_devices.msg_poll_%s' % result.code)
                 line.detail = result.error
             lines.append(line)
+        created = Reading.create([values for _, values in readings])
+        for (line, _), reading in zip(readings, created):
+            line.reading = reading
         Result.save(lines)
         round_.ended_at = dt.datetime.now()
-        round_.succeeded = sum(1 for r in results if r.ok)
-        round_.failed = len(results) - round_.succeeded
+        round_.succeeded = sum(1 for l in lines if l.ok)
+        round_.failed = len(lines) - round_.succeeded
         round_.save()
         return round_
 

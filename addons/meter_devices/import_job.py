@@ -2,8 +2,17 @@
 # of this repository contains the full copyright notices and license terms.
 import datetime as dt
 import hashlib
+import io
+import logging
+import pickle
+import tempfile
+import time
 from collections import namedtuple
+from itertools import islice
 
+from sql import Literal
+
+from trytond.filestore import FileStore, filestore
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.meter_base.reading_bulk import create_readings
@@ -17,19 +26,19 @@ from trytond.wizard import (
 from . import parsing
 from .exceptions import ImportFileError, ImportFileWarning
 
-# Rows sent at once to the bulk creation of readings: the memory used by an
-# import depends on it, not on the size of the file.
+logger = logging.getLogger(__name__)
+
+# Rows of the preview checked at once against the stored readings.
 CHUNK = 20000
+# Rejected rows kept in memory before they go to a temporary file, and
+# written at once.
+SPOOL_SIZE = 4 * 1024 * 1024
+LINES_CHUNK = 1000
 PREVIEW_ROWS = 100
 PREVIEW_REJECTED = 1000
 _AMBIGUOUS = -1
 
 Checked = namedtuple('Checked', ['row', 'meter', 'reason'])
-
-
-def row_message(error):
-    "Return the translated reason of a parsing.RowError"
-    return gettext('meter_devices.msg_row_%s' % error.code, **error.params)
 
 
 def file_error(error):
@@ -49,6 +58,9 @@ class RowChecker:
     def __init__(self, format_):
         self.format = format_
         self.meters = self._meters(format_.match_field)
+        # The identifiers of a single active meter: the rows to import.
+        self.active = {i: m[0] for i, m in self.meters.items()
+            if m[0] != _AMBIGUOUS and m[2] == 'active'}
 
     @staticmethod
     def _meters(field_name):
@@ -72,30 +84,85 @@ class RowChecker:
         return found
 
     def rows(self, data):
-        "Yield a Checked per row of data"
+        "Yield a Checked per row of data (bytes or a binary file object)"
+        active = self.active
         try:
             for row in parsing.read(data, self.format.layout):
-                if row.error:
-                    yield Checked(row, None, row_message(row.error))
-                    continue
-                found = self.meters.get(row.identifier)
-                if found is None:
-                    reason = gettext('meter_devices.msg_row_unknown_meter',
-                        identifier=row.identifier)
-                    yield Checked(row, None, reason)
-                elif found[0] == _AMBIGUOUS:
-                    reason = gettext(
-                        'meter_devices.msg_row_ambiguous_meter',
-                        identifier=row.identifier)
-                    yield Checked(row, None, reason)
-                elif found[2] != 'active':
-                    reason = gettext('meter_devices.msg_row_removed_meter',
-                        identifier=row.identifier, meter=found[1])
-                    yield Checked(row, None, reason)
+                meter = active.get(row.identifier) if not row.error else None
+                if meter is not None:
+                    yield Checked(row, meter, None)
                 else:
-                    yield Checked(row, found[0], None)
+                    yield Checked(row, None, self.reason(row))
         except parsing.FileError as error:
             raise file_error(error) from error
+
+    def reason(self, row):
+        "Return why row cannot be imported"
+        message, params = self.reason_message(row)
+        return gettext(message, **params)
+
+    def reason_message(self, row):
+        """Return the message id and parameters of why row cannot be
+        imported (without a query: it runs while the rows are copied)"""
+        if row.error:
+            return ('meter_devices.msg_row_%s' % row.error.code,
+                row.error.params)
+        found = self.meters.get(row.identifier)
+        if found is None:
+            return ('meter_devices.msg_row_unknown_meter',
+                {'identifier': row.identifier})
+        elif found[0] == _AMBIGUOUS:
+            return ('meter_devices.msg_row_ambiguous_meter',
+                {'identifier': row.identifier})
+        else:
+            return ('meter_devices.msg_row_removed_meter',
+                {'identifier': row.identifier, 'meter': found[1]})
+
+
+class RejectedRows:
+    """The rejected rows of a job, kept in a temporary file while the rows
+    are streamed to the database, then written as job lines.
+
+    Their reason is a message id and its parameters: the database cannot
+    be queried for the translation while the rows are copied to it.
+    """
+
+    def __init__(self, job):
+        self.job = job
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_SIZE)
+        self.count = 0
+
+    def add(self, row, message, params):
+        pickle.dump((row.number, row.identifier, row.raw, message, params),
+            self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+
+    def _read(self):
+        self.file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self.file)
+            except EOFError:
+                return
+
+    def save(self):
+        "Write the rows as lines of the job, return their number"
+        pool = Pool()
+        Line = pool.get('meter.import.job.line')
+        line = Line.__table__()
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        user, now = transaction.user, dt.datetime.now()
+        columns = [line.job, line.number, line.identifier, line.raw,
+            line.reason, line.create_uid, line.create_date]
+        rows = self._read()
+        while values := [[Literal(self.job.id), number, identifier, raw,
+                    gettext(message, **params), Literal(user), now]
+                for number, identifier, raw, message, params in islice(
+                    rows, LINES_CHUNK)]:
+            cursor.execute(*line.insert(columns, values))
+        self.file.close()
+        return self.count
 
 
 def existing_readings(rows):
@@ -110,7 +177,7 @@ def existing_readings(rows):
     start = min(r[1] for r in rows)
     end = max(r[1] for r in rows)
     meters = sorted({r[0] for r in rows})
-    for sub_ids in grouped_slice(meters):
+    for sub_ids in grouped_slice(meters, 1000):
         cursor.execute(*reading.select(
                 reading.meter, reading.taken_at, reading.value,
                 where=reduce_ids(reading.meter, list(sub_ids))
@@ -249,63 +316,96 @@ class ImportJob(ModelSQL, ModelView):
                         'meter_devices.msg_import_same_file',
                         filename=self.filename or '', job=other.rec_name))
 
+    def open_file(self):
+        """Return a binary file object of the file.
+
+        A stored file is read from the filestore as a stream, not loaded
+        whole: the memory of an import does not grow with its file.
+        """
+        values = self._values or {}
+        if 'file' not in values and self.id is not None and self.id >= 0:
+            file_id = self.file_id
+            if file_id and type(filestore) is FileStore:
+                prefix = (self.__class__.file.store_prefix
+                    or Transaction().database.name)
+                try:
+                    return open(filestore._filename(file_id, prefix), 'rb')
+                except (OSError, ValueError):
+                    pass
+        return io.BytesIO(self.file or b'')
+
+    def has_file(self):
+        values = self._values or {}
+        if 'file' not in values and self.id is not None and self.id >= 0:
+            if self.file_id:
+                return True
+        return bool(self.file)
+
     def file_digest(self):
-        return hashlib.sha256(self.file or b'').hexdigest()
+        digest = hashlib.sha256()
+        with self.open_file() as file:
+            while block := file.read(1 << 20):
+                digest.update(block)
+        return digest.hexdigest()
 
     def import_file(self):
-        """Create the readings of the file by chunks and keep the rejected
-        rows with their reason."""
-        pool = Pool()
-        Line = pool.get('meter.import.job.line')
-        if not self.file:
+        """Create the readings of the file and keep the rejected rows with
+        their reason.
+
+        The rows are read from the file as a stream and sent as they come to
+        the bulk creation of readings, which stages them in the database
+        and checks them there all together.  A failure undoes the work of
+        the job, the transaction goes on.
+        """
+        if not self.has_file():
             raise ImportFileError(gettext(
                     'meter_devices.msg_import_no_file', job=self.rec_name))
-        data = self.file
+        start = time.perf_counter()
         self.file_hash = self.file_digest()
         source = 'platform' if self.format.source == 'platform' else (
             'handheld')
         submitter = (self.filename or self.format.name)[:100]
-        total = created = confirmed = duplicates = 0
-        rejected = []
-        chunk = []
+        checker = RowChecker(self.format)
+        rejected = RejectedRows(self)
+        total = 0
 
-        def flush():
-            nonlocal created, confirmed, duplicates
-            if chunk:
-                result = create_readings(chunk, source, submitter=submitter)
-                created += result.created
-                confirmed += result.confirmed
-                duplicates += len(result.duplicates)
-                chunk.clear()
+        def readings(file):
+            # No query here: the rows are being copied to the database.
+            nonlocal total
+            active = checker.active
+            add = rejected.add
+            for row in parsing.read(file, self.format.layout):
+                total += 1
+                meter = (active.get(row.identifier)
+                    if row.error is None else None)
+                if meter is not None:
+                    yield row.number, meter, row.taken_at, row.value
+                else:
+                    add(row, *checker.reason_message(row))
 
-        lines = 0
-        for checked in RowChecker(self.format).rows(data):
-            total += 1
-            row = checked.row
-            if checked.reason:
-                rejected.append({
-                        'job': self.id,
-                        'number': row.number,
-                        'identifier': row.identifier,
-                        'raw': row.raw,
-                        'reason': checked.reason,
-                        })
-                if len(rejected) >= CHUNK:
-                    lines += len(Line.create(rejected))
-                    rejected.clear()
-            else:
-                chunk.append((row.number, checked.meter, row.taken_at,
-                        row.value))
-                if len(chunk) >= CHUNK:
-                    flush()
-        flush()
-        if rejected:
-            lines += len(Line.create(rejected))
+        cursor = Transaction().connection.cursor()
+        cursor.execute('SAVEPOINT meter_import_job')
+        try:
+            with self.open_file() as file:
+                result = create_readings(readings(file), source,
+                    submitter=submitter, numbered=True,
+                    duplicate_keys=False)
+            lines = rejected.save()
+        except parsing.FileError as error:
+            cursor.execute('ROLLBACK TO SAVEPOINT meter_import_job')
+            raise file_error(error) from error
+        except BaseException:
+            cursor.execute('ROLLBACK TO SAVEPOINT meter_import_job')
+            raise
+        else:
+            cursor.execute('RELEASE SAVEPOINT meter_import_job')
         self.total = total
-        self.created = created
-        self.confirmed = confirmed
-        self.duplicates = duplicates
+        self.created = result.created
+        self.confirmed = result.confirmed
+        self.duplicates = result.duplicate_count
         self.rejected = lines
+        logger.debug("%s rows imported in %.2fs", total,
+            time.perf_counter() - start)
         self.imported_at = dt.datetime.now()
         self.imported_by = Transaction().user
         self.state = 'done'

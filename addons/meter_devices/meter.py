@@ -3,6 +3,13 @@
 from trytond.model import fields
 from trytond.pool import PoolMeta
 
+# The unit of the readings of each kind of meter.
+READING_UNITS = {
+    'electricity': 'kWh',
+    'water': 'm3',
+    'hot_water': 'm3',
+    }
+
 
 class Meter(metaclass=PoolMeta):
     __name__ = 'meter.meter'
@@ -10,3 +17,8 @@ class Meter(metaclass=PoolMeta):
         'meter.collector', "Collector", ondelete='SET NULL',
         help="The collector reading the meter on its bus; the meter needs "
         "a protocol and a communication address.")
+
+    @property
+    def reading_unit(self):
+        "The unit of the readings of the meter: kWh or m3"
+        return READING_UNITS.get(self.kind, 'kWh')

@@ -14,8 +14,10 @@ the date are and how to read them::
         else:
             ...row.identifier, row.taken_at, row.value...
 
-Columns are 1-based numbers or header names (keys for JSON).  The rows are
-read lazily so that big files do not fill the memory.  A row that cannot be
+Columns are 1-based numbers or header names (keys for JSON).  data is the
+content of the file (bytes) or a binary file object: CSV, TXT and XLSX rows
+are read lazily from it so that big files do not fill the memory (a JSON
+document is read whole).  A row that cannot be
 read gives a RowError; a file that cannot be read at all raises FileError.
 Plain Python: no trytond import.
 """
@@ -116,7 +118,8 @@ class Row(NamedTuple):
 
 
 def read(data, layout):
-    "Yield a Row per data row of data (bytes) read with layout"
+    """Yield a Row per data row of data (bytes or a binary file object)
+    read with layout"""
     readers = {
         'csv': _read_delimited,
         'txt': _read_delimited,
@@ -126,6 +129,9 @@ def read(data, layout):
     if layout.file_type not in readers:
         raise FileError('file_type', file_type=layout.file_type)
     zone = _zone(layout.timezone)
+    if layout.file_type in {'csv', 'txt'}:
+        yield from _read_delimited(data, layout, zone)
+        return
     for number, raw, get in readers[layout.file_type](data, layout):
         try:
             identifier, taken_at, value = _parse(get, layout, zone)
@@ -170,8 +176,18 @@ def _text(value):
     return str(value).strip()
 
 
+# A plain positive number: most values of most files, read at once.
+_PLAIN_NUMBER = re.compile(r'(\d+)(?:\.(\d*))?\Z')
+
+
 def parse_value(value):
     "Return the Decimal of a register value or raise RowError"
+    if value.__class__ is str:
+        match = _PLAIN_NUMBER.match(value)
+        if match is not None:
+            decimals = match.group(2)
+            if not decimals or len(decimals.rstrip('0')) <= MAX_DECIMALS:
+                return Decimal(value)
     text = _text(value)
     if isinstance(value, float):
         text = repr(value)
@@ -218,16 +234,9 @@ def _parse_date_text(text, date_format):
     if date_format:
         fast = _fast_format(date_format)
         if fast:
-            pattern, names = fast
-            match = pattern.match(text)
-            if match:
-                values = dict(zip(names, map(int, match.groups())))
-                try:
-                    return dt.datetime(values['Y'], values['m'], values['d'],
-                        values.get('H', 0), values.get('M', 0),
-                        values.get('S', 0))
-                except ValueError:
-                    pass
+            date = fast(text)
+            if date is not None:
+                return date
         try:
             return dt.datetime.strptime(text, date_format)
         except ValueError:
@@ -244,11 +253,23 @@ def _parse_date_text(text, date_format):
     raise RowError('date', value=text, format='ISO 8601')
 
 
+# The ISO 8601 formats: their width and separators.
+_ISO_FORMATS = {
+    f: (len(w), tuple((i, c) for i, c in enumerate(w) if not c.isdigit()))
+    for f, w in [
+        ('%Y-%m-%d %H:%M:%S', '2000-01-01 00:00:00'),
+        ('%Y-%m-%dT%H:%M:%S', '2000-01-01T00:00:00'),
+        ('%Y-%m-%d %H:%M', '2000-01-01 00:00'),
+        ('%Y-%m-%dT%H:%M', '2000-01-01T00:00'),
+        ('%Y-%m-%d', '2000-01-01'),
+        ]}
+
+
 @functools.lru_cache(maxsize=32)
 def _fast_format(date_format):
-    """Return (regex, directives) reading date_format as strptime does
-    when it holds only %Y, %m, %d, %H, %M and %S: strptime is slow for
-    files of 100,000 rows."""
+    """Return a function reading date_format as strptime does (or giving
+    None) when it holds only %Y, %m, %d, %H, %M and %S: strptime is slow
+    for files of 100,000 rows."""
     regex, names = '', []
     for part in re.split('(%.)', date_format):
         if len(part) == 2 and part[0] == '%':
@@ -260,21 +281,56 @@ def _fast_format(date_format):
             regex += re.escape(part)
     if not {'Y', 'm', 'd'} <= set(names):
         return None
-    return re.compile(regex + r'\Z'), tuple(names)
+    match = re.compile(regex + r'\Z').match
+    datetime = dt.datetime
+    iso = _ISO_FORMATS.get(date_format)
+    if iso is not None:
+        # fromisoformat is the fastest and reads the same dates when they
+        # have the full width of the format; others take the regex.
+        width, positions = iso
+        fromisoformat = datetime.fromisoformat
+
+        def parse(text):
+            if len(text) == width and all(
+                    text[i] == c for i, c in positions):
+                try:
+                    return fromisoformat(text)
+                except ValueError:
+                    pass
+            found = match(text)
+            if found is not None:
+                try:
+                    return datetime(*map(int, found.groups()))
+                except ValueError:
+                    pass
+    elif ''.join(names) == 'YmdHMS'[:len(names)]:
+        def parse(text):
+            found = match(text)
+            if found is not None:
+                try:
+                    return datetime(*map(int, found.groups()))
+                except ValueError:
+                    pass
+    else:
+        positions = [names.index(n) if n in names else None
+            for n in 'YmdHMS']
+
+        def parse(text):
+            found = match(text)
+            if found is not None:
+                groups = found.groups()
+                try:
+                    return datetime(*(
+                            int(groups[p]) if p is not None else 0
+                            for p in positions))
+                except ValueError:
+                    pass
+    return parse
 
 
 def _column_getter(columns, header):
     "Return a function giving the value of a column from a list of cells"
-    indexes = {}
-    for column in columns:
-        if not column:
-            continue
-        if column.isdigit():
-            indexes[column] = int(column) - 1
-        elif header is not None and column in header:
-            indexes[column] = header.index(column)
-        else:
-            raise FileError('column', column=column)
+    indexes = _column_indexes(columns, header)
 
     def getter(cells):
         def get(column):
@@ -291,10 +347,23 @@ def _columns(layout):
     return [layout.identifier, layout.value, layout.taken_at, layout.time]
 
 
-def _read_delimited(data, layout):
+def _open(data):
+    "Return a binary file object of data (bytes or a file object)"
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return io.BytesIO(data)
+    return data
+
+
+def _read_delimited(data, layout, zone):
+    """Yield the Rows of a CSV or text file.
+
+    The cells of the identifier, value and date are found by index and
+    read with the fast paths of parse_value and parse_date: this is the
+    loop run for each row of big handheld exports.
+    """
     try:
         text = io.TextIOWrapper(
-            io.BytesIO(data), encoding=layout.encoding or 'utf-8-sig',
+            _open(data), encoding=layout.encoding or 'utf-8-sig',
             newline='')
     except LookupError:
         raise FileError('encoding', encoding=layout.encoding)
@@ -305,8 +374,13 @@ def _read_delimited(data, layout):
         lines = csv.reader(text, delimiter=delimiter)
     else:
         lines = (line.rstrip('\r\n').split(delimiter) for line in text)
+    join = (delimiter or ' ').join
     header = None
-    getter = None
+    indexes = None
+    date_format = layout.date_format
+    time = bool(layout.time)
+    fast_date = (_fast_format(date_format)
+        if date_format and zone is None else None)
     try:
         for number, cells in enumerate(lines, 1):
             cells = [c.strip() for c in cells]
@@ -315,14 +389,52 @@ def _read_delimited(data, layout):
                 continue
             if not any(cells):
                 continue
-            if getter is None:
-                getter = _column_getter(_columns(layout), header)
-            raw = (delimiter or ' ').join(cells)
-            yield number, raw, getter(cells)
+            if indexes is None:
+                indexes = _column_indexes(_columns(layout), header)
+                identifier_index, value_index, date_index, time_index = (
+                    indexes.get(c) for c in _columns(layout))
+                needed = max(indexes.values()) + 1
+            raw = join(cells)
+            if len(raw) > MAX_RAW:
+                raw = raw[:MAX_RAW]
+            if len(cells) < needed:
+                yield Row(number, raw, error=RowError('columns',
+                        count=len(cells), needed=needed))
+                continue
+            identifier = cells[identifier_index]
+            try:
+                if not identifier:
+                    raise RowError('identifier')
+                value = parse_value(cells[value_index])
+                date = cells[date_index]
+                if time:
+                    date = '%s %s' % (date, cells[time_index])
+                taken_at = fast_date(date) if fast_date else None
+                if taken_at is None:
+                    taken_at = parse_date(date, date_format, zone)
+            except RowError as error:
+                yield Row(number, raw, error=error)
+            else:
+                yield Row(number, raw, identifier, taken_at, value)
     except UnicodeDecodeError:
         raise FileError('encoding', encoding=layout.encoding)
     except csv.Error:
         raise FileError('encoding', encoding=layout.encoding)
+
+
+def _column_indexes(columns, header):
+    "Return the 0-based index of each column from its number or header"
+    indexes = {}
+    for column in columns:
+        if not column:
+            continue
+        if column.isdigit():
+            indexes[column] = int(column) - 1
+        elif header is not None and column in header:
+            indexes[column] = header.index(column)
+        else:
+            raise FileError('column', column=column)
+    return indexes
 
 
 def _read_xlsx(data, layout):
@@ -330,7 +442,7 @@ def _read_xlsx(data, layout):
     try:
         import openpyxl
         workbook = openpyxl.load_workbook(
-            io.BytesIO(data), read_only=True, data_only=True)
+            _open(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise FileError('xlsx')
     try:
@@ -353,6 +465,8 @@ def _read_xlsx(data, layout):
 
 
 def _read_json(data, layout):
+    if not isinstance(data, (bytes, bytearray)):
+        data = bytes(data) if isinstance(data, memoryview) else data.read()
     try:
         document = json.loads(
             data.decode(layout.encoding or 'utf-8-sig'), parse_float=Decimal)

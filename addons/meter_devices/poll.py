@@ -67,6 +67,9 @@ def main(argv=None):
                     file=sys.stderr)
                 return 2
             status = 0
+            # Each collector is committed on its own: a failure does not
+            # undo the rounds of the others.
+            transaction.commit()
             for collector in collectors:
                 with tqdm(total=len(collector.poll_requests()),
                         desc=collector.code, unit='meter',
@@ -78,14 +81,21 @@ def main(argv=None):
                             failures.append(result.address)
                         bar.set_postfix(failed=len(failures), refresh=False)
                         bar.update(1)
-                    round_, = Collector.poll_collectors(
-                        [collector], progress=progress)
+                    try:
+                        round_, = Collector.poll_collectors(
+                            [collector], progress=progress)
+                    except Exception as exception:
+                        transaction.rollback()
+                        print("%s: failed: %s" % (collector.code, exception),
+                            file=sys.stderr)
+                        status = 1
+                        continue
                 print("%s: %s read, %s failed%s" % (
                         collector.code, round_.succeeded, round_.failed,
                         ' (%s)' % round_.error if round_.error else ''))
                 if round_.state == 'failed':
                     status = 1
-            transaction.commit()
+                transaction.commit()
     return status
 
 

@@ -1,17 +1,21 @@
 # This file is part of the meter suite.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
+import contextlib
 import datetime as dt
 import io
 import json
 import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest.mock import patch
 
 from trytond.exceptions import UserError, UserWarning
+from trytond.modules.meter_devices import polling
 from trytond.modules.meter_devices.simulator import (
     CJT188Meter, DLT645Meter, Simulator)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.tests.test_tryton import (
+    DB_NAME, ModuleTestCase, with_transaction)
 from trytond.transaction import Transaction
 
 D = Decimal
@@ -127,6 +131,179 @@ class MeterDevicesTestCase(ModuleTestCase):
         self.assertEqual({r.submitter for r in readings}, {'C1'})
 
     @with_transaction()
+    def test_poll_units(self):
+        "Flows in litres become readings in m3; other units are refused"
+        pool = Pool()
+        Collector = pool.get('meter.collector')
+        simulator = Simulator([
+                CJT188Meter('12345678901234', flow=D('123456.78'),
+                    unit='L'),
+                CJT188Meter('00000000002018', flow=D('42.5'),
+                    di_order='2018'),
+                CJT188Meter('20000000000001', meter_type=0x10,
+                    flow=D('88.5'), unit='kWh'),
+                CJT188Meter('30000000000001', flow=D('1234.5'), unit='L'),
+                ])
+        path = simulator.start_pty()
+        self.addCleanup(simulator.stop)
+        water = {'protocol': 'cjt188_2004', 'kind': 'water'}
+        meters = self._meters([
+                ('LITRES', {'comm_address': '12345678901234', **water}),
+                ('CUBIC', {'comm_address': '00000000002018', **water,
+                        'protocol': 'cjt188_2018'}),
+                ('KWH', {'comm_address': '20000000000001', **water}),
+                ('HOT', {'comm_address': '30000000000001', **water,
+                        'kind': 'hot_water'}),
+                ])
+        collector = self._collector(path, meters)
+        round_, = Collector.poll_collectors([collector])
+        results = {r.meter.number: r for r in round_.results}
+
+        litres = results['LITRES']
+        self.assertEqual((litres.value, litres.unit), (D('123456.78'), 'L'))
+        # 123456.78 L is 123.45678 m3: the register keeps 3 decimals.
+        self.assertEqual(litres.reading.value, D('123.456'))
+        self.assertEqual(results['HOT'].reading.value, D('1.234'))
+        self.assertEqual(results['CUBIC'].reading.value, D('42.5'))
+        energy = results['KWH']
+        self.assertFalse(energy.ok)
+        self.assertEqual(energy.code, 'unit')
+        self.assertIn('kWh', energy.message)
+        self.assertIsNone(energy.reading)
+        self.assertEqual((round_.succeeded, round_.failed), (3, 1))
+
+    def test_convert_units(self):
+        "Conversion of the units meters answer in"
+        from trytond.modules.meter_devices import units
+        self.assertEqual(units.convert(D('1500'), 'L', 'm3'), D('1.5'))
+        self.assertEqual(units.convert(D('2.5'), 'm3', 'L'), D('2500'))
+        self.assertEqual(units.convert(D('12.34'), 'MWh', 'kWh'),
+            D('12340'))
+        self.assertEqual(units.convert(D('1234.5'), 'Wh', 'kWh'),
+            D('1.234'))
+        self.assertEqual(units.convert(D('7.25'), 'kWh', 'kWh'), D('7.25'))
+        for unit, target in [('kWh', 'm3'), ('', 'm3'), ('GJ', 'kWh')]:
+            with self.assertRaises(units.UnitError):
+                units.convert(D('1'), unit, target)
+
+    def _commit_bus(self, simulator, specs):
+        """Create and commit meters and one collector per spec of (code,
+        number, meter values): polls in their own transactions see them.
+        """
+        pool = Pool()
+        Collector = pool.get('meter.collector')
+        path = simulator.start_pty()
+        self.addCleanup(simulator.stop)
+        meters = self._meters([(n, v) for _, n, v in specs])
+        for (code, _, _), meter in zip(specs, meters):
+            Collector(code=code, name=code, port=path, parity='none',
+                timeout=0.2, retries=0, meters=[meter]).save()
+        Transaction().commit()
+        self.addCleanup(self._clean_committed)
+
+    @staticmethod
+    def _clean_committed():
+        "Remove what a test committed"
+        with Transaction().start(DB_NAME, 0) as transaction:
+            cursor = transaction.connection.cursor()
+            for table in ['meter_collector_poll_result',
+                    'meter_collector_poll', 'meter_reading', 'meter_meter',
+                    'meter_collector', 'meter_campus']:
+                cursor.execute('DELETE FROM %s' % table)
+            transaction.commit()
+
+    @with_transaction()
+    def test_poll_all_commits_per_collector(self):
+        "The cron commits each collector: a failure keeps the others"
+        pool = Pool()
+        Collector = pool.get('meter.collector')
+        simulator = Simulator([
+                DLT645Meter('000000001234', values={0x00010000: D('100')}),
+                DLT645Meter('000000005678', values={0x00010000: D('200')}),
+                ])
+        self._commit_bus(simulator, [
+                ('C1', 'GOOD', {'comm_address': '000000001234',
+                        'protocol': 'dlt645_2007'}),
+                ('C2', 'BAD', {'comm_address': '000000005678',
+                        'protocol': 'dlt645_2007'}),
+                ])
+        poll = polling.poll
+
+        def failing_poll(url, requests, **kwargs):
+            # The second collector fails after its round was written.
+            if any(r.address == '000000005678' for r in requests):
+                raise RuntimeError("bus exploded")
+            return poll(url, requests, **kwargs)
+
+        with patch.object(polling, 'poll', failing_poll):
+            Collector.poll_all()
+
+        with Transaction().new_transaction(readonly=True):
+            Poll = pool.get('meter.collector.poll')
+            Reading = pool.get('meter.reading')
+            rounds = {p.collector.code: p for p in Poll.search([])}
+            self.assertEqual(set(rounds), {'C1', 'C2'})
+            self.assertEqual(
+                (rounds['C1'].state, rounds['C1'].succeeded), ('done', 1))
+            self.assertEqual(rounds['C2'].state, 'failed')
+            self.assertIn("bus exploded", rounds['C2'].error)
+            self.assertEqual(rounds['C2'].results, ())
+            self.assertEqual(
+                [(r.meter.number, r.value) for r in Reading.search([])],
+                [('GOOD', D('100'))])
+
+    def test_poll_command_line(self):
+        "The command line polls the collectors with a progress bar"
+        from trytond.modules.meter_devices import poll
+        simulator = Simulator([
+                DLT645Meter('000000001234', values={0x00010000: D('12.5')}),
+                DLT645Meter('000000009999', mode='silent'),
+                CJT188Meter('12345678901234', flow=D('2500'), unit='L'),
+                ])
+        with Transaction().start(DB_NAME, 0):
+            self._commit_bus(simulator, [
+                    ('C1', 'E1', {'comm_address': '000000001234',
+                            'protocol': 'dlt645_2007'}),
+                    ('C2', 'SILENT', {'comm_address': '000000009999',
+                            'protocol': 'dlt645_2007'}),
+                    ('C3', 'W1', {'comm_address': '12345678901234',
+                            'protocol': 'cjt188_2004', 'kind': 'water'}),
+                    ('C4', 'OTHER', {'comm_address': '000000001234',
+                            'protocol': 'dlt645_2007'}),
+                    ])
+
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), \
+                contextlib.redirect_stderr(stderr):
+            status = poll.main(['-d', DB_NAME, '--collector', 'C1',
+                    '--collector', 'C2', '--collector', 'C3'])
+
+        self.assertEqual(status, 0)
+        self.assertEqual(stdout.getvalue().splitlines(), [
+                "C1: 1 read, 0 failed",
+                "C2: 0 read, 1 failed",
+                "C3: 1 read, 0 failed",
+                ])
+        progress = stderr.getvalue()
+        self.assertIn('C1: 100%', progress)
+        self.assertIn('1/1', progress)
+        self.assertIn('failed=1', progress)
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            Reading = Pool().get('meter.reading')
+            self.assertEqual(
+                {(r.meter.number, r.value, r.source, r.submitter)
+                    for r in Reading.search([])}, {
+                    ('E1', D('12.5'), 'collector', 'C1'),
+                    ('W1', D('2.5'), 'collector', 'C3'),
+                    })
+
+        with contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(stderr):
+            self.assertEqual(
+                poll.main(['-d', DB_NAME, '--collector', 'NONE']), 2)
+        self.assertIn("Unknown collector(s): NONE", stderr.getvalue())
+
+    @with_transaction()
     def test_poll_port_error(self):
         "A collector whose port cannot be opened fails its round only"
         pool = Pool()
@@ -138,22 +315,6 @@ class MeterDevicesTestCase(ModuleTestCase):
         self.assertEqual(round_.state, 'failed')
         self.assertTrue(round_.error)
         self.assertEqual(round_.results, ())
-
-    @with_transaction()
-    def test_poll_all(self):
-        "The cron method polls the active collectors"
-        pool = Pool()
-        Collector = pool.get('meter.collector')
-        Poll = pool.get('meter.collector.poll')
-        simulator = self._bus()
-        path = simulator.start_pty()
-        self.addCleanup(simulator.stop)
-        meters = self._meters([('E1', {'comm_address': '000000001234',
-                        'protocol': 'dlt645_2007'})])
-        self._collector(path, meters)
-        Collector.poll_all()
-        poll, = Poll.search([])
-        self.assertEqual(poll.succeeded, 1)
 
     # Imports -------------------------------------------------------------
 
@@ -313,6 +474,32 @@ class MeterDevicesTestCase(ModuleTestCase):
             self._run(job)
         self.assertIn('value', context.exception.message)
         self.assertEqual(Reading.search([], count=True), 0)
+
+    @with_transaction()
+    def test_import_crash_midway(self):
+        "A file failing after good rows leaves nothing written"
+        pool = Pool()
+        Job = pool.get('meter.import.job')
+        Line = pool.get('meter.import.job.line')
+        Reading = pool.get('meter.reading')
+        self._handheld_meters()
+        format_ = self._format()
+        data = (self.CSV.encode() * 50) + b'H001,2026-03-31 08:00,\xff\xfe\n'
+        job = self._job(format_, data)
+        # The stored file is read as a stream, not loaded whole.
+        with job.open_file() as file:
+            self.assertIsInstance(file, io.BufferedReader)
+        with self.assertRaises(UserError) as context:
+            self._run(job)
+        self.assertIn('utf-8', context.exception.message)
+        self.assertEqual(Reading.search([], count=True), 0)
+        self.assertEqual(Line.search([], count=True), 0)
+        self.assertEqual(Job(job.id).state, 'draft')
+
+        # The transaction goes on: the same rows without the bad one.
+        good = self._job(format_, self.CSV.encode())
+        self._run(good)
+        self.assertEqual((good.created, good.rejected), (6, 5))
 
     @with_transaction()
     def test_import_wizard_preview(self):
