@@ -3,6 +3,7 @@
 PostgreSQL refuses to run as root, so as root the cluster belongs to the
 ``postgres`` user and its commands run through runuser.
 """
+import contextlib
 import glob
 import os
 import shutil
@@ -66,3 +67,19 @@ class Cluster:
             self._run('pg_ctl', '-D', self.data, '-m', 'immediate', 'stop')
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgresql():
+    """Point TRYTOND_DATABASE__URI at a PostgreSQL for the block: the one
+    it names already or a throwaway cluster, stopped at the end."""
+    uri = os.environ.get('TRYTOND_DATABASE__URI', '')
+    if uri.startswith('postgresql'):
+        yield uri
+        return
+    cluster = Cluster().start()
+    os.environ['TRYTOND_DATABASE__URI'] = cluster.uri
+    try:
+        yield cluster.uri
+    finally:
+        cluster.stop()

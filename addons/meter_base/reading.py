@@ -1,6 +1,5 @@
 import datetime as dt
 from collections import defaultdict
-from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields

@@ -252,3 +252,19 @@ class Binding(Workflow, ModelSQL, ModelView):
                 ('account', 'where', account_domain),
                 ], order=[('id', 'ASC')])
         return list(dict.fromkeys(b.user.openid for b in bindings))
+
+    @classmethod
+    def push(cls, template_setting, items):
+        """Send the template message of template_setting to the residents
+        of the accounts concerned: items are (account domain, data, page).
+
+        Called by the queue as the staff user who acted, who may neither
+        read the settings nor the bindings.
+        """
+        pool = Pool()
+        Configuration = pool.get('meter.wechat.configuration')
+        with without_check_access():
+            messages = [(openid, data, page)
+                for domain, data, page in items
+                for openid in cls.residents_of(domain)]
+            Configuration(1).send_templates(template_setting, messages)

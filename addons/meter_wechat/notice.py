@@ -1,6 +1,5 @@
 from trytond.model import ModelView, Workflow
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import without_check_access
 
 KINDS = {
     'water_outage': '停水',
@@ -24,24 +23,11 @@ class Notice(metaclass=PoolMeta):
     @classmethod
     def push_residents(cls, notices):
         "Send the template message of the notices to their residents"
-        # Run by the queue as the publisher, who may not read the
-        # settings nor the bindings
-        with without_check_access():
-            cls._push_residents(notices)
-
-    @classmethod
-    def _push_residents(cls, notices):
         pool = Pool()
         Binding = pool.get('meter.wechat.binding')
-        Configuration = pool.get('meter.wechat.configuration')
-        messages = []
-        for notice in notices:
-            if notice.state != 'published':
-                continue
-            data = notice.template_data()
-            messages.extend((openid, data, 'notices')
-                for openid in Binding.residents_of(notice.account_domain()))
-        Configuration(1).send_templates('template_notice', messages)
+        Binding.push('template_notice', [
+                (n.account_domain(), n.template_data(), 'notices')
+                for n in notices if n.state == 'published'])
 
     def account_domain(self):
         "The domain of the accounts the notice concerns"

@@ -1,6 +1,5 @@
 from trytond.model import ModelView, Workflow
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import without_check_access
 
 METHODS = {
     'cash': '现金',
@@ -42,25 +41,11 @@ class Payment(metaclass=PoolMeta):
     @classmethod
     def push_results(cls, payments):
         "Send the template message of the payments to their residents"
-        # Run by the queue as the cashier or finance, who may not read
-        # the settings nor the bindings
-        with without_check_access():
-            cls._push_results(payments)
-
-    @classmethod
-    def _push_results(cls, payments):
         pool = Pool()
         Binding = pool.get('meter.wechat.binding')
-        Configuration = pool.get('meter.wechat.configuration')
-        messages = []
-        for payment in payments:
-            if payment.state not in {'posted', 'refused'}:
-                continue
-            data = payment.template_data()
-            messages.extend((openid, data, 'pay')
-                for openid in Binding.residents_of(
-                    [('id', '=', payment.account.id)]))
-        Configuration(1).send_templates('template_payment', messages)
+        Binding.push('template_payment', [
+                ([('id', '=', p.account.id)], p.template_data(), 'pay')
+                for p in payments if p.state in {'posted', 'refused'}])
 
     def template_data(self):
         method = METHODS.get(self.method, self.method)

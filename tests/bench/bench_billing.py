@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, 'tests'))
 
-from pgcluster import Cluster  # noqa: E402
+from pgcluster import postgresql  # noqa: E402
 
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", 20000))
 CAMPUSES = 4
@@ -146,14 +146,8 @@ def billing_run(pool, start, campuses):
 
 
 def main():
-    cluster = None
-    uri = os.environ.get('TRYTOND_DATABASE__URI', '')
-    if not uri.startswith('postgresql'):
-        cluster = Cluster().start()
-        uri = cluster.uri
-    os.environ['TRYTOND_DATABASE__URI'] = uri
     os.environ['DB_NAME'] = 'bench_billing_%d' % int(time.time())
-    try:
+    with postgresql():
         from trytond.pool import Pool
         from trytond.tests.test_tryton import DB_NAME, activate_module
         from trytond.transaction import Transaction
@@ -183,10 +177,6 @@ def main():
             assert bills == ACCOUNTS, bills
         print('BENCH billing_run_5k_accounts_s=%.2f' % elapsed5)
         print('BENCH billing_run_20k_accounts_s=%.2f' % elapsed20)
-    finally:
-        if cluster:
-            cluster.stop()
-
 
 if __name__ == '__main__':
     main()

@@ -94,12 +94,7 @@ def write_csv(path, rounds=ROUNDS, first=0):
 
 
 def main():
-    cluster = None
-    uri = os.environ.get('TRYTOND_DATABASE__URI', '')
-    if not uri.startswith('postgresql'):
-        from pgcluster import Cluster
-        cluster = Cluster().start()
-        os.environ['TRYTOND_DATABASE__URI'] = cluster.uri
+    from pgcluster import postgresql
     os.environ['DB_NAME'] = 'bench_import_%d' % int(time.time())
     if not os.environ.get('BENCH_DB_CACHE'):
         os.environ.pop('DB_CACHE', None)
@@ -107,11 +102,10 @@ def main():
     os.environ['TRYTOND_DATABASE__PATH'] = workdir
     sys.path.insert(0, REPO)
     try:
-        run(workdir)
+        with postgresql():
+            run(workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        if cluster:
-            cluster.stop()
 
 
 def setup(database):

@@ -44,7 +44,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, 'tests'))
 sys.path.insert(0, REPO)
 
-from pgcluster import Cluster  # noqa: E402
+from pgcluster import postgresql  # noqa: E402
 
 from tests.browser.server import BIN, Server, _free_port  # noqa: E402
 
@@ -267,31 +267,24 @@ def start_more(server, count):
 
 
 def main():
-    cluster = None
-    uri = os.environ.get('TRYTOND_DATABASE__URI', '')
-    if not uri.startswith('postgresql'):
-        cluster = Cluster().start()
-        uri = cluster.uri
-    os.environ['TRYTOND_DATABASE__URI'] = uri
     os.environ['TRYTOND_WECHAT__SESSION_SECRET'] = SESSION_SECRET
     count = int(os.environ.get('BENCH_PROCESSES', os.cpu_count() or 1))
-    server = Server(['meter_wechat'], name='bench_wechat', setup=SETUP)
-    others = []
-    try:
-        server.start()
-        others, ports = start_more(server, count - 1)
-        users = residents(server)
-        assert len(users) == CLIENTS, len(users)
-        print(f'{CLIENTS} clients, {count} trytond process(es)',
-            file=sys.stderr)
-        figures = measure(server, [server.port] + ports, users)
-    finally:
-        for process in others:
-            process.terminate()
-            process.wait(10)
-        server.stop()
-        if cluster:
-            cluster.stop()
+    with postgresql():
+        server = Server(['meter_wechat'], name='bench_wechat', setup=SETUP)
+        others = []
+        try:
+            server.start()
+            others, ports = start_more(server, count - 1)
+            users = residents(server)
+            assert len(users) == CLIENTS, len(users)
+            print(f'{CLIENTS} clients, {count} trytond process(es)',
+                file=sys.stderr)
+            figures = measure(server, [server.port] + ports, users)
+        finally:
+            for process in others:
+                process.terminate()
+                process.wait(10)
+            server.stop()
     for name in ['wechat_callback', 'h5_usage_page']:
         print('BENCH %s_p95_ms=%.1f' % (name, figures[f'{name}_p95_ms']))
     for name in ['wechat_callback', 'h5_usage_page']:

@@ -419,7 +419,6 @@ class MeterDevicesTestCase(ModuleTestCase):
     def test_import_txt_gbk(self):
         "A text export in GB 18030 with blanks between columns"
         pool = Pool()
-        Job = pool.get('meter.import.job')
         self._handheld_meters()
         format_ = self._format(file_type='txt', delimiter='space',
             encoding='gb18030', header_rows=2, identifier_column='1',
@@ -440,8 +439,6 @@ class MeterDevicesTestCase(ModuleTestCase):
     def test_import_xlsx(self):
         "An Excel export with dates as cells"
         import openpyxl
-        pool = Pool()
-        Job = pool.get('meter.import.job')
         self._handheld_meters()
         workbook = openpyxl.Workbook()
         sheet = workbook.active
@@ -465,7 +462,6 @@ class MeterDevicesTestCase(ModuleTestCase):
     def test_import_missing_column(self):
         "A header without the configured column fails the whole file"
         pool = Pool()
-        Job = pool.get('meter.import.job')
         Reading = pool.get('meter.reading')
         self._handheld_meters()
         format_ = self._format(value_column='value')
@@ -506,7 +502,6 @@ class MeterDevicesTestCase(ModuleTestCase):
         "The wizard previews the rows with their status before importing"
         pool = Pool()
         Import = pool.get('meter.import', type='wizard')
-        Job = pool.get('meter.import.job')
         self._handheld_meters()
         format_ = self._format()
         first = self._job(format_, "meter,date,reading\n"
@@ -631,7 +626,6 @@ class MeterDevicesTestCase(ModuleTestCase):
         "Platform CSV with a semicolon and local dates"
         pool = Pool()
         Format = pool.get('meter.import.format')
-        Job = pool.get('meter.import.job')
         Reading = pool.get('meter.reading')
         self._meters([('P1', {'platform_id': '42'})])
         format_ = Format(name="Platform CSV", source='platform',

@@ -1,7 +1,5 @@
 """Tests of the WeChat API client against the local fake, over loopback."""
-import sys
 import unittest
-from pathlib import Path
 
 from wechatpy.session.memorystorage import MemoryStorage
 
@@ -11,14 +9,8 @@ from trytond.modules.meter_wechat.client import (
     MeterWeChatClient, MeterWeChatOAuth, WeChatApi, WeChatApiError,
     jsapi_signature)
 
-try:
-    from tests.fakes.wechat_api import FakeWeChatApi
-except ImportError:
-    # Run from outside the checkout: put it first on the path and forget
-    # the other "tests" package found instead
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-    sys.modules.pop('tests', None)
-    from tests.fakes.wechat_api import FakeWeChatApi
+from .fakes import FakeWeChatApi
+
 
 APPID = 'wx0123456789abcdef'
 SECRET = 'app-secret-0123456789'

@@ -2,21 +2,15 @@
 concerned: outage notices, payment results and low prepaid balances,
 sent through wechatpy to the local fake of WeChat's API."""
 import datetime as dt
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     _DBTestCase as DBTestCase, with_transaction)
 from trytond.transaction import Transaction
 
-try:
-    from tests.fakes.wechat_api import FakeWeChatApi
-except ImportError:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-    sys.modules.pop('tests', None)
-    from tests.fakes.wechat_api import FakeWeChatApi
+from .fakes import FakeWeChatApi
+
 
 APPID = 'wx0123456789abcdef'
 SECRET = 'app-secret-0123456789'

@@ -7,11 +7,9 @@ import html
 import io
 import json
 import re
-import sys
 import time
 from contextlib import redirect_stdout
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from PIL import Image
@@ -25,12 +23,8 @@ from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 from trytond.worker import run_task
 
-try:
-    from tests.fakes.wechat_api import FakeWeChatApi
-except ImportError:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-    sys.modules.pop('tests', None)
-    from tests.fakes.wechat_api import FakeWeChatApi
+from .fakes import FakeWeChatApi
+
 
 APPID = 'wx0123456789abcdef'
 SECRET = 'app-secret-0123456789'

@@ -1,9 +1,7 @@
 """Tests of the SMS providers and verification codes, without database."""
 import datetime as dt
 import json
-import sys
 import unittest
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import requests
@@ -13,14 +11,8 @@ from trytond.modules.meter_wechat.sms import (
     SmsError, SmsProvider, VerificationCodes, VerificationError,
     aliyun_signature, get_provider, normalize_phone, percent_encode)
 
-try:
-    from tests.fakes.sms_api import FakeAliyunSms, reference_signature
-except ImportError:
-    # Run from outside the checkout: put it first on the path and forget
-    # the other "tests" package found instead
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-    sys.modules.pop('tests', None)
-    from tests.fakes.sms_api import FakeAliyunSms, reference_signature
+from .fakes import FakeAliyunSms, reference_signature
+
 
 PHONE = '13800138000'
 
