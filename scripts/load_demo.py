@@ -3,7 +3,8 @@
 Two campuses with their buildings, 150 accounts of the three categories,
 about 290 electricity and water meters and 12 months of readings,
 including a rollover, a meter change and a few anomalies waiting for
-review.  Run by `make demo`; a database that already has the demo
+review; tariffs, the bills of the last three months, payments (one
+transfer waiting for finance) and an outage notice.  Run by `make demo`; a database that already has the demo
 campuses is left as it is.
 
     python scripts/load_demo.py DATABASE
@@ -199,6 +200,132 @@ def load(pool, rng):
     return campuses
 
 
+def tier(upper, price):
+    return {'upper': Decimal(upper) if upper else None,
+        'unit_price': Decimal(price)}
+
+
+def set_up_tariffs(pool, start):
+    "The tariffs of the demo: tiered electricity for residents"
+    Tariff = pool.get('meter.tariff')
+    tariffs = []
+    for category, name in [
+            ('resident', "居民"), ('unit', "单位"), ('dormitory', "宿舍")]:
+        if category == 'resident':
+            energy = {'code': 'energy', 'name': "电费", 'pricing': 'tiered',
+                'tiers': [('create', [tier(200, '0.5380'),
+                            tier(400, '0.5880'), tier(None, '0.8380')])]}
+        else:
+            energy = {'code': 'energy', 'name': "电费", 'pricing': 'flat',
+                'unit_price': Decimal('0.8600')}
+        tariffs.append({'name': f"{name}电价", 'category': category,
+                'kind': 'electricity', 'tier_basis': 'month',
+                'versions': [('create', [{'start_date': start,
+                                'components': [('create', [energy])]}])]})
+        tariffs.append({'name': f"{name}水价", 'category': category,
+                'kind': 'water',
+                'versions': [('create', [{'start_date': start,
+                                'components': [('create', [
+                                            {'code': 'water', 'name': "水费",
+                                                'pricing': 'flat',
+                                                'unit_price': Decimal('2.90')},
+                                            {'code': 'sewage',
+                                                'name': "污水处理费",
+                                                'pricing': 'flat',
+                                                'unit_price': Decimal('0.95')},
+                                            ])]}])]})
+    Tariff.create(tariffs)
+
+
+def set_up_billing(pool, campuses, rng):
+    """Bill the last three months, take payments at both campuses and
+    leave a bank transfer for finance to review"""
+    Period = pool.get('meter.billing.period')
+    Run = pool.get('meter.billing.run')
+    Account = pool.get('meter.account')
+    Bill = pool.get('meter.bill')
+    Payment = pool.get('meter.payment')
+    today = dt.date.today()
+    first = today.replace(day=1)
+    starts = []
+    for _ in range(3):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+        starts.insert(0, first)
+    set_up_tariffs(pool, starts[0].replace(year=starts[0].year - 1))
+    # Prepaid accounts start with a top-up taken at their campus
+    prepaid = Account.search([('billing_mode', '=', 'prepaid')])
+    topups = Payment.create([{
+                'account': a.id, 'campus': a.campus.id, 'method': 'cash',
+                'date': starts[0], 'amount': Decimal(300),
+                'payer': a.name} for a in prepaid])
+    Payment.post(topups)
+    for start in starts:
+        end = (start + dt.timedelta(days=31)).replace(day=1)
+        period, = Period.create([{
+                    'name': start.strftime('%Y-%m'),
+                    'start_date': start,
+                    'end_date': end - dt.timedelta(days=1),
+                    'due_date': end + dt.timedelta(days=14),
+                    }])
+        run, = Run.create([{
+                    'period': period.id,
+                    'campuses': [('add', [c.id for c in campuses])],
+                    }])
+        Run.process([run])
+        Run.post([run])
+    # Most postpaid accounts paid the first two months, some in cash at
+    # the other campus's office
+    payments = []
+    for account in Account.search([('billing_mode', '=', 'postpaid')]):
+        if account.number == 'E00001' or rng.random() < 0.2:
+            continue
+        bills = Bill.search([('account', '=', account.id),
+                ('state', '=', 'posted')], order=[('id', 'ASC')])[:2]
+        amount = sum((b.amount for b in bills), Decimal(0))
+        if amount <= 0:
+            continue
+        method = rng.choice(['cash', 'cash', 'cheque'])
+        payments.append({
+                'account': account.id,
+                'campus': rng.choice(campuses).id,
+                'method': method, 'amount': amount,
+                'date': starts[-1] + dt.timedelta(days=rng.randint(5, 20)),
+                'payer': account.name,
+                'cheque_number': (f'{rng.randint(10**7, 10**8 - 1)}'
+                    if method == 'cheque' else None),
+                'cheque_bank': "中国工商银行" if method == 'cheque' else None,
+                })
+    Payment.post(Payment.create(payments))
+    # The demo resident paid by bank transfer: finance has to review it
+    account, = Account.search([('number', '=', 'E00001')])
+    bill, = Bill.search([('account', '=', account.id),
+            ('state', '=', 'posted')], order=[('id', 'ASC')], limit=1)
+    transfer, = Payment.create([{
+                'account': account.id, 'campus': account.campus.id,
+                'method': 'transfer', 'amount': bill.amount,
+                'transfer_reference': 'ICBC20261120001',
+                'date': today, 'payer': account.name}])
+    Payment.post([transfer])
+
+
+def set_up_notice(pool, campuses):
+    "A water outage in the east campus's family area, published"
+    Notice = pool.get('meter.notice')
+    Location = pool.get('meter.location')
+    area, = Location.search([('campus', '=', campuses[0].id),
+            ('kind', '=', 'family_area'), ('parent', '=', None)], limit=1)
+    start = dt.datetime.combine(
+        dt.date.today() + dt.timedelta(days=2), dt.time(8))
+    notice, = Notice.create([{
+                'title': "家属区计划停水", 'kind': 'water_outage',
+                'campus': campuses[0].id, 'location': area.id,
+                'start': start, 'end': start + dt.timedelta(hours=8),
+                'body': "因供水管网检修，东校区家属区将于检修期间停止供水，"
+                "请提前储水。如有疑问请联系东校区服务大厅。",
+                }])
+    Notice.publish([notice])
+
+
 def set_up_users(pool, campuses):
     "Demo users of each post, with passwords for the demo only"
     User = pool.get('res.user')
@@ -285,6 +412,8 @@ def load_once(pool):
     campuses = load(pool, rng)
     set_up_users(pool, campuses)
     set_up_resident(pool)
+    set_up_billing(pool, campuses, rng)
+    set_up_notice(pool, campuses)
     finish_configuration(pool)
     return True
 
