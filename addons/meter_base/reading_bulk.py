@@ -573,7 +573,7 @@ class _Bulk:
             (self.config.high_usage_factor,))
         meters = [m for m, in self.cursor]
         high = []
-        for sub_meters in grouped_slice(meters):
+        for sub_meters in grouped_slice(meters, backend.MAX_QUERY_PARAMS):
             high.extend(self._high(pass_, list(sub_meters)))
         if high:
             query = ('UPDATE %s SET flags = flags + %s WHERE row_no = %%s'
