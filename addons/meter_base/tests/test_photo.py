@@ -11,10 +11,9 @@ from PIL import Image
 from trytond.modules.meter_base import photo
 from trytond.modules.meter_base.photo import PhotoError
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TESTDATA = os.environ.get('METER_TESTDATA') or os.path.normpath(
-    os.path.join(HERE, '..', '..', '..', '..', 'shared', 'testdata'))
-PHOTOS = os.path.join(TESTDATA, 'meter-photos')
+from .tools import testdata
+
+PHOTOS = os.path.join(testdata(), 'meter-photos')
 
 
 def photo_rows():
