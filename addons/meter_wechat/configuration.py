@@ -200,6 +200,8 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         if not template or not api:
             return
         base_url = self.get_setting('base_url')
+        if base_url and not base_url.endswith('/'):
+            base_url += '/'
         for openid, data, page in messages:
             url = base_url + page if base_url else None
             try:

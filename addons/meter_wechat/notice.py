@@ -44,12 +44,12 @@ class Notice(metaclass=PoolMeta):
             place = self.campus.name
         else:
             place = '全部校区'
-        when = '、'.join(f'{d:%Y-%m-%d %H:%M}'
+        when = ' 至 '.join(f'{d:%Y-%m-%d %H:%M}'
             for d in [self.start, self.end] if d)
         return {
             'first': self.title,
             'keyword1': KINDS.get(self.kind, '通知'),
             'keyword2': place,
-            'keyword3': when.replace('、', ' 至 ') or '另行通知',
+            'keyword3': when or '另行通知',
             'remark': self.body[:100],
             }

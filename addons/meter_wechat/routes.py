@@ -35,6 +35,7 @@ from .client import WeChatApiError
 from .photo import PhotoError, check_photo
 from .sms import LogProvider, SmsError, VerificationCodes, get_provider
 from .store import TableCodeStorage, TableNonceStore
+from .user import valid_id
 from .work_order import RESIDENT_KINDS
 
 logger = logging.getLogger(__name__)
@@ -272,6 +273,10 @@ def page(name, registered=True, methods=('GET',), jssdk=False):
         @functools.wraps(func)
         def wrapper(request, pool, **kwargs):
             try:
+                if not all(valid_id(v) for v in kwargs.values()
+                        if isinstance(v, int)):
+                    # Beyond what the database can hold: no such record
+                    raise PageError(HTTPStatus.NOT_FOUND, "页面不存在")
                 configuration = _configuration(pool)
                 User = pool.get('meter.wechat.user')
                 secret = _secret(configuration)

@@ -4,6 +4,12 @@ from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 
 
+def valid_id(value):
+    """Tell if value may be the id of a record: a resident can type any
+    number in an address, and the database refuses those out of range"""
+    return isinstance(value, int) and 0 < value < 2 ** 31
+
+
 class User(ModelSQL, ModelView):
     """A resident who opened the pages from the WeChat official account.
 
@@ -68,10 +74,6 @@ class User(ModelSQL, ModelView):
         self.save()
 
     @property
-    def approved_bindings(self):
-        return [b for b in self.bindings if b.state == 'approved']
-
-    @property
     def approved_accounts(self):
         "The active accounts the resident may see"
         pool = Pool()
@@ -86,10 +88,18 @@ class User(ModelSQL, ModelView):
 
     def account(self, account_id):
         "Return the approved account of id or None"
-        for account in self.approved_accounts:
-            if account.id == account_id:
-                return account
-        return None
+        pool = Pool()
+        Account = pool.get('meter.account')
+        if not valid_id(account_id):
+            return None
+        accounts = Account.search([
+                ('id', '=', account_id),
+                ('wechat_bindings', 'where', [
+                        ('user', '=', self.id),
+                        ('state', '=', 'approved'),
+                        ]),
+                ], limit=1)
+        return accounts[0] if accounts else None
 
     def _meters_domain(self):
         "The domain of the active meters of the approved accounts"
@@ -105,7 +115,7 @@ class User(ModelSQL, ModelView):
         "Return the meter of id of an approved account or None"
         pool = Pool()
         Meter = pool.get('meter.meter')
-        if not isinstance(meter_id, int):
+        if not valid_id(meter_id):
             return None
         meters = Meter.search([
                 ('id', '=', meter_id),

@@ -664,6 +664,24 @@ class WeChatRouteTestCase(RouteTestCase):
         self.assertEqual(
             owner.get(self.url('usage/%d' % meter)).status_code, 200)
 
+    def test_ids_out_of_range(self):
+        "Ids no database holds are pages not found, never a server error"
+        client = self.resident('oHuge', '13866660009', 'R002')
+        huge = 10 ** 20
+        for page in ['usage/%d' % huge, 'reading/%d' % huge,
+                'requests/%d' % huge, 'reading?meter=%d' % huge]:
+            response = client.get(self.url(page))
+            self.assertIn(response.status_code, {200, 404}, page)
+        self.assertEqual(
+            client.get(self.url('usage/%d' % huge)).status_code, 404)
+        self.assertIn('页面不存在',
+            client.get(self.url('requests/%d' % huge)).text)
+        token = self.csrf(client, 'reading')
+        response = client.post(self.url('reading'), data={
+                'csrf_token': token, 'meter': str(huge), 'value': '5',
+                'photo': (io.BytesIO(image()), 'meter.png')})
+        self.assertEqual(response.status_code, 404)
+
     def test_self_reading(self):
         "A self reading with its photo becomes a reading of source self"
         client = self.resident('oReader', '13833330001', 'R001')
