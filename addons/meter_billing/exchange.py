@@ -111,6 +111,7 @@ BILL_COLUMNS = (
 # written as given
 PAYMENT_METHODS = {
     'cash': '现金',
+    'cheque': '支票',
     'wechat': '微信',
     'alipay': '支付宝',
     'card': '校园卡',
@@ -256,6 +257,7 @@ class RowError:
     code: str
     message: str
     column: Optional[str] = None
+    params: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -374,7 +376,13 @@ def _read_csv(data):
     first = next((line for line in text.splitlines() if line.strip()), '')
     delimiter = max(',\t;', key=first.count)
     reader = csv.reader(io.StringIO(text, newline=''), delimiter=delimiter)
-    return [(number, row) for number, row in enumerate(reader, 1)], encoding
+    try:
+        return [(number, row) for number, row in enumerate(reader, 1)
+            ], encoding
+    except csv.Error as exception:
+        raise ExchangeError(
+            'bad_csv', 'The file is not a valid CSV: %(error)s',
+            error=exception) from exception
 
 
 def _local(tag):
@@ -442,7 +450,7 @@ def _read_xlsx(data):
 
     sheet = parse(sheet_path)
     if sheet is None:
-        raise ExchangeError('file_format', 'The XLSX has no worksheet.')
+        raise ExchangeError('no_sheet', 'The XLSX has no worksheet.')
     rows, number = [], 0
     for row in sheet.iter():
         if _local(row.tag) != 'row':
@@ -509,7 +517,7 @@ def read_history(data, filename):
     extension = posixpath.splitext((filename or '').lower())[1]
     if extension == '.xls' or data.startswith(b'\xd0\xcf\x11\xe0'):
         raise ExchangeError(
-            'file_format',
+            'old_excel',
             'Old Excel files (.xls) are not supported: save as XLSX or CSV.')
     epoch = dt.date(1899, 12, 30)
     if extension in {'.xlsx', '.xlsm'} or data.startswith(b'PK\x03\x04'):
@@ -524,7 +532,8 @@ def read_history(data, filename):
 
 def _error(result, row, code, message, column=None, **params):
     result.errors.append(RowError(
-            row=row, code=code, message=message % params, column=column))
+            row=row, code=code, message=message % params, column=column,
+            params=params))
 
 
 def _is_blank(cells):
@@ -564,13 +573,14 @@ def _parse_records(records, result, epoch):
         errors = len(result.errors)
         if not account:
             _error(result, number, 'missing_value',
-                'The account number is empty.', column='account')
+                'The %(label)s is empty.', column='account',
+                label=_FIELD_LABELS['account'])
 
         month = None
         raw_month = cell('month')
         if _text(raw_month) == '':
-            _error(result, number, 'missing_value', 'The month is empty.',
-                column='month')
+            _error(result, number, 'missing_value', 'The %(label)s is empty.',
+                column='month', label=_FIELD_LABELS['month'])
         else:
             try:
                 month = parse_month(raw_month, epoch)
@@ -580,18 +590,28 @@ def _parse_records(records, result, epoch):
                     column='month', value=_text(raw_month))
 
         values = {}
-        for name, label in [('usage', 'usage'), ('amount', 'amount')]:
-            raw = cell(name)
+        for name, digits in [('usage', 3), ('amount', 2)]:
+            raw, label = cell(name), _FIELD_LABELS[name]
             if _text(raw) == '':
                 _error(result, number, 'missing_value',
                     'The %(label)s is empty.', column=name, label=label)
                 continue
             try:
-                values[name] = _number(raw)
+                value = _number(raw)
             except ValueError:
                 _error(result, number, 'bad_number',
                     'The %(label)s "%(value)s" is not a number.',
                     column=name, label=label, value=_text(raw))
+                continue
+            # What the history keeps: 16 digits, of which these decimals
+            if (value != round(value, digits)
+                    or abs(value) >= Decimal(10) ** (16 - digits)):
+                _error(result, number, 'bad_digits',
+                    'The %(label)s "%(value)s" has more than %(digits)s '
+                    'decimals or is too large.', column=name, label=label,
+                    value=_text(raw), digits=digits)
+                continue
+            values[name] = value
         if values.get('usage', 0) < 0:
             _error(result, number, 'negative_usage',
                 'The usage %(value)s is negative.', column='usage',

@@ -76,10 +76,14 @@ class HistoryImport(Wizard):
             result = exchange.read_history(self.start.file, filename)
         except exchange.ExchangeError as exception:
             raise HistoryImportError(gettext(
-                    'meter_billing.msg_history_file',
-                    filename=filename, error=str(exception))) from exception
-        errors = ['%s: %s' % (gettext(
-                    'meter_billing.msg_history_row', row=e.row), e.message)
+                    'meter_billing.msg_history_file', filename=filename,
+                    error=gettext(
+                        'meter_billing.msg_history_error_' + exception.code,
+                        **exception.params))) from exception
+        errors = ['%s: %s' % (
+                gettext('meter_billing.msg_history_row', row=e.row),
+                gettext('meter_billing.msg_history_error_' + e.code,
+                    **e.params))
             for e in result.errors]
         numbers = {r.account for r in result.rows}
         accounts = {a.number: a for a in Account.search([

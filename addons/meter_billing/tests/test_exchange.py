@@ -280,9 +280,10 @@ class HistoryTestCase(unittest.TestCase):
         for data, filename, code in [
                 (b'', 'empty.csv', 'empty_file'),
                 (b'\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1', 'old.xls',
-                    'file_format'),
+                    'old_excel'),
                 (b'PK\x03\x04 broken', 'broken.xlsx', 'file_format'),
                 (b'\xff\xff\xff\x81', 'binary.csv', 'encoding'),
+                (b'a,"' + b'x' * 200000 + b'"', 'long.csv', 'bad_csv'),
                 ]:
             with self.subTest(filename=filename):
                 with self.assertRaises(ExchangeError) as cm:
