@@ -39,6 +39,7 @@ POLL_CODES = [
     ('protocol', "Unknown Protocol"),
     ('port', "Port Error"),
     ('unit', "Unknown Unit"),
+    ('request', "Bad Request"),
     ]
 
 
@@ -136,6 +137,14 @@ class Collector(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_preamble(cls):
         return True
+
+    @classmethod
+    def copy(cls, collectors, default=None):
+        # A meter hangs on one bus: the copy starts without meters
+        default = default.copy() if default is not None else {}
+        default.setdefault('meters', None)
+        default.setdefault('polls', None)
+        return super().copy(collectors, default=default)
 
     def get_rec_name(self, name):
         return f'[{self.code}] {self.name}'

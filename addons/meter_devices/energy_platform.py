@@ -76,7 +76,8 @@ class Platform(DeactivableMixin, ModelSQL, ModelView):
     @ModelView.button
     def pull(cls, platforms):
         "Pull and import the file of each platform"
-        return [p.pull_file() for p in platforms]
+        for platform in platforms:
+            platform.pull_file()
 
     def pull_file(self):
         pool = Pool()

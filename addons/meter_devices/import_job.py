@@ -280,6 +280,7 @@ class ImportJob(ModelSQL, ModelView):
                 'total', 'created', 'confirmed', 'duplicates', 'rejected',
                 'error', 'file_hash']:
             default.setdefault(name, None)
+        default.setdefault('state', 'draft')
         return super().copy(jobs, default=default)
 
     @classmethod

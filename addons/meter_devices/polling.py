@@ -28,7 +28,7 @@ try:
 except ImportError:
     TermiosError = OSError
 
-from .protocols import START, FrameError, cjt188, dlt645
+from .protocols import START, EncodeError, FrameError, cjt188, dlt645
 
 __all__ = ['PollingError', 'MeterRequest', 'PollResult', 'Poller',
     'open_port', 'poll', 'PROTOCOLS', 'ERRORS']
@@ -70,6 +70,7 @@ ERRORS = {
     'no_value': "The answer holds no value.",
     'protocol': "Unknown protocol.",
     'port': "The port cannot be used.",
+    'request': "The meter's address or data identifier cannot be sent.",
     }
 
 
@@ -257,7 +258,12 @@ class Poller:
     def _attempt(self, meter, attempt):
         details = {'attempts': attempt, 'request': meter}
         try:
-            frame = self._exchange(meter, self._request(meter))
+            request = self._request(meter)
+        except EncodeError as error:
+            # A badly typed address fails its meter, not the round
+            return self._failure(meter, 'request', str(error), **details)
+        try:
+            frame = self._exchange(meter, request)
         except _Timeout as timeout:
             raw = timeout.args[0] if timeout.args else b''
             code = 'garbled' if raw else 'timeout'

@@ -130,6 +130,11 @@ class MeterDevicesTestCase(ModuleTestCase):
         self.assertEqual(results['E1997'].reading.consumption, D('2222.22'))
         self.assertEqual({r.submitter for r in readings}, {'C1'})
 
+        # A copy of the collector is a new bus: no meters, no rounds
+        copy, = Collector.copy([collector], default={'code': 'C2'})
+        self.assertEqual((copy.meters, copy.polls), ((), ()))
+        self.assertEqual(len(collector.meters), 7)
+
     @with_transaction()
     def test_poll_units(self):
         "Flows in litres become readings in m3; other units are refused"
@@ -591,7 +596,9 @@ class MeterDevicesTestCase(ModuleTestCase):
             token='secret', format=format_)
         platform.save()
 
-        job, = Platform.pull([platform])
+        # The button answers nothing sao could not take
+        self.assertIsNone(Platform.pull([platform]))
+        job, = Job.search([('platform', '=', platform.id)])
         self.assertEqual(requests, [('/readings.json', 'Bearer secret')])
         self.assertEqual(job.platform, platform)
         self.assertEqual(job.filename, 'readings.json')
@@ -604,8 +611,11 @@ class MeterDevicesTestCase(ModuleTestCase):
         self.assertIn('ts', job.lines[2].reason)
         self.assertTrue(platform.last_pull)
 
-        again, = Platform.pull([platform])
+        again = platform.pull_file()
         self.assertEqual((again.created, again.duplicates), (0, 2))
+        # A copy is a new job to run, not a second record of this one
+        copy, = Job.copy([again])
+        self.assertEqual((copy.state, copy.created), ('draft', None))
 
         broken = Platform(name="Broken", url=url + '/missing.json',
             token='secret', format=format_)

@@ -144,6 +144,15 @@ class PtyPollingTestCase(unittest.TestCase):
         self.assertTrue(result.raw)
         self.assertTrue(good.ok)
 
+    def test_bad_address(self):
+        "A mistyped address fails its meter; the round goes on"
+        bad, good = self.poll([
+                MeterRequest('0000000012345'), MeterRequest('000000001234')])
+        self.assertFalse(bad.ok)
+        self.assertEqual(bad.code, 'request')
+        self.assertTrue(good.ok)
+        self.assertIsNotNone(good.value)
+
     def test_missing_di(self):
         "A DI the meter does not have is an error reply, not a timeout"
         result, = self.poll([MeterRequest('000000001234', di=0x02800002)])
