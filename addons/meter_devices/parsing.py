@@ -48,6 +48,7 @@ FILE_ERRORS = {
     'column': "A column is missing from the header.",
     'json': "The file is not valid JSON.",
     'xlsx': "The file is not a valid XLSX workbook.",
+    'csv': "The file is not a valid CSV or text file.",
     'records': "The JSON file holds no list of records.",
     'file_type': "Unknown file type.",
     'timezone': "Unknown time zone.",
@@ -419,7 +420,7 @@ def _read_delimited(data, layout, zone):
     except UnicodeDecodeError:
         raise FileError('encoding', encoding=layout.encoding)
     except csv.Error:
-        raise FileError('encoding', encoding=layout.encoding)
+        raise FileError('csv')
 
 
 def _column_indexes(columns, header):
@@ -460,6 +461,10 @@ def _read_xlsx(data, layout):
                 getter = _column_getter(_columns(layout), header)
             raw = '\t'.join(_text(c) for c in cells)
             yield number, raw, getter(list(cells))
+    except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as error:
+        # The sheet is read as rows are asked for: its damage shows late.
+        # lxml's and ElementTree's parse errors are SyntaxErrors.
+        raise FileError('xlsx') from error
     finally:
         workbook.close()
 

@@ -101,6 +101,38 @@ class ParsingTestCase(unittest.TestCase):
         with self.assertRaises(ValueError):
             parse_date('2026-01-31', '%d/%m/%Y')
 
+    def test_damaged_files(self):
+        "Damage found while reading the rows is a file error, not a crash"
+        import io
+        import zipfile
+
+        import openpyxl
+        workbook = openpyxl.Workbook()
+        for row in [('id', 'value', 'at'), ('A', 1, '2026-01-01')]:
+            workbook.active.append(row)
+        good = io.BytesIO()
+        workbook.save(good)
+        damaged = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(good.getvalue())) as source, \
+                zipfile.ZipFile(damaged, 'w') as target:
+            for item in source.infolist():
+                data = source.read(item)
+                if item.filename == 'xl/worksheets/sheet1.xml':
+                    data = data[:len(data) // 2]
+                target.writestr(item, data)
+        layout = Layout('xlsx', identifier='id', value='value',
+            taken_at='at')
+        row, = read(good.getvalue(), layout)
+        self.assertEqual(row.identifier, 'A')
+        with self.assertRaises(FileError) as context:
+            list(read(damaged.getvalue(), layout))
+        self.assertEqual(context.exception.code, 'xlsx')
+
+        with self.assertRaises(FileError) as context:
+            list(read(b'A,1,"' + b'x' * 200000 + b'"\n',
+                    Layout('csv', header_rows=0)))
+        self.assertEqual(context.exception.code, 'csv')
+
     def test_timezone(self):
         layout = Layout('csv', header_rows=0, timezone='Asia/Shanghai')
         row, = read(b'A,1,2026-01-01 08:00\n', layout)
