@@ -613,9 +613,28 @@ def meter_usage(request, pool, user, values, meter_id):
     if meter is None:
         raise PageError(HTTPStatus.NOT_FOUND, "没有找到该表计，或您无权查看")
     months = monthly_usage(pool, meter)
-    return render(request, 'meter_usage.html', meter=meter, months=months,
+    payments = monthly_payments(pool, meter.account, [m for m, _ in months])
+    return render(request, 'meter_usage.html', meter=meter,
+        months=[(m, v, payments[m]) for m, v in months],
         labels=[m for m, _ in months],
-        values=[float(v) for _, v in months], **values)
+        values=[float(v) for _, v in months],
+        payments=[float(payments[m]) for m, _ in months], **values)
+
+
+def monthly_payments(pool, account, months):
+    "Return the posted payments of account summed by month (YYYY-MM)"
+    Payment = pool.get('meter.payment')
+    totals = {m: Decimal(0) for m in months}
+    year, month = map(int, months[0].split('-'))
+    for payment in Payment.search_read([
+                ('account', '=', account.id),
+                ('state', '=', 'posted'),
+                ('date', '>=', dt.date(year, month, 1)),
+                ], order=[], fields_names=['date', 'amount']):
+        key = payment['date'].strftime('%Y-%m')
+        if key in totals:
+            totals[key] += payment['amount']
+    return totals
 
 
 @page('reading', methods=('GET', 'POST'), jssdk=True)

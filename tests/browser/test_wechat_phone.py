@@ -420,7 +420,7 @@ class WeChatPhoneTestCase(unittest.TestCase):
         page.get_by_role('link', name="查看用量").click()
         expect(title).to_have_text("电表 DB-20001")
         expect(page.locator('.page__desc')).to_have_text(
-            "户号 E20001 · 近12个月用量")
+            "户号 E20001 · 近12个月用量与缴费")
         expect(page.locator('#usage-chart canvas')).to_be_visible()
         page.wait_for_function('''() => {
             const chart = echarts.getInstanceByDom(

@@ -161,13 +161,24 @@ var MeterWeChat = (function () {
     var chart = echarts.init(element);
     chart.setOption({
       tooltip: {trigger: 'axis'},
-      grid: {left: 48, right: 16, top: 32, bottom: 32},
+      grid: {left: 48, right: 48, top: 40, bottom: 32},
       xAxis: {type: 'category', data: JSON.parse(element.dataset.labels)},
-      yAxis: {type: 'value', name: element.dataset.unit},
+      legend: {data: ['用量', '缴费']},
+      yAxis: [
+        {type: 'value', name: element.dataset.unit},
+        {type: 'value', name: '元', splitLine: {show: false}}
+      ],
       series: [{
+        name: '用量',
         type: 'bar',
         itemStyle: {color: '#07c160'},
         data: JSON.parse(element.dataset.values)
+      }, {
+        name: '缴费',
+        type: 'line',
+        yAxisIndex: 1,
+        itemStyle: {color: '#fa9d3b'},
+        data: JSON.parse(element.dataset.payments || '[]')
       }]
     });
     window.addEventListener('resize', function () {

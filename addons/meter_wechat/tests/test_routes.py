@@ -20,7 +20,7 @@ from trytond.modules.meter_wechat import menu, routes
 from trytond.modules.meter_wechat.client import jsapi_signature
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 from trytond.worker import run_task
 
 from .fakes import FakeWeChatApi
@@ -860,6 +860,43 @@ class WeChatRouteTestCase(RouteTestCase):
         self.assertEqual(len(months), 12)
         self.assertEqual(months[-1][0], today.strftime('%Y-%m'))
         self.assertEqual(sum(v for _, v in months), Decimal(180))
+
+    def test_usage_with_payments(self):
+        "The usage page shows the posted payments of the month beside use"
+        client = self.resident('oChart', '13866660011', 'U001')
+        meter = self.meter_id('M-U001')
+        today = dt.date.today()
+        extras = {}
+        while True:
+            # Receipt numbers lock their sequence: start again with it
+            with Transaction().start(DB_NAME, 0, **extras) as transaction:
+                pool = Pool()
+                Payment = pool.get('meter.payment')
+                Account = pool.get('meter.account')
+                account, = Account.search([('number', '=', 'U001')])
+                payments = Payment.create([{
+                            'account': account.id,
+                            'campus': account.campus.id,
+                            'method': 'cash', 'date': today,
+                            'amount': Decimal(amount)}
+                        for amount in ['40.50', '9.50', '7.00']])
+                try:
+                    Payment.post(payments[:2])
+                except TransactionError as exception:
+                    transaction.rollback()
+                    exception.fix(extras)
+                    continue
+                transaction.commit()
+            break
+        response = client.get(self.url('usage/%d' % meter))
+        self.assertEqual(response.status_code, 200)
+        data = json.loads(html.unescape(re.search(
+                    r"data-payments='([^']*)'", response.text).group(1)))
+        self.assertEqual(len(data), 12)
+        # Only the posted ones, summed in this month
+        self.assertEqual(data[-1], 50.0)
+        self.assertEqual(sum(data[:-1]), 0)
+        self.assertIn('缴费 ¥50.00', response.text)
 
     def test_public_pages(self):
         "Contact lists the campus offices; assets are served"
