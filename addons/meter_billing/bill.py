@@ -291,7 +291,7 @@ class Bill(Workflow, ModelSQL, ModelView):
     @classmethod
     @ModelView.button
     def post(cls, bills):
-        "Number the bills and deduct prepaid bills from the balance"
+        "Number the bills and pay them from their account's balance"
         cls.post_ids([b.id for b in bills])
 
     @classmethod
@@ -299,10 +299,11 @@ class Bill(Workflow, ModelSQL, ModelView):
         """Post the draft bills of ids, in bulk as a run posts thousands.
 
         The bills are numbered from a block of the sequence in the order of
-        their ids.  A prepaid bill is paid from the balance of its account
-        but never by more than the balance, so that a balance never goes
-        below zero: what the balance cannot pay stays due on the bill
-        (arrears), to be paid like a postpaid bill.
+        their ids.  A bill is paid from the balance of its account (the
+        top-ups of a prepaid account, the credit an overpayment left on a
+        postpaid one) but never by more than the balance, so that a balance
+        never goes below zero: what the balance cannot pay stays due on the
+        bill, to be paid like any open bill.
         """
         pool = Pool()
         Account = pool.get('meter.account')
@@ -337,17 +338,17 @@ class Bill(Workflow, ModelSQL, ModelView):
         numbers = iter(config.bill_sequence.get_many(to_number)
             if to_number else ())
         prepaid = {r[1] for r in rows if r[2] == 'prepaid'}
-        balances = Account.get_balances(sorted(prepaid))
+        # A postpaid account has a balance only from an overpayment: its
+        # credit pays its next bills first, as a prepaid balance does.
+        balances = Account.get_balances(sorted({r[1] for r in rows}))
         updates, deductions = [], []
         for bill_id, account, mode, amount, number, end_date in rows:
             amount = _money(amount)
-            paid = Decimal('0.00')
-            if mode == 'prepaid':
-                paid = max(min(balances[account], amount), Decimal('0.00'))
+            paid = max(min(balances[account], amount), Decimal('0.00'))
+            if paid:
                 balances[account] -= paid
-                if paid:
-                    deductions.append(
-                        [account, end_date, 'deduction', -paid, bill_id])
+                deductions.append(
+                    [account, end_date, 'deduction', -paid, bill_id])
             updates.append([bill_id, number or next(numbers),
                     _paid_state(amount, paid), paid, today])
         bulk.update(cls, ['number', 'state', 'paid_amount', 'posted_date'],
