@@ -152,18 +152,29 @@ def read_counter(image, region=None):
 
 
 def _read(eng, img):
-    "Return the digits and confidence read on the image"
-    boxes = eng.detect(img)
-    if not boxes:
-        return None, 0.
-    crops = [_warp(img, b) for b in boxes]
-    flip = eng.upside_down(crops)
-    window = _find_window(eng, img, boxes, crops, flip)
+    """Return the digits and confidence read on the image
+
+    A photo taken sideways without EXIF orientation shows its text
+    upright: when no window is found, the photo is turned a quarter.
+    """
+    window = _window(eng, img)
+    if window is None:
+        window = _window(eng, cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE))
     if window is None:
         return None, 0.
     gray, count, line_score = window
     digits, confidence = _read_wheels(eng, gray, count)
     return digits, float(confidence * line_score)
+
+
+def _window(eng, img):
+    "Return the window found on the image as it is or upside down, or None"
+    boxes = eng.detect(img)
+    if not boxes:
+        return None
+    crops = [_warp(img, b) for b in boxes]
+    flip = eng.upside_down(crops)
+    return _find_window(eng, img, boxes, crops, flip)
 
 
 def compare(digits, typed_value, decimals=0):

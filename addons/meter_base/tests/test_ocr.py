@@ -110,6 +110,24 @@ class OcrPhotoTestCase(unittest.TestCase):
                 last_wheel_state=lambda s: s.startswith('last wheel mid-roll'),
                 jpeg_truncated='no'))
 
+    def test_sideways_photo(self):
+        "Test a frame turned a quarter without EXIF orientation is read"
+        import io
+
+        from PIL import Image
+        row = self.first(orientation='rotated_180', jpeg_truncated='no',
+            last_wheel_state='clean')
+        image = Image.open(io.BytesIO(read_photo(row['file'])))
+        for angle in [90, 270]:
+            with self.subTest(angle=angle):
+                turned = io.BytesIO()
+                image.rotate(angle, expand=True).save(turned, 'JPEG',
+                    quality=95)
+                result = ocr.read_counter(turned.getvalue())
+                self.assertEqual(
+                    ocr.compare(result.digits, Decimal(row['reading'])),
+                    'match', msg="%s° read %s" % (angle, result.digits))
+
     def test_truncated_photo(self):
         "Test a frame the camera cut short is still read"
         self.assertReads(self.first(jpeg_truncated='yes',
