@@ -4,8 +4,9 @@ Two campuses with their buildings, 150 accounts of the three categories,
 about 290 electricity and water meters and 12 months of readings,
 including a rollover, a meter change and a few anomalies waiting for
 review; tariffs, the bills of the last three months, payments (one
-transfer waiting for finance) and an outage notice.  Run by `make demo`; a database that already has the demo
-campuses is left as it is.
+transfer waiting for finance), an outage notice, the working calendars
+with the holidays and the demo resident's appointment.  Run by `make
+demo`; a database that already has the demo campuses is left as it is.
 
     python scripts/load_demo.py DATABASE
 """
@@ -326,6 +327,33 @@ def set_up_notice(pool, campuses):
     Notice.publish([notice])
 
 
+def set_up_calendars(pool, campuses):
+    """The office hours of the campuses, with the National Day holiday of
+    2026, its weekend days worked instead and New Year's Day 2027"""
+    Calendar = pool.get('meter.calendar')
+    days = [{'date': dt.date(2026, 10, d), 'name': "国庆节"}
+        for d in range(1, 8)]
+    days += [{'date': d, 'kind': 'working', 'name': "国庆节调休上班"}
+        for d in [dt.date(2026, 9, 20), dt.date(2026, 10, 10)]]
+    days.append({'date': dt.date(2027, 1, 1), 'name': "元旦"})
+    common = Calendar.for_campus(None)
+    if common is None:
+        common, = Calendar.create([{'name': "办公时间"}])
+    Calendar.write([common], {
+            'name': "办公时间",
+            'day_start': dt.time(8), 'day_end': dt.time(17, 30),
+            'break_start': dt.time(12), 'break_end': dt.time(14, 30),
+            'days': [('create', days)],
+            })
+    # The west campus keeps its own hours (see CAMPUSES)
+    Calendar.create([{
+                'name': "西校区办公时间", 'campus': campuses[1].id,
+                'day_start': dt.time(8, 30), 'day_end': dt.time(17),
+                'break_start': dt.time(12), 'break_end': dt.time(14),
+                'days': [('create', days)],
+                }])
+
+
 def set_up_users(pool, campuses):
     "Demo users of each post, with passwords for the demo only"
     User = pool.get('res.user')
@@ -371,6 +399,25 @@ def set_up_resident(pool):
     Binding.approve([binding])
 
 
+def set_up_appointment(pool):
+    "The demo resident's meter reading visit, in the first slot offered"
+    Calendar = pool.get('meter.calendar')
+    WorkOrder = pool.get('meter.work_order')
+    User = pool.get('meter.wechat.user')
+    user, = User.search([('openid', '=', 'demo-resident')])
+    account = user.approved_accounts[0]
+    start, _, _ = Calendar.appointment_slots(account.campus)[0]
+    WorkOrder.create([{
+                'kind': 'appointment', 'appointment_type': 'meter_reading',
+                'subject': "抄表", 'appointment_at': start,
+                'description': "电表读数与账单不符，请上门核对。",
+                'account': account.id, 'campus': account.campus.id,
+                'location': account.location.id if account.location else None,
+                'requester': account.name, 'requester_phone': user.phone,
+                'wechat_user': user.id,
+                }])
+
+
 def finish_configuration(pool):
     "Mark the set-up wizards done so that sao opens straight on the menu"
     Item = pool.get('ir.module.config_wizard.item')
@@ -408,10 +455,15 @@ def load_once(pool):
     with Transaction().set_context(active_test=False):
         if Campus.search([('code', 'in', [c[0] for c in CAMPUSES])]):
             return False
+    # The appointment counts the places of its slot with the table locked:
+    # ask for the lock first rather than load everything again for it
+    pool.get('meter.work_order').lock()
     rng = random.Random(20261125)
     campuses = load(pool, rng)
+    set_up_calendars(pool, campuses)
     set_up_users(pool, campuses)
     set_up_resident(pool)
+    set_up_appointment(pool)
     set_up_billing(pool, campuses, rng)
     set_up_notice(pool, campuses)
     finish_configuration(pool)

@@ -2,8 +2,10 @@ import datetime as dt
 
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields)
+from trytond.pool import Pool
 from trytond.pyson import Eval
 
+from .configuration import to_local, to_utc
 from .sla import WorkingCalendar
 
 WEEKDAYS = [
@@ -21,8 +23,10 @@ class Calendar(DeactivableMixin, ModelSQL, ModelView):
     """A working calendar (工作日历): office hours and special days.
 
     Service requests are due within the reply hours counted in the office
-    hours of its working days (see sla.py).  A campus may have its own;
-    the calendar without campus serves the others.
+    hours of its working days (see sla.py).  Appointments book a morning
+    or afternoon slot of the working days to come, each taking a limited
+    number of appointments on the campus.  A campus may have its own
+    calendar; the calendar without campus serves the others.
     """
     __name__ = 'meter.calendar'
     name = fields.Char("Name", required=True)
@@ -39,6 +43,30 @@ class Calendar(DeactivableMixin, ModelSQL, ModelView):
         "Reply Hours", required=True,
         domain=[('reply_hours', '>', 0)],
         help="Office hours within which a request must be answered.")
+    break_start = fields.Time(
+        "Lunch Break Starts", required=True,
+        domain=[
+            ('break_start', '>', Eval('day_start')),
+            ('break_start', '<', Eval('day_end')),
+            ],
+        help="The end of the morning appointment slot.")
+    break_end = fields.Time(
+        "Lunch Break Ends", required=True,
+        domain=[
+            ('break_end', '>=', Eval('break_start')),
+            ('break_end', '<', Eval('day_end')),
+            ],
+        help="The start of the afternoon appointment slot.")
+    appointment_days = fields.Integer(
+        "Appointment Days", required=True,
+        domain=[('appointment_days', '>', 0)],
+        help="How many working days ahead appointments can be booked, "
+        "from the next working day.")
+    slot_capacity = fields.Integer(
+        "Appointments per Slot", required=True,
+        domain=[('slot_capacity', '>', 0)],
+        help="How many appointments a morning or afternoon slot takes "
+        "on the campus.")
     days = fields.One2Many('meter.calendar.day', 'calendar', "Special Days")
 
     @classmethod
@@ -65,6 +93,22 @@ class Calendar(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_reply_hours(cls):
         return 2
+
+    @classmethod
+    def default_break_start(cls):
+        return dt.time(12, 0)
+
+    @classmethod
+    def default_break_end(cls):
+        return dt.time(14, 0)
+
+    @classmethod
+    def default_appointment_days(cls):
+        return 10
+
+    @classmethod
+    def default_slot_capacity(cls):
+        return 8
 
     @classmethod
     def for_campus(cls, campus):
@@ -95,11 +139,61 @@ class Calendar(DeactivableMixin, ModelSQL, ModelView):
 
         Without any calendar, Monday to Friday 08:00-17:30 and 2 hours.
         """
+        pool = Pool()
+        Configuration = pool.get('meter.configuration')
+        zone = Configuration.tzinfo()
+        # The office hours are on the centre's clock, the moments in UTC
+        submitted = to_local(submitted, zone)
         calendar = cls.for_campus(campus)
         if calendar is None:
-            return WorkingCalendar().deadline(submitted)
-        return calendar.working_calendar().deadline(
-            submitted, calendar.reply_hours)
+            deadline = WorkingCalendar().deadline(submitted)
+        else:
+            deadline = calendar.working_calendar().deadline(
+                submitted, calendar.reply_hours)
+        return to_utc(deadline, zone)
+
+    @classmethod
+    def for_appointments(cls, campus):
+        """Return the calendar of the appointments of campus; without any
+        calendar, an unsaved one with the defaults."""
+        calendar = cls.for_campus(campus)
+        if calendar is None:
+            calendar = cls(**cls.default_get(
+                    list(cls._fields), with_rec_name=False), days=[])
+        return calendar
+
+    def slots(self, now):
+        """Return the (start, end) of the slots that can be booked at now,
+        in UTC as every stored moment, counted on the centre's clock"""
+        zone = Pool().get('meter.configuration').tzinfo()
+        return [(to_utc(start, zone), to_utc(end, zone))
+            for start, end in self.working_calendar().slots(
+                to_local(now, zone), self.appointment_days,
+                self.break_start, self.break_end)]
+
+    def slot_end(self, start):
+        "Return the end of the slot starting at start (UTC), or None"
+        zone = Pool().get('meter.configuration').tzinfo()
+        local = to_local(start, zone)
+        slots = self.working_calendar().day_slots(
+            local.date(), self.break_start, self.break_end)
+        return to_utc(dict(slots).get(local), zone)
+
+    @classmethod
+    def appointment_slots(cls, campus=None, now=None):
+        """Return the slots of campus that can be booked at now, as
+        (start, end, places left) triples.
+
+        The places are counted on the appointments of the campus that are
+        not cancelled.
+        """
+        pool = Pool()
+        WorkOrder = pool.get('meter.work_order')
+        calendar = cls.for_appointments(campus)
+        slots = calendar.slots(now or dt.datetime.now())
+        booked = WorkOrder.booked(campus, [start for start, _ in slots])
+        return [(start, end, calendar.slot_capacity - booked[start])
+            for start, end in slots]
 
 
 class CalendarDay(ModelSQL, ModelView):

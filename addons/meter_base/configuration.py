@@ -1,6 +1,11 @@
 from decimal import Decimal
 
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
+from trytond.tools import timezone as tz
+
+# The service centre's clock: office hours, slots and the times shown to
+# residents are in it, while Tryton stores every datetime in UTC.
+DEFAULT_TIMEZONE = 'Asia/Shanghai'
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -19,6 +24,10 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     zero_usage_days = fields.Integer(
         "Zero Usage Days", required=True,
         help="No use at all over at least this many days is flagged.")
+    timezone = fields.Selection(
+        'get_timezones', "Time Zone", required=True,
+        help="The zone of the office hours, the appointment slots and the "
+        "times shown on the residents' pages.")
 
     @classmethod
     def default_auto_confirm(cls):
@@ -35,3 +44,32 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_zero_usage_days(cls):
         return 20
+
+    @classmethod
+    def default_timezone(cls):
+        return DEFAULT_TIMEZONE
+
+    @classmethod
+    def get_timezones(cls):
+        return [(z, z) for z in sorted(tz.available_timezones())]
+
+    @classmethod
+    def tzinfo(cls):
+        "Return the zone of the service centre's clock"
+        return tz.get_tzinfo(cls(1).timezone or DEFAULT_TIMEZONE)
+
+
+def to_local(moment, zone):
+    "Return the naive UTC moment as a naive time of zone"
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=tz.UTC).astimezone(zone).replace(
+        tzinfo=None)
+
+
+def to_utc(moment, zone):
+    "Return the naive time of zone as a naive UTC moment"
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=zone).astimezone(tz.UTC).replace(
+        tzinfo=None)

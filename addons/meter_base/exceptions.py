@@ -28,3 +28,7 @@ class MeterValidationError(ValidationError):
 
 class PhotoValidationError(ValidationError):
     pass
+
+
+class AppointmentError(UserError):
+    pass

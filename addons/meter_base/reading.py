@@ -241,6 +241,20 @@ class Reading(Workflow, ModelSQL, ModelView):
             with without_check_access():
                 cls.confirm(to_confirm)
 
+    @classmethod
+    def preview(cls, meter, value, source, taken_at=None):
+        """Return the anomaly codes and the consumption a reading of value
+        would get, without storing it: what the submitter is warned of
+        before submitting.  taken_at defaults to now."""
+        pool = Pool()
+        Configuration = pool.get('meter.configuration')
+        now = dt.datetime.now()
+        reading = cls(meter=meter, value=value, source=source,
+            taken_at=taken_at or now.replace(microsecond=0))
+        reading.compute_consumption()
+        return (reading.find_anomalies(Configuration(1), now),
+            reading.consumption)
+
     def auto_confirmable(self):
         "Tell if the reading may be confirmed without a reviewer"
         return True

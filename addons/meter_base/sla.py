@@ -14,6 +14,10 @@ due at 10:00 of the next working day.
 
 Which days are working days is data: the weekdays of the calendar, minus
 the holidays (节假日), plus the weekend days worked instead (调休上班).
+
+Appointments (预约) are booked by slot: each working day is a morning and
+an afternoon slot, the office hours split around the lunch break, from
+the next working day on.
 """
 import datetime as dt
 
@@ -85,3 +89,28 @@ class WorkingCalendar:
     def is_working_time(self, moment):
         start, end = self._office(moment.date())
         return self.is_working_day(moment.date()) and start <= moment < end
+
+    def day_slots(self, date, break_start, break_end):
+        """Return the morning and afternoon slots of date as (start, end)
+        pairs: the office hours split around the lunch break."""
+        if not self.day_start < break_start <= break_end < self.day_end:
+            raise ValueError("the break must lie within the office hours")
+        start, end = self._office(date)
+        return [
+            (start, dt.datetime.combine(date, break_start)),
+            (dt.datetime.combine(date, break_end), end),
+            ]
+
+    def slots(self, after, days, break_start, break_end):
+        """Return the appointment slots of the days working days after the
+        day of after, as (start, end) pairs in time order.
+
+        Booking starts the next working day, never the same day: the
+        service centre needs the time to plan the visit.
+        """
+        slots = []
+        date = after.date() if isinstance(after, dt.datetime) else after
+        for _ in range(days):
+            date = self.next_working_day(date)
+            slots.extend(self.day_slots(date, break_start, break_end))
+        return slots

@@ -1,10 +1,15 @@
 import datetime as dt
+from collections import Counter, defaultdict
 
+from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Workflow, fields, sequence_ordered)
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
+
+from .configuration import to_local
+from .exceptions import AppointmentError
 
 KINDS = [
     ('repair', "Repair"),
@@ -14,6 +19,17 @@ KINDS = [
     ('suggestion', "Suggestion"),
     ('praise', "Praise"),
     ('waste', "Waste Report"),
+    ]
+APPOINTMENT_TYPES = [
+    ('meter_reading', "Meter Reading"),
+    ('fault_check', "Fault Check"),
+    ('move_in', "Move-in Registration"),
+    ('move_out', "Move-out Settlement"),
+    ]
+REQUEST_TYPES = [
+    ('metering_question', "Metering Question"),
+    ('capacity_increase', "Capacity Increase"),
+    ('safety_assessment', "Electrical Safety Assessment"),
     ]
 CLOSED_STATES = {'done', 'cancelled'}
 
@@ -25,6 +41,10 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
     Its reply deadline comes from the working calendar of its campus when
     it is submitted (see sla.py); it is overdue while it has no reply
     visible to the requester after that deadline.
+
+    An appointment books a slot of that calendar: the start of a morning
+    or afternoon of the working days offered, while the slot has places
+    left on the campus.
     """
     __name__ = 'meter.work_order'
     _rec_name = 'number'
@@ -45,11 +65,32 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
                 ('campus', '=', Eval('campus', -1)), ())])
     place = fields.Char("Place", states=_states,
         help="Where on site, as the requester described it.")
+    appointment_type = fields.Selection(
+        [(None, "")] + APPOINTMENT_TYPES, "Appointment Type",
+        states={
+            'invisible': Eval('kind') != 'appointment',
+            'required': Eval('kind') == 'appointment',
+            'readonly': _states['readonly'],
+            })
+    request_type = fields.Selection(
+        [(None, "")] + REQUEST_TYPES, "Request Type",
+        states={
+            'invisible': Eval('kind') != 'request',
+            'required': Eval('kind') == 'request',
+            'readonly': _states['readonly'],
+            })
     appointment_at = fields.DateTime(
         "Appointment", states={
             'invisible': Eval('kind') != 'appointment',
+            'required': Eval('kind') == 'appointment',
             'readonly': _states['readonly'],
-            })
+            },
+        help="The start of the booked slot of the working calendar.")
+    appointment_end = fields.DateTime(
+        "Appointment Ends", readonly=True, states={
+            'invisible': Eval('kind') != 'appointment',
+            },
+        help="The end of the booked slot.")
     photos = fields.One2Many(
         'meter.work_order.photo', 'work_order', "Photos", states=_states)
     submitted_at = fields.DateTime(
@@ -138,6 +179,14 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
             self.campus = self.account.campus
             self.location = self.account.location
 
+    @fields.depends('kind')
+    def on_change_kind(self):
+        if self.kind != 'appointment':
+            self.appointment_type = None
+            self.appointment_at = None
+        if self.kind != 'request':
+            self.request_type = None
+
     def get_overdue(self, name):
         return bool(
             self.state not in CLOSED_STATES
@@ -186,12 +235,93 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
         cls.save(orders)
         return orders
 
+    def compute_fields(self, field_names=None):
+        pool = Pool()
+        Calendar = pool.get('meter.calendar')
+        values = super().compute_fields(field_names=field_names)
+        if field_names is None or (
+                {'kind', 'appointment_at', 'campus'} & field_names):
+            end = None
+            if self.kind == 'appointment' and self.appointment_at:
+                end = Calendar.for_appointments(self.campus).slot_end(
+                    self.appointment_at)
+            if self.appointment_end != end:
+                values['appointment_end'] = end
+        return values
+
+    @classmethod
+    def validate_fields(cls, orders, field_names):
+        super().validate_fields(orders, field_names)
+        if field_names is None or (
+                {'kind', 'appointment_at', 'campus'} & field_names):
+            cls.check_appointments([o for o in orders
+                    if o.kind == 'appointment' and o.appointment_at
+                    and o.state != 'cancelled'])
+
+    @classmethod
+    def booked(cls, campus, starts, exclude=()):
+        """Return the number of appointments of campus at each of starts
+        that are not cancelled, leaving out exclude.
+
+        Every appointment counts, whoever may read it.
+        """
+        excluded = {o.id for o in exclude}
+        with without_check_access():
+            appointments = cls.search([
+                    ('kind', '=', 'appointment'),
+                    ('campus', '=', campus.id if campus else None),
+                    ('appointment_at', 'in', list(starts)),
+                    ('state', '!=', 'cancelled'),
+                    ])
+        return Counter(a.appointment_at for a in appointments
+            if a.id not in excluded)
+
+    @classmethod
+    def check_appointments(cls, appointments, booking=True):
+        """Check that the appointments book slots with places left.
+
+        A booked or moved appointment must start a slot offered now by the
+        calendar of its campus; one taken back (reopened) only needs a
+        place, when its slot is still to come.  The table is locked before
+        counting so that two residents can not both take the last place.
+        """
+        pool = Pool()
+        Calendar = pool.get('meter.calendar')
+        Configuration = pool.get('meter.configuration')
+        if not appointments:
+            return
+        cls.lock()
+        now = dt.datetime.now()
+        zone = Configuration.tzinfo()
+        by_slot = defaultdict(list)
+        for appointment in appointments:
+            by_slot[appointment.campus, appointment.appointment_at].append(
+                appointment)
+        for (campus, start), orders in by_slot.items():
+            calendar = Calendar.for_appointments(campus)
+            appointment = to_local(start, zone).strftime('%Y-%m-%d %H:%M')
+            if start not in dict(calendar.slots(now)):
+                if not booking:
+                    continue
+                raise AppointmentError(gettext(
+                        'meter_base.msg_appointment_not_slot',
+                        appointment=appointment,
+                        days=calendar.appointment_days,
+                        morning=calendar.day_start.strftime('%H:%M'),
+                        afternoon=calendar.break_end.strftime('%H:%M')))
+            booked = cls.booked(campus, [start], exclude=orders)[start]
+            if booked + len(orders) > calendar.slot_capacity:
+                raise AppointmentError(gettext(
+                        'meter_base.msg_appointment_slot_full',
+                        appointment=appointment,
+                        capacity=calendar.slot_capacity))
+
     @classmethod
     def copy(cls, orders, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('state', 'open')
         for name in ['number', 'submitted_at', 'deadline', 'replied_at',
-                'replies', 'assignee']:
+                'replies', 'assignee', 'appointment_end']:
             default.setdefault(name, None)
         return super().copy(orders, default=default)
 
@@ -221,7 +351,10 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('open')
     def reopen(cls, orders):
-        pass
+        # A cancelled appointment gave its place back: take it again
+        cls.check_appointments([o for o in orders
+                if o.kind == 'appointment' and o.appointment_at],
+            booking=False)
 
 
 class WorkOrderPhoto(sequence_ordered(), ModelSQL, ModelView):

@@ -3,6 +3,7 @@ import unicodedata
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.modules.meter_base.configuration import to_local
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
@@ -173,17 +174,24 @@ class Binding(Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('approved')
     def approve(cls, bindings):
+        # Counted without the bindings being approved, which are still
+        # pending, then adding them one by one: a batch cannot pass the
+        # limit either.
+        counts = {}
         for binding in bindings:
-            # Counted without the binding itself, which is still pending
-            count = cls.search([
-                    ('user', '=', binding.user.id),
-                    ('account.category', '=', binding.account.category),
-                    ('state', '=', 'approved'),
-                    ], count=True)
-            if count >= LIMITS.get(binding.account.category, 2):
+            category = binding.account.category
+            key = (binding.user.id, category)
+            if key not in counts:
+                counts[key] = cls.search([
+                        ('user', '=', binding.user.id),
+                        ('account.category', '=', category),
+                        ('state', '=', 'approved'),
+                        ], count=True)
+            limit = LIMITS.get(category, LIMITS['resident'])
+            if counts[key] >= limit:
                 raise BindingLimitError(gettext(
-                        'meter_wechat.msg_binding_limit',
-                        limit=LIMITS.get(binding.account.category, 2)))
+                        'meter_wechat.msg_binding_limit', limit=limit))
+            counts[key] += 1
         cls._review(bindings)
         cls.__queue__.notify(bindings)
 
@@ -238,7 +246,9 @@ class Binding(Workflow, ModelSQL, ModelView):
             'first': first,
             'keyword1': self.account.number,
             'keyword2': result,
-            'keyword3': self.reviewed_at.strftime('%Y-%m-%d %H:%M'),
+            'keyword3': to_local(self.reviewed_at, Pool().get(
+                    'meter.configuration').tzinfo()).strftime(
+                '%Y-%m-%d %H:%M'),
             'remark': '如有疑问请联系水电保障中心。',
             }
 

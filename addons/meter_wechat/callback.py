@@ -30,8 +30,8 @@ from wechatpy.utils import WeChatSigner, check_signature
 __all__ = [
     'MAX_BODY_SIZE', 'MODES', 'CallbackError', 'CallbackSettings',
     'NonceStore', 'MemoryNonceStore', 'DEFAULT_NONCE_STORE', 'Answer',
-    'ReplyTable', 'default_reply_table', 'default_menu', 'handshake',
-    'handle',
+    'Article', 'ReplyTable', 'PAGES', 'RESERVED_KEYWORDS', 'fill',
+    'default_reply_table', 'default_menu', 'handshake', 'handle',
     ]
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,27 @@ _NONCE_TTL_WITHOUT_SKEW = 24 * 60 * 60
 _USER_NAME = re.compile(r'^[A-Za-z0-9_\-@.]{1,128}$')
 _BASE64_CHARS = set(string.ascii_letters + string.digits + '+/')
 _SUCCESS = b'success'
+_PLACEHOLDER = re.compile(r'\{([A-Za-z_][A-Za-z0-9_]*)\}')
+# The pages of the standard table by the name of their placeholder
+PAGES = {
+    'usage': 'usage',
+    'pay': 'pay',
+    'repair': 'repair',
+    'notice': 'notices',
+    'contact': 'contact',
+    'bind': 'bind',
+    'reading': 'reading',
+    'requests': 'requests',
+    'info': 'info',
+    }
+# The words of the answers computed here rather than kept as articles
+USAGE_KEYWORDS = ('用量', '余额', '用电', '用水', '查询')
+INFO_KEYWORDS = ('便民', '小贴士', '常见问题')
+RESERVED_KEYWORDS = USAGE_KEYWORDS + INFO_KEYWORDS
+_RESERVED = {w.lower() for w in RESERVED_KEYWORDS}
+# How many articles the welcome and help texts list: WeChat does not show
+# a text reply over 2048 bytes
+LISTED_ARTICLES = 6
 
 
 class CallbackError(Exception):
@@ -166,6 +187,45 @@ class Answer:
         self.summary = summary
 
 
+def fill(template, values):
+    """Replace the {name} of values in template, keep anything else as
+    written.
+
+    For the texts staff write: a mistyped placeholder or a lone brace
+    stays in the answer rather than breaking it, and nothing but the
+    values can be reached (no attribute or index as str.format allows).
+    """
+    def value(match):
+        name = match.group(1)
+        return str(values[name]) if name in values else match.group(0)
+    return _PLACEHOLDER.sub(value, template)
+
+
+class Article:
+    """An answer staff keep as an article (meter.wechat.article).
+
+    ``summary`` is the reply, filled as the table's templates by ``fill``;
+    a link to ``page``, the whole article, follows it.  ``title``
+    describes it in the welcome and help texts when it is ``listed``
+    there.
+    """
+
+    def __init__(self, keywords, summary, page, title='', listed=False):
+        self.keywords = list(keywords)
+        self.summary = summary
+        self.page = page
+        self.title = title
+        self.listed = listed
+
+    def answer(self, listed=True):
+        "Return the Answer of the table, in the welcome if listed too"
+        def content(message, table):
+            text = table.fill(self.summary) if self.summary else self.title
+            return '%s\n<a href="%s">查看详情</a>' % (
+                text, table.url(self.page))
+        return Answer(content, self.title if listed and self.listed else '')
+
+
 class ReplyTable:
     """What the account answers.
 
@@ -198,6 +258,9 @@ class ReplyTable:
         # Longest first so that "停水通知" wins over "通知" (stable sort)
         self._words = sorted(self.keywords, key=len, reverse=True)
         self._values = self._compute_values()
+        # Staff write {phone} whether or not the service has one
+        self._staff_values = dict(
+            self._values, phone=phone or '见“联系我们”页面')
         for answer in self._answers():
             if not callable(answer.content):
                 self.render(answer.content)
@@ -241,6 +304,10 @@ class ReplyTable:
             raise ValueError(
                 "invalid reply template %r: %s" % (template, exception))
 
+    def fill(self, template):
+        "Format a text written by staff, see fill"
+        return fill(template, self._staff_values)
+
     def match(self, text):
         "Return the answer for the text of a message or None"
         text = text.strip().lower()
@@ -256,77 +323,49 @@ class ReplyTable:
 
 
 def default_reply_table(
-        base_url, name='水电保障中心', phone='', usage=None, pay=None,
-        repair=None, handlers=None):
+        base_url, name='水电保障中心', phone='', usage=None, articles=(),
+        handlers=None):
     """Return the standard table of the service centre.
 
-    usage, pay and repair may be callables giving a personal answer (for
-    example the last readings of the account bound to the OpenID); without
-    them the answer is a link to the page.
+    The keywords are answered by the articles (Article) staff keep, but
+    the words of the usage query and of the convenience services page,
+    which are computed here.  usage may be a callable giving a personal
+    answer (for example the last readings of the account bound to the
+    OpenID); without it the answer is a link to the page.  The menu
+    buttons are answered with links to the pages.
     """
-    pages = {
-        'usage': 'usage',
-        'pay': 'pay',
-        'repair': 'repair',
-        'notice': 'notices',
-        'contact': 'contact',
-        'bind': 'bind',
-        }
     answers = {
         'usage': Answer(
             usage or ('查询水电用量和余额，请'
                 '<a href="{usage}">点击这里</a>。\n'
                 '首次使用请先<a href="{bind}">绑定户号</a>。'),
             '查询水电用量和余额'),
-        'pay': Answer(
-            pay or ('在线缴纳水电费，请<a href="{pay}">点击这里</a>。\n'
-                '缴费后余额一般在几分钟内到账。'),
-            '在线缴纳水电费'),
-        'repair': Answer(
-            repair or ('报修水电故障，请<a href="{repair}">填写报修单</a>，'
-                '可附上照片，维修人员会尽快与您联系。\n'
-                '紧急情况（漏水、断电、冒烟）请直接拨打值班电话。'),
-            '报修水电故障'),
-        'notice': Answer(
-            '停水、停电等通知请查看<a href="{notice}">最新公告</a>。',
-            '查看停水停电通知'),
-        'contact': Answer(
-            ('{name}联系方式请查看<a href="{contact}">服务网点</a>。'
-                + ('\n值班电话：{phone}' if phone else '')),
-            '获取联系电话'),
+        'info': Answer(
+            '便民信息、生活小贴士和常见问题请<a href="{info}">点击查看</a>。',
+            '查看便民信息和生活小贴士'),
         }
-    keywords = {
-        '用量': answers['usage'],
-        '余额': answers['usage'],
-        '用电': answers['usage'],
-        '用水': answers['usage'],
-        '查询': answers['usage'],
-        '缴费': answers['pay'],
-        '交费': answers['pay'],
-        '充值': answers['pay'],
-        '电费': answers['pay'],
-        '水费': answers['pay'],
-        '报修': answers['repair'],
-        '维修': answers['repair'],
-        '故障': answers['repair'],
-        '漏水': answers['repair'],
-        '停水': answers['notice'],
-        '停电': answers['notice'],
-        '通知': answers['notice'],
-        '公告': answers['notice'],
-        '电话': answers['contact'],
-        '联系': answers['contact'],
-        '客服': answers['contact'],
-        }
+    keywords = {w: answers['usage'] for w in USAGE_KEYWORDS}
+    listed = 0
+    for article in articles:
+        answer = article.answer(listed=listed < LISTED_ARTICLES)
+        listed += bool(answer.summary)
+        for word in article.keywords:
+            if word.strip() and word.lower() not in _RESERVED:
+                keywords.setdefault(word, answer)
+    keywords.update({w: answers['info'] for w in INFO_KEYWORDS})
     clicks = {
         'USAGE': answers['usage'],
-        'PAY': answers['pay'],
-        'REPAIR': answers['repair'],
-        'NOTICE': answers['notice'],
-        'CONTACT': answers['contact'],
+        'PAY': Answer('在线缴纳水电费，请<a href="{pay}">点击这里</a>。'),
+        'REPAIR': Answer('报修水电故障，请<a href="{repair}">填写报修单</a>。'),
+        'NOTICE': Answer(
+            '停水、停电等通知请查看<a href="{notice}">最新公告</a>。'),
+        'CONTACT': Answer(
+            ('{name}的服务网点和办公时间请查看<a href="{contact}">联系我们</a>。'
+                + ('\n值班电话：{phone}' if phone else ''))),
+        'INFO': answers['info'],
         }
     return ReplyTable(
-        base_url, pages=pages, keywords=keywords, clicks=clicks,
+        base_url, pages=PAGES, keywords=keywords, clicks=clicks,
         handlers=handlers, name=name, phone=phone,
         welcome=('欢迎关注{name}！\n'
             '在这里您可以：\n{keywords}\n'
@@ -365,6 +404,7 @@ def default_menu(table, link=None):
                 'sub_button': [
                     click('停水停电通知', 'NOTICE'),
                     click('联系我们', 'CONTACT'),
+                    view('便民服务', 'info'),
                     click('使用帮助', 'HELP'),
                     ],
                 },

@@ -5,7 +5,6 @@ clients, read through the instance) but hard-codes the access token URL
 and never sets a timeout.  The subclasses here fix both so that the whole
 API can be aimed at a fake server and no call can hang a worker.
 """
-import hashlib
 import logging
 import secrets
 import time
@@ -15,6 +14,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from wechatpy import WeChatClient, WeChatOAuth
 from wechatpy.exceptions import WeChatClientException
+from wechatpy.utils import WeChatSigner
 
 __all__ = [
     'DEFAULT_API_BASE_URL', 'WeChatApiError', 'MeterWeChatClient',
@@ -43,17 +43,15 @@ def jsapi_signature(ticket, noncestr, timestamp, url):
     """Return the signature of wx.config (JS-SDK 签名算法).
 
     The sha1 of the fields jsapi_ticket, noncestr, timestamp and url sorted
-    by name and joined as a query string, not URL-encoded; url is the full
-    address of the page without its fragment.
+    and joined as a query string, not URL-encoded, signed by wechatpy's
+    signer as its ``WeChatJSAPI.get_jsapi_signature`` does (which needs a
+    client); url is the full address of the page without its fragment.
     """
-    fields = {
-        'jsapi_ticket': ticket,
-        'noncestr': noncestr,
-        'timestamp': str(timestamp),
-        'url': url.split('#', 1)[0],
-        }
-    text = '&'.join('%s=%s' % (k, fields[k]) for k in sorted(fields))
-    return hashlib.sha1(text.encode('utf-8')).hexdigest()
+    signer = WeChatSigner(delimiter=b'&')
+    signer.add_data(
+        'jsapi_ticket=%s' % ticket, 'noncestr=%s' % noncestr,
+        'timestamp=%s' % timestamp, 'url=%s' % url.split('#', 1)[0])
+    return signer.signature
 
 
 class WeChatApiError(Exception):

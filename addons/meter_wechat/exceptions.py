@@ -16,3 +16,7 @@ class BindingValidationError(ValidationError):
 
 class RateLimitError(UserError):
     pass
+
+
+class ArticleValidationError(ValidationError):
+    pass

@@ -1,4 +1,5 @@
 from trytond.model import ModelView, Workflow
+from trytond.modules.meter_base.configuration import to_local
 from trytond.pool import Pool, PoolMeta
 
 KINDS = {
@@ -44,7 +45,8 @@ class Notice(metaclass=PoolMeta):
             place = self.campus.name
         else:
             place = '全部校区'
-        when = ' 至 '.join(f'{d:%Y-%m-%d %H:%M}'
+        zone = Pool().get('meter.configuration').tzinfo()
+        when = ' 至 '.join(f'{to_local(d, zone):%Y-%m-%d %H:%M}'
             for d in [self.start, self.end] if d)
         return {
             'first': self.title,

@@ -15,7 +15,8 @@ import time
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl, quote, urlencode
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import (
+    Environment, FileSystemLoader, pass_context, select_autoescape)
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import send_from_directory
 
@@ -24,19 +25,22 @@ from trytond.exceptions import UserError
 from trytond.protocols.wrappers import (
     HTTPStatus, Response, redirect, set_max_request_size, with_pool,
     with_transaction)
+from trytond.modules.meter_base.configuration import to_local
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from . import session as sessions
 from .binding import verification_matches
 from .callback import (
-    MAX_BODY_SIZE, CallbackError, default_reply_table, handle, handshake)
+    MAX_BODY_SIZE, PAGES, CallbackError, default_reply_table, handle,
+    handshake)
 from .client import WeChatApiError
 from .photo import PhotoError, check_photo
 from .sms import LogProvider, SmsError, VerificationCodes, get_provider
 from .store import TableCodeStorage, TableNonceStore
 from .user import valid_id
-from .work_order import RESIDENT_KINDS
+from .work_order import (
+    APPOINTMENT_TYPES, REQUEST_TYPES, RESIDENT_KINDS, type_label)
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +97,18 @@ templates = Environment(
     loader=FileSystemLoader(os.path.join(HERE, 'templates')),
     autoescape=select_autoescape(['html']))
 templates.filters['anomaly'] = lambda c: ANOMALIES.get(c, c)
+
+
+@pass_context
+def _local(context, moment, format='%Y-%m-%d %H:%M'):
+    """Write a stored moment (naive UTC, as Tryton keeps them) on the
+    service centre's clock; the page's ``zone`` is the centre's zone."""
+    if moment is None:
+        return ''
+    return to_local(moment, context['zone']).strftime(format)
+
+
+templates.filters['local'] = _local
 templates.globals.update(
     KINDS=KINDS, CATEGORIES=CATEGORIES, BINDING_STATES=BINDING_STATES,
     READING_STATES=READING_STATES, WORK_ORDER_STATES=WORK_ORDER_STATES,
@@ -307,6 +323,7 @@ def page(name, registered=True, methods=('GET',), jssdk=False):
                             next=_safe_next(_page_path(request))))
                 values = {
                     'user': user,
+                    'zone': pool.get('meter.configuration').tzinfo(),
                     'csrf_token': session.csrf_token(secret),
                     'service_name': configuration.get_setting('service_name'),
                     'service_phone': configuration.get_setting(
@@ -329,11 +346,9 @@ def check_limit(pool, user, action):
     Store = pool.get('meter.wechat.store')
     now = time.time()
     key = 'limit:%s:%s:%s' % (action, user.id, dt.date.today().isoformat())
-    count = (Store.get_value(key, now) or 0)
-    if count >= DAILY_LIMITS[action]:
+    if Store.increment(key, now + 24 * 60 * 60, now) > DAILY_LIMITS[action]:
         raise PageError(
             HTTPStatus.TOO_MANY_REQUESTS, "今日提交次数已达上限，请明天再试")
-    Store.set_value(key, count + 1, now + 24 * 60 * 60)
 
 
 # The message callback
@@ -349,12 +364,14 @@ def usage_answer(pool):
                 '查询水电用量，请先<a href="{bind}">绑定户号</a>，'
                 '审核通过后即可查询。')
         lines = ['您绑定表计的最新读数：']
+        zone = pool.get('meter.configuration').tzinfo()
         for meter in meters[:10]:
             if meter.last_taken_at:
                 lines.append('%s %s：%s（%s）' % (
                         KINDS.get(meter.kind, ''), meter.number,
                         meter.last_value,
-                        meter.last_taken_at.strftime('%Y-%m-%d')))
+                        to_local(meter.last_taken_at, zone).strftime(
+                            '%Y-%m-%d')))
             else:
                 lines.append('%s %s：暂无读数' % (
                         KINDS.get(meter.kind, ''), meter.number))
@@ -364,11 +381,13 @@ def usage_answer(pool):
 
 
 def reply_table(request, pool, configuration):
+    "The standard table with the keywords of the active articles"
+    Article = pool.get('meter.wechat.article')
     return default_reply_table(
         base_url(request, configuration),
         name=configuration.get_setting('service_name'),
         phone=configuration.get_setting('service_phone'),
-        usage=usage_answer(pool))
+        usage=usage_answer(pool), articles=Article.reply_articles())
 
 
 @app.route(PREFIX + '/callback', methods=['GET', 'POST'])
@@ -691,6 +710,40 @@ def self_reading(request, pool, user, values):
         form={'meter': request.args.get('meter', '')}, **values)
 
 
+@page('reading/check')
+def reading_check(request, pool, user, values):
+    """Tell, before the resident submits, what the reading typed would be
+    flagged for: the same checks the submitted reading gets, as JSON."""
+    Reading = pool.get('meter.reading')
+    try:
+        meter = user.meter(int(request.args.get('meter', '')))
+    except ValueError:
+        meter = None
+    if meter is None or meter.state != 'active':
+        return _json({'error': "没有找到该表计，或您无权抄表"},
+            HTTPStatus.NOT_FOUND)
+    try:
+        value = Decimal(request.args.get('value', '').strip())
+        if not value.is_finite() or value < 0 or value >= 10 ** 12:
+            raise InvalidOperation
+    except InvalidOperation:
+        return _json({'error': "请输入正确的读数"}, HTTPStatus.BAD_REQUEST)
+    anomalies, consumption = Reading.preview(
+        meter, value.quantize(Decimal('0.001')), 'self')
+    return _json({
+            'anomalies': [
+                {'code': c, 'message': ANOMALIES.get(c, c)}
+                for c in anomalies],
+            'consumption': _plain(consumption),
+            'previous': _plain(meter.last_value),
+            })
+
+
+def _plain(number):
+    "A Decimal as text without its trailing zeros (230.000 → 230)"
+    return None if number is None else '{:f}'.format(number.normalize())
+
+
 def _uploaded_photo(request, pool):
     """Return the bytes of the photo: a file, or the serverId of a photo
     the JS-SDK uploaded to WeChat (wx.uploadImage), downloaded from it.
@@ -725,8 +778,11 @@ def reading_result(request, pool, user, values, reading_id):
 @page('contact', registered=False)
 def contact(request, pool, user, values):
     Campus = pool.get('meter.campus')
+    Article = pool.get('meter.wechat.article')
     return render(
-        request, 'contact.html', campuses=Campus.search([]), **values)
+        request, 'contact.html', campuses=Campus.search([]),
+        faqs=[a for a in Article.index() if a['category'] == 'faq'],
+        **values)
 
 
 @page('pay', methods=('GET', 'POST'))
@@ -842,51 +898,135 @@ def work_orders(request, pool, user, values):
     return render(request, 'work_orders.html', orders=orders, **values)
 
 
-def _parse_appointment(text):
-    try:
-        moment = dt.datetime.strptime(text or '', '%Y-%m-%dT%H:%M')
-    except ValueError:
-        return None
-    return moment if moment > dt.datetime.now() else None
+SLOT_FORMAT = '%Y-%m-%dT%H:%M'
+WEEKDAY_NAMES = '一二三四五六日'
+
+
+def _weekday(date):
+    return '周' + WEEKDAY_NAMES[date.weekday()]
+
+
+def _day(date):
+    "Return the day as the pages write it: 11月26日 周四"
+    return '%d月%d日 %s' % (date.month, date.day, _weekday(date))
+
+
+@pass_context
+def _local_day(context, moment):
+    "The day of a stored (UTC) moment on the centre's clock: 11月26日 周四"
+    return _day(to_local(moment, context['zone']))
+
+
+@pass_context
+def _local_weekday(context, moment):
+    return _weekday(to_local(moment, context['zone']))
+
+
+templates.filters.update(
+    weekday=_local_weekday, day=_local_day, order_type=type_label)
+templates.globals.update(
+    APPOINTMENT_TYPES=APPOINTMENT_TYPES, REQUEST_TYPES=REQUEST_TYPES)
+
+
+def _slot_days(slots, zone):
+    """Return the slots offered, grouped by day for the form: each day with
+    its morning and afternoon, their value and places left."""
+    days = []
+    for start, end, left in slots:
+        # Shown on the centre's clock; the value stays the stored moment
+        local_start, local_end = to_local(start, zone), to_local(end, zone)
+        if not days or days[-1]['date'] != local_start.date():
+            days.append({
+                    'date': local_start.date(), 'label': _day(local_start),
+                    'slots': []})
+        halves = days[-1]['slots']
+        halves.append({
+                'value': start.strftime(SLOT_FORMAT),
+                'half': '下午' if halves else '上午',
+                'start': local_start, 'end': local_end, 'left': max(left, 0),
+                })
+    return days
+
+
+def _parse_appointment(text, slots):
+    "Return the slot of slots the form chose as (start, end, left) or None"
+    for slot in slots:
+        if slot[0].strftime(SLOT_FORMAT) == text:
+            return slot
+    return None
 
 
 @page('requests/new', methods=('GET', 'POST'), jssdk=True)
 def work_order_new(request, pool, user, values):
+    """The form of a work order; an appointment picks its type and a slot
+    of the working calendar of the account's campus, a service request
+    its type, and the others are told when they will be answered."""
     WorkOrder = pool.get('meter.work_order')
+    Calendar = pool.get('meter.calendar')
     accounts = user.approved_accounts
     kind = request.values.get('kind')
     if kind not in RESIDENT_KINDS:
         kind = 'request'
-    if request.method == 'POST':
-        form = {
-            'kind': kind,
-            'account': request.form.get('account', ''),
-            'subject': request.form.get('subject', '').strip()[:100],
-            'description': request.form.get('description', '').strip()[:2000],
-            'place': request.form.get('place', '').strip()[:100],
-            'appointment_at': request.form.get('appointment_at', ''),
-            }
+    form = {
+        'kind': kind,
+        # A visit is to an account's place: propose the first one
+        'account': request.values.get('account', str(accounts[0].id)
+            if kind == 'appointment' and accounts else ''),
+        'subject': request.form.get('subject', '').strip()[:100],
+        'description': request.form.get('description', '').strip()[:2000],
+        'place': request.form.get('place', '').strip()[:100],
+        'appointment_type': request.form.get('appointment_type', ''),
+        'request_type': request.form.get('request_type', ''),
+        'slot': request.form.get('slot', ''),
+        }
+    account = None
+    if form['account']:
+        try:
+            account = user.account(int(form['account']))
+        except ValueError:
+            account = None
+        if account is None:
+            raise PageError(
+                HTTPStatus.NOT_FOUND, "没有找到该户号，或您无权操作")
+    campus = account.campus if account else None
 
-        def invalid(error):
-            return render(request, 'work_order_new.html',
-                status=HTTPStatus.BAD_REQUEST, error=error, form=form,
-                accounts=accounts, **values)
-        account = None
-        if form['account']:
-            try:
-                account = user.account(int(form['account']))
-            except ValueError:
-                account = None
-            if account is None:
-                raise PageError(
-                    HTTPStatus.NOT_FOUND, "没有找到该户号，或您无权操作")
-        if not form['subject']:
-            return invalid("请填写标题")
-        appointment_at = None
+    def show(error=None, status=HTTPStatus.OK):
+        slot_days, deadline = [], None
         if kind == 'appointment':
-            appointment_at = _parse_appointment(form['appointment_at'])
-            if appointment_at is None:
-                return invalid("请选择今后的预约时间")
+            slot_days = _slot_days(
+                Calendar.appointment_slots(campus), values['zone'])
+        else:
+            deadline = Calendar.deadline(
+                dt.datetime.now().replace(microsecond=0), campus)
+        return render(request, 'work_order_new.html', status=status,
+            error=error, form=form, accounts=accounts,
+            slot_days=slot_days, deadline=deadline, **values)
+
+    def invalid(error):
+        return show(error, HTTPStatus.BAD_REQUEST)
+    if request.method == 'POST':
+        appointment_at = appointment_type = request_type = None
+        # The type of an appointment or a request says what it is about
+        subject = form['subject']
+        if kind == 'appointment':
+            appointment_type = form['appointment_type']
+            if appointment_type not in APPOINTMENT_TYPES:
+                return invalid("请选择预约类型")
+            slot = _parse_appointment(
+                form['slot'], Calendar.appointment_slots(campus))
+            if slot is None:
+                return invalid("请选择可预约的时段")
+            appointment_at, _, left = slot
+            if left <= 0:
+                return invalid("该时段已约满，请选择其他时段")
+            subject = subject or APPOINTMENT_TYPES[appointment_type]
+        elif kind == 'request':
+            request_type = form['request_type']
+            if request_type not in REQUEST_TYPES:
+                return invalid("请选择申请类型")
+            subject = subject or REQUEST_TYPES[request_type]
+        if not subject:
+            return invalid("请填写标题")
         try:
             photo = _uploaded_photo(request, pool)
         except PageError as exception:
@@ -899,27 +1039,34 @@ def work_order_new(request, pool, user, values):
         elif kind == 'waste':
             return invalid("节能举报请附上现场照片")
         check_limit(pool, user, 'work_order')
-        order, = WorkOrder.create([{
-                    'kind': kind,
-                    'subject': form['subject'],
-                    'description': form['description'],
-                    'place': form['place'],
-                    'account': account.id if account else None,
-                    'campus': account.campus.id if account else None,
-                    'location': (account.location.id
-                        if account and account.location else None),
-                    'appointment_at': appointment_at,
-                    'requester_phone': user.phone,
-                    'requester': user.phone,
-                    'wechat_user': user.id,
-                    'photos': ([('create', [{
-                                        'photo': photo,
-                                        'name': 'photo',
-                                        }])] if photo else []),
-                    }])
+        try:
+            order, = WorkOrder.create([{
+                        'kind': kind,
+                        'appointment_type': appointment_type,
+                        'request_type': request_type,
+                        'subject': subject,
+                        'description': form['description'],
+                        'place': form['place'],
+                        'account': account.id if account else None,
+                        'campus': campus.id if campus else None,
+                        'location': (account.location.id
+                            if account and account.location else None),
+                        'appointment_at': appointment_at,
+                        'requester_phone': user.phone,
+                        'requester': user.phone,
+                        'wechat_user': user.id,
+                        'photos': ([('create', [{
+                                            'photo': photo,
+                                            'name': 'photo',
+                                            }])] if photo else []),
+                        }])
+        except UserError as exception:
+            # The last place went to another resident meanwhile: nothing
+            # of the refused order may be committed
+            Transaction().rollback()
+            return invalid(exception.message)
         return redirect(page_url(request, 'requests/%d' % order.id))
-    return render(request, 'work_order_new.html', error=None,
-        form={'kind': kind}, accounts=accounts, **values)
+    return show()
 
 
 def _own_work_order(pool, user, order_id):
@@ -952,3 +1099,78 @@ def work_order(request, pool, user, values, order_id):
     replies = [r for r in order.replies if r.public]
     return render(request, 'work_order.html', order=order, replies=replies,
         **values)
+
+
+# Convenience information, living tips and FAQ
+
+ARTICLE_SECTIONS = {
+    'info': '便民信息',
+    'tip': '生活小贴士',
+    'faq': '常见问题',
+    }
+# The pages the body of an article may link as {name}, with their text
+ARTICLE_LINKS = {
+    'usage': '用量查询',
+    'pay': '在线缴费',
+    'repair': '在线报修',
+    'notice': '通知公告',
+    'contact': '联系我们',
+    'bind': '绑定户号',
+    'reading': '自助抄表',
+    'requests': '服务申请',
+    'info': '便民服务',
+    }
+_EMPTY_LINE = re.compile(r'\n[ \t\r]*\n')
+_ARTICLE_LINK = re.compile(r'\{([a-z_]+)\}')
+_TAG = re.compile(r'<[^>]*>')
+
+
+def article_paragraphs(text):
+    """Return the paragraphs of an article's text, separated by empty
+    lines, as lists of (text, page): a link to page when page is set.
+
+    The template escapes every text: staff write plain text and only the
+    known {name} of ARTICLE_LINKS become links.
+    """
+    paragraphs = []
+    for block in _EMPTY_LINE.split(text or ''):
+        parts = _ARTICLE_LINK.split(block.strip())
+        segments = []
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                if part:
+                    segments.append((part, None))
+            elif part in ARTICLE_LINKS:
+                segments.append((ARTICLE_LINKS[part], PAGES[part]))
+            else:
+                segments.append(('{%s}' % part, None))
+        if segments:
+            paragraphs.append(segments)
+    return paragraphs
+
+
+@page('info', registered=False)
+def info(request, pool, user, values):
+    "The convenience services (便民服务): the articles by category"
+    Article = pool.get('meter.wechat.article')
+    articles = Article.index()
+    sections = [(label, [a for a in articles if a['category'] == category])
+        for category, label in ARTICLE_SECTIONS.items()]
+    return render(request, 'info.html', sections=sections, **values)
+
+
+@page('info/<int:article_id>', registered=False)
+def info_article(request, pool, user, values, article_id):
+    Article = pool.get('meter.wechat.article')
+    articles = Article.search([
+            ('id', '=', article_id),
+            ('active', '=', True),
+            ], limit=1)
+    if not articles:
+        raise PageError(HTTPStatus.NOT_FOUND, "没有找到该文章，可能已经下线")
+    article, = articles
+    # Without a body the page shows the reply, its links as plain text
+    text = article.body or _TAG.sub('', article.summary or '')
+    return render(request, 'article.html', article=article,
+        section=ARTICLE_SECTIONS.get(article.category, ''),
+        paragraphs=article_paragraphs(text), **values)

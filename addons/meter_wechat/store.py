@@ -8,7 +8,8 @@ the per-resident submission counters and WeChat's access token.
 import json
 import time
 
-from sql import Conflict
+from sql import Cast, Conflict
+from sql.conditionals import Case
 
 from trytond.model import Index, ModelSQL, Unique, fields
 from trytond.pool import Pool
@@ -95,10 +96,36 @@ class Store(ModelSQL):
 
     @classmethod
     def increment(cls, key, expires, now=None):
-        "Increment the counter under key and return its new value"
-        count = (cls.get_value(key, now) or 0) + 1
-        cls.set_value(key, count, expires)
-        return count
+        """Increment the counter under key and return its new value
+
+        One upsert, which keeps the row locked until the transaction ends:
+        two processes counting at once cannot both read the same value (on
+        PostgreSQL the second waits for the first's row, and a
+        serialisation failure is retried by trytond), so the value returned
+        is the rank of this submission.  An expired counter
+        starts again at 1 with the new expiry.
+        """
+        if now is None:
+            now = time.time()
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        alive = table.expires > now
+        cursor.execute(*table.insert(
+                [table.key, table.value, table.expires],
+                [[key, '1', expires]],
+                on_conflict=Conflict(table,
+                    indexed_columns=[table.key],
+                    columns=[table.value, table.expires],
+                    values=[
+                        Case((alive,
+                                Cast(Cast(table.value, 'INTEGER') + 1,
+                                    cls.value.sql_type().base)),
+                            else_='1'),
+                        Case((alive, table.expires), else_=expires),
+                        ])))
+        # The row is ours until the end of the transaction
+        cursor.execute(*table.select(table.value, where=table.key == key))
+        return int(cursor.fetchone()[0])
 
 
 class TableNonceStore(NonceStore):

@@ -13,6 +13,27 @@ RESIDENT_KINDS = {
     'praise': '表扬',
     'waste': '节能举报',
     }
+# The types of appointments and service requests, as the pages show them
+APPOINTMENT_TYPES = {
+    'meter_reading': '抄表',
+    'fault_check': '故障检查',
+    'move_in': '入住登记',
+    'move_out': '退房结算',
+    }
+REQUEST_TYPES = {
+    'metering_question': '计量咨询',
+    'capacity_increase': '增容申请',
+    'safety_assessment': '安全用电评估',
+    }
+
+
+def type_label(order):
+    "Return the type of an appointment or service request, or ''"
+    if order.kind == 'appointment':
+        return APPOINTMENT_TYPES.get(order.appointment_type, '')
+    if order.kind == 'request':
+        return REQUEST_TYPES.get(order.request_type, '')
+    return ''
 
 
 class WorkOrder(metaclass=PoolMeta):
@@ -50,9 +71,11 @@ class WorkOrderReply(metaclass=PoolMeta):
         messages = []
         for reply in replies:
             order = reply.work_order
+            kind = RESIDENT_KINDS.get(order.kind, '工单')
+            if type_label(order):
+                kind += '（%s）' % type_label(order)
             messages.append((order.wechat_user.openid, {
-                        'first': '您的%s有新的回复' % RESIDENT_KINDS.get(
-                            order.kind, '工单'),
+                        'first': '您的%s有新的回复' % kind,
                         'keyword1': order.number,
                         'keyword2': order.subject,
                         'keyword3': reply.text[:100],

@@ -29,7 +29,6 @@ throwaway cluster (tests/pgcluster.py).
 """
 import hashlib
 import http.client
-import itertools
 import os
 import random
 import subprocess
@@ -47,6 +46,8 @@ sys.path.insert(0, REPO)
 from pgcluster import postgresql  # noqa: E402
 
 from tests.browser.server import BIN, Server, _free_port  # noqa: E402
+from trytond.modules.meter_wechat.tests.test_callback import (  # noqa: E402
+    TEXT)
 
 CLIENTS = int(os.environ.get('BENCH_CLIENTS', 50))
 DURATION = float(os.environ.get('BENCH_SECONDS', 20))
@@ -106,16 +107,6 @@ cursor.execute(
 cursor.execute("ANALYZE")
 """
 
-TEXT = '''<xml>
-<ToUserName><![CDATA[gh_bench]]></ToUserName>
-<FromUserName><![CDATA[{openid}]]></FromUserName>
-<CreateTime>{timestamp}</CreateTime>
-<MsgType><![CDATA[text]]></MsgType>
-<Content><![CDATA[用量]]></Content>
-<MsgId>{msgid}</MsgId>
-</xml>'''
-
-
 def residents(server):
     "Return (openid, user id, meter id) of the bench's residents"
     import psycopg
@@ -129,15 +120,14 @@ def residents(server):
             'GROUP BY u.openid, u.id ORDER BY u.id').fetchall()
 
 
-def callback_request(server, openid, counter):
+def callback_request(server, openid):
     timestamp = str(int(time.time()))
     nonce = secrets.token_hex(8)
     signature = hashlib.sha1(
         ''.join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()
     path = (f'/{server.name}/wechat/callback?signature={signature}'
         f'&timestamp={timestamp}&nonce={nonce}&openid={openid}')
-    body = TEXT.format(
-        openid=openid, timestamp=timestamp, msgid=next(counter)).encode()
+    body = TEXT.format(to='gh_bench', openid=openid, content='用量').encode()
     return 'POST', path, body, {'Content-Type': 'text/xml'}, '最新读数'
 
 
@@ -207,14 +197,12 @@ def p95(values):
 
 def measure(server, ports, users):
     from trytond.modules.meter_wechat import session as sessions
-    # next() of a count is atomic under the GIL: every message its own id
-    msgids = itertools.count(10 ** 9)
     cookies = [sessions.encode(SESSION_SECRET, user)[1]
         for _, user, _ in users]
     figures = {}
     for name, make_request in [
             ('wechat_callback', lambda i: callback_request(
-                    server, users[i % len(users)][0], msgids)),
+                    server, users[i % len(users)][0])),
             ('h5_usage_page', lambda i: usage_request(
                     server, users[i % len(users)][2],
                     cookies[i % len(users)])),

@@ -399,7 +399,8 @@ class WeChatPhoneTestCase(unittest.TestCase):
             0)
         page.locator('#value').fill('200')
         expect(page.locator('#reading-warning')).to_have_text(
-            "读数低于上次读数（230），请核对表盘。")
+            "请核对表盘：读数低于上次读数（上次读数 230）。"
+            "确认无误仍可提交，将由工作人员审核。")
         page.locator('#value').fill('250')
         expect(page.locator('#reading-warning')).to_have_text('')
         page.locator('input[type=file][name=photo]').set_input_files(

@@ -53,3 +53,56 @@ class SlaTestCase(unittest.TestCase):
             WorkingCalendar(day_start=dt.time(18), day_end=dt.time(8))
         with self.assertRaises(ValueError):
             WorkingCalendar(weekdays=[])
+
+
+class SlotsTestCase(unittest.TestCase):
+    "The appointment slots: half days of the working days to come"
+    lunch = dt.time(12), dt.time(14)
+
+    def setUp(self):
+        self.calendar = WorkingCalendar(
+            holidays=HOLIDAYS, working_days=WORKED)
+
+    def slots(self, after, days):
+        return self.calendar.slots(after, days, *self.lunch)
+
+    def test_split_at_break(self):
+        "A day is a morning and an afternoon around the lunch break"
+        self.assertEqual(self.slots(at(13, 7), 1), [
+                (at(14, 8), at(14, 12)),
+                (at(14, 14), at(14, 17, 30)),
+                ])
+
+    def test_next_working_day(self):
+        "Never the same day, even before the office opens"
+        starts = [s for s, _ in self.slots(at(14, 6), 2)]
+        self.assertEqual(starts,
+            [at(15, 8), at(15, 14), at(16, 8), at(16, 14)])
+        self.assertEqual(
+            [s for s, _ in self.calendar.slots(
+                    dt.date(2026, 10, 14), 1, *self.lunch)],
+            [at(15, 8), at(15, 14)])
+
+    def test_skip_weekend(self):
+        "Friday afternoon books Monday"
+        self.assertEqual(self.slots(at(16, 16), 1)[0], (at(19, 8), at(19, 12)))
+
+    def test_holidays_and_makeup_day(self):
+        "The National Day holiday is skipped, its makeup Saturday offered"
+        dates = [s.date() for s, _ in self.slots(at(30, 10, month=9), 3)]
+        self.assertEqual(sorted(set(dates)), [
+                dt.date(2026, 10, 8), dt.date(2026, 10, 9),
+                dt.date(2026, 10, 10)])
+        self.assertEqual(len(dates), 6)
+        self.assertNotIn(dt.date(2026, 10, 11), [
+                s.date() for s, _ in self.slots(at(9, 10), 2)])
+
+    def test_break_within_office_hours(self):
+        for break_start, break_end in [
+                (dt.time(7), dt.time(9)),
+                (dt.time(13), dt.time(12)),
+                (dt.time(16), dt.time(17, 30)),
+                ]:
+            with self.subTest(start=break_start, end=break_end):
+                with self.assertRaises(ValueError):
+                    self.calendar.slots(at(13, 9), 1, break_start, break_end)

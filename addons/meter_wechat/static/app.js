@@ -49,6 +49,9 @@ var MeterWeChat = (function () {
     });
   }
 
+  /* Before submitting, the server tells what the typed value would be
+   * flagged for (reading/check runs the checks of a submitted reading
+   * without storing it); the warning never blocks the submission. */
   function readingWarning() {
     var form = document.getElementById('reading-form');
     if (!form) {
@@ -57,20 +60,52 @@ var MeterWeChat = (function () {
     var meter = document.getElementById('meter');
     var value = document.getElementById('value');
     var warning = document.getElementById('reading-warning');
-    function check() {
-      var option = meter.options[meter.selectedIndex];
-      var last = parseFloat(option.dataset.last);
-      var current = parseFloat(value.value);
-      warning.textContent = '';
-      if (isNaN(current)) {
+    var timer = null;
+    var asked = 0;
+    function show(answer) {
+      if (!answer.anomalies || !answer.anomalies.length) {
+        warning.textContent = '';
+        warning.classList.remove('warning');
         return;
       }
-      if (!isNaN(last) && current < last) {
-        warning.textContent = '读数低于上次读数（' + last + '），请核对表盘。';
+      var messages = answer.anomalies.map(function (a) {
+        return a.message;
+      });
+      var text = '请核对表盘：' + messages.join('；');
+      if (answer.previous !== null && answer.previous !== undefined) {
+        text += '（上次读数 ' + answer.previous + '）';
       }
+      warning.textContent = text + '。确认无误仍可提交，将由工作人员审核。';
+      warning.classList.add('warning');
+    }
+    function check() {
+      var typed = value.value.trim();
+      var rank = ++asked;
+      if (!typed || isNaN(Number(typed))) {
+        show({});
+        return;
+      }
+      var url = form.dataset.check + '?' + new URLSearchParams({
+        meter: meter.value, value: typed});
+      fetch(url, {credentials: 'same-origin',
+          headers: {'Accept': 'application/json'}})
+        .then(function (response) { return response.json(); })
+        .then(function (answer) {
+          if (rank === asked) {
+            show(answer);
+          }
+        })
+        .catch(function () { /* the server checks again on submit */ });
+    }
+    function later() {
+      clearTimeout(timer);
+      timer = setTimeout(check, 300);
     }
     meter.addEventListener('change', check);
-    value.addEventListener('input', check);
+    value.addEventListener('input', later);
+    if (value.value) {
+      check();
+    }
   }
 
   /* Inside WeChat the photo fields use the JS-SDK: chooseImage takes or

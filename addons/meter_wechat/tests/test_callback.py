@@ -9,11 +9,22 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import ArticlesReply
 
 from trytond.modules.meter_wechat.callback import (
-    MAX_BODY_SIZE, Answer, CallbackError, CallbackSettings, MemoryNonceStore,
-    NonceStore, ReplyTable, default_menu, default_reply_table, handle,
-    handshake)
+    MAX_BODY_SIZE, Answer, Article, CallbackError, CallbackSettings,
+    MemoryNonceStore, NonceStore, ReplyTable, default_menu,
+    default_reply_table, handle, handshake)
 
 BASE_URL = 'https://wx.example.edu.cn/meter/'
+# The keyword answers, kept by staff as articles (meter.wechat.article)
+ARTICLES = [
+    Article(['缴费', '充值'], '在线缴费请<a href="{pay}">点击这里</a>。',
+        'info/1', title='在线缴纳水电费', listed=True),
+    Article(['报修', '维修'], '请<a href="{repair}">填写报修单</a>。',
+        'info/2', title='报修水电故障', listed=True),
+    Article(['停水', '停电'], '请查看<a href="{notice}">最新公告</a>。',
+        'info/3', title='查看停水停电通知', listed=True),
+    Article(['电话', '联系'], '值班电话：{phone}',
+        'info/4', title='获取联系电话', listed=True),
+    ]
 
 # Message encryption sample published by WeChat with its WXBizMsgCrypt demo
 # (safe mode: only ToUserName and Encrypt are sent in clear).
@@ -129,7 +140,8 @@ class CallbackTestCase(unittest.TestCase):
         self.nonces = iter(range(10 ** 6, 10 ** 7))
         self.store = MemoryNonceStore()
         self.settings = CallbackSettings(APPID, TOKEN)
-        self.table = default_reply_table(BASE_URL, phone='0571-88881234')
+        self.table = default_reply_table(
+            BASE_URL, phone='0571-88881234', articles=ARTICLES)
 
     def plain_args(self, timestamp=None, nonce=None):
         timestamp = str(self.now if timestamp is None else timestamp)

@@ -111,7 +111,8 @@ class PushTestCase(DBTestCase):
         pool = Pool()
         Notice = pool.get('meter.notice')
         east, west, building, _ = self.setup_residents()
-        start = dt.datetime(2026, 12, 1, 8)
+        # Stored in UTC: 08:00 to 14:00 on the centre's clock (UTC+8)
+        start = dt.datetime(2026, 12, 1, 0)
         for values, expected in [
                 ({'location': building.id, 'kind': 'water_outage'},
                     {'o-room'}),

@@ -18,12 +18,14 @@ from wechatpy.crypto import WeChatCrypto
 from trytond import config
 from trytond.modules.meter_wechat import menu, routes
 from trytond.modules.meter_wechat.client import jsapi_signature
+from trytond.modules.meter_wechat.exceptions import BindingLimitError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction, TransactionError
 from trytond.worker import run_task
 
 from .fakes import FakeWeChatApi
+from .test_callback import SUBSCRIBE, TEXT
 
 
 APPID = 'wx0123456789abcdef'
@@ -33,21 +35,6 @@ AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG'
 ACCOUNT = 'gh_0123456789ab'
 TEMPLATE = 'TPL-binding-0001'
 TEMPLATE_REPLY = 'TPL-reply-0001'
-TEXT = '''<xml>
-  <ToUserName><![CDATA[{to}]]></ToUserName>
-  <FromUserName><![CDATA[{openid}]]></FromUserName>
-  <CreateTime>1348831860</CreateTime>
-  <MsgType><![CDATA[text]]></MsgType>
-  <Content><![CDATA[{content}]]></Content>
-  <MsgId>1234567890123456</MsgId>
-</xml>'''
-SUBSCRIBE = '''<xml>
-  <ToUserName><![CDATA[{to}]]></ToUserName>
-  <FromUserName><![CDATA[{openid}]]></FromUserName>
-  <CreateTime>123456789</CreateTime>
-  <MsgType><![CDATA[event]]></MsgType>
-  <Event><![CDATA[subscribe]]></Event>
-</xml>'''
 CSRF = re.compile(r'name="csrf[_-]token" (?:value|content)="([^"]+)"')
 WX_CONFIG = re.compile(r"data-wx='([^']+)'")
 IN_WECHAT = {'User-Agent': (
@@ -306,7 +293,8 @@ class WeChatRouteTestCase(RouteTestCase):
 
     def test_callback_subscribe(self):
         "A new follower gets the welcome with the binding link"
-        body = SUBSCRIBE.format(to=ACCOUNT, openid='oResident2').encode()
+        body = SUBSCRIBE.format(
+            to=ACCOUNT, openid='oResident2', event='subscribe').encode()
         response = self.callback(body, 'nonce-subscribe')
         self.assertEqual(response.status_code, 200)
         self.assertIn('欢迎关注', response.text)
@@ -469,7 +457,7 @@ class WeChatRouteTestCase(RouteTestCase):
         response = client.get(response.headers['Location'])
         self.assertEqual(response.status_code, 200)
         self.assertRegex(response.text,
-            '<option value="%d" data-last="[^"]*" selected>' % meter)
+            '<option value="%d" selected>' % meter)
 
     def test_next_keeps_query_through_registration(self):
         "A new resident registers, then goes on to the page they opened"
@@ -628,6 +616,48 @@ class WeChatRouteTestCase(RouteTestCase):
         self.assertEqual(response.status_code, 302)
         self.assertEqual(self.bind(client, 'R003').status_code, 302)
 
+    def test_binding_limit_batch_approval(self):
+        "Staff approving several bindings at once cannot pass the limit"
+        client = self.login('oBinding4')
+        self.register(client, '13811110004')
+        with Transaction().start(DB_NAME, 1) as transaction:
+            pool = Pool()
+            Binding = pool.get('meter.wechat.binding')
+            User = pool.get('meter.wechat.user')
+            Account = pool.get('meter.account')
+            user, = User.search([('openid', '=', 'oBinding4')])
+            # Entered in the back office, where the page's check is not made
+            bindings = Binding.create([{
+                        'user': user.id, 'account': account.id,
+                        'verification': 'staff'}
+                    for account in Account.search([
+                            ('number', 'in', ['R001', 'R002', 'R003']),
+                            ])])
+            self.assertEqual(len(bindings), 3)
+            with self.assertRaises(BindingLimitError) as context:
+                Binding.approve(bindings)
+            self.assertIn('2', context.exception.message)
+            Binding.approve(bindings[:2])
+            self.assertEqual(Binding.search([
+                        ('user', '=', user.id),
+                        ('state', '=', 'approved'),
+                        ], count=True), 2)
+            transaction.rollback()
+
+    def test_daily_limit_counts_atomically(self):
+        "The daily counter is one upsert: its value is the submission's rank"
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Store = Pool().get('meter.wechat.store')
+            now = time.time()
+            self.assertEqual(
+                [Store.increment('test:count', now + 60, now)
+                    for _ in range(3)], [1, 2, 3])
+            # Expired: counting starts again
+            self.assertEqual(
+                Store.increment('test:count', now + 120, now + 61), 1)
+            self.assertEqual(Store.get_value('test:count', now + 62), 1)
+            transaction.rollback()
+
     # pages and other residents' data
 
     def test_other_residents_refused(self):
@@ -733,6 +763,40 @@ class WeChatRouteTestCase(RouteTestCase):
         self.assertIn('当天已有读数', page.text)
         self.assertIn('读数待审核', page.text)
         self.assertIn('照片核验未通过', page.text)
+        # Warned before a third one
+        answer = client.get(self.url('reading/check'), query_string={
+                'meter': str(meter), 'value': '197'}).json
+        self.assertEqual(
+            [a['code'] for a in answer['anomalies']], ['same_day'])
+
+    def test_reading_check(self):
+        "Before submitting, the resident learns what the value is flagged for"
+        client = self.resident('oChecker', '13833330013', 'U001')
+        other = self.resident('oNotOwner', '13833330014')
+        meter = self.meter_id('M-U001')
+
+        def check(value, client=client, meter=meter):
+            return client.get(self.url('reading/check'), query_string={
+                    'meter': str(meter), 'value': value})
+        with Transaction().start(DB_NAME, 0):
+            Reading = Pool().get('meter.reading')
+            count = Reading.search([], count=True)
+        response = check('170')
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json, {
+                'anomalies': [{'code': 'lower', 'message': '读数低于上次读数'}],
+                'consumption': None,
+                'previous': '180',
+                })
+        answer = check('185.5').json
+        self.assertEqual(answer['anomalies'], [])
+        self.assertEqual(answer['consumption'], '5.5')
+        self.assertEqual(check('abc').status_code, 400)
+        self.assertIn('请输入正确的读数', check('-1').json['error'])
+        self.assertEqual(check('185', client=other).status_code, 404)
+        self.assertEqual(check('185', meter='x').status_code, 404)
+        with Transaction().start(DB_NAME, 0):
+            self.assertEqual(Reading.search([], count=True), count)
 
     def test_self_reading_media(self):
         "A photo taken with the JS-SDK is downloaded from WeChat"
