@@ -1,6 +1,7 @@
 # This file is part of the meter suite.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
+from trytond.pool import Pool
 from trytond.pyson import Eval
 
 from . import parsing
@@ -65,10 +66,10 @@ class ImportFormat(DeactivableMixin, ModelSQL, ModelView):
         "Date Format",
         help="As for strptime, e.g. %Y-%m-%d %H:%M; empty for ISO 8601 and "
         "the usual formats.")
-    timezone = fields.Char(
-        "Time Zone",
-        help="The zone of the dates of the file, e.g. Asia/Shanghai; empty "
-        "for UTC.")
+    timezone = fields.Selection(
+        'get_timezones', "Time Zone",
+        help="The zone of the dates of the file that do not say theirs; "
+        "empty for the centre's time zone (Meter Configuration).")
     encoding = fields.Selection(ENCODINGS, "Encoding", required=True,
         states={'invisible': Eval('file_type') == 'xlsx'})
     delimiter = fields.Selection(DELIMITERS, "Delimiter",
@@ -113,6 +114,12 @@ class ImportFormat(DeactivableMixin, ModelSQL, ModelView):
         "The meter field holding the identifier of the file"
         return MATCH_FIELDS[self.source]
 
+    @classmethod
+    def get_timezones(cls):
+        pool = Pool()
+        Configuration = pool.get('meter.configuration')
+        return [(None, '')] + Configuration.get_timezones()
+
     @property
     def layout(self):
         return parsing.Layout(
@@ -126,4 +133,6 @@ class ImportFormat(DeactivableMixin, ModelSQL, ModelView):
             delimiter=self.delimiter or ',',
             header_rows=self.header_rows or 0,
             records_key=self.records_key or '',
-            timezone=self.timezone or '')
+            # Handhelds and platforms write the local time of the meters
+            timezone=self.timezone or Pool().get(
+                'meter.configuration')(1).timezone or '')

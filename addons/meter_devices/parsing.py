@@ -62,6 +62,8 @@ DATE_FORMATS = [
     '%Y年%m月%d日 %H:%M:%S', '%Y年%m月%d日 %H:%M', '%Y年%m月%d日',
     ]
 MAX_RAW = 500
+# The epoch seconds taken for a date: 2000-01-01 to 2100-01-01
+EPOCH_MIN, EPOCH_MAX = 946684800, 4102444800
 MAX_DECIMALS = 3
 
 
@@ -213,13 +215,7 @@ def parse_date(value, date_format='', zone=None):
         date = dt.datetime.combine(value, dt.time())
     elif (isinstance(value, (int, float, Decimal))
             and not isinstance(value, bool)):
-        # Epoch seconds, as some platforms send them.
-        try:
-            return dt.datetime.fromtimestamp(
-                float(value), dt.timezone.utc).replace(
-                tzinfo=None)
-        except (OverflowError, OSError, ValueError):
-            raise RowError('date', value=str(value), format=date_format)
+        return _number_date(value, date_format, zone)
     else:
         date = _parse_date_text(_text(value), date_format)
     if date.tzinfo is None and zone is not None:
@@ -227,6 +223,23 @@ def parse_date(value, date_format='', zone=None):
     if date.tzinfo is not None:
         date = date.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return date
+
+
+def _number_date(value, date_format, zone):
+    """Return the naive UTC datetime of a number in a date column
+
+    A spreadsheet cell typed as a number holds a day as 20261125, some
+    platforms send epoch seconds or milliseconds; anything else (a serial
+    day, a reading in the wrong column) is an error, not a date of 1970.
+    """
+    if value == int(value) and 19000101 <= value <= 21001231:
+        return parse_date(str(int(value)), date_format or '%Y%m%d', zone)
+    if EPOCH_MIN * 1000 <= value <= EPOCH_MAX * 1000:
+        value = value / 1000
+    if not EPOCH_MIN <= value <= EPOCH_MAX:
+        raise RowError('date', value=str(value), format=date_format)
+    return dt.datetime.fromtimestamp(
+        float(value), dt.timezone.utc).replace(tzinfo=None)
 
 
 def _parse_date_text(text, date_format):
@@ -429,7 +442,7 @@ def _column_indexes(columns, header):
     for column in columns:
         if not column:
             continue
-        if column.isdigit():
+        if column.isdigit() and int(column) >= 1:
             indexes[column] = int(column) - 1
         elif header is not None and column in header:
             indexes[column] = header.index(column)
@@ -498,7 +511,7 @@ def _json_getter(record):
             if isinstance(value, dict) and key in value:
                 value = value[key]
             elif isinstance(value, list) and key.isdigit() and (
-                    int(key) - 1 < len(value)):
+                    1 <= int(key) <= len(value)):
                 value = value[int(key) - 1]
             else:
                 raise RowError('key', column=column)

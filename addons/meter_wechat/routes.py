@@ -1037,7 +1037,7 @@ def work_order_new(request, pool, user, values):
             except PhotoError as exception:
                 return invalid(str(exception))
         elif kind == 'waste':
-            return invalid("节能举报请附上现场照片")
+            return invalid("节能先锋报告请附上现场照片")
         check_limit(pool, user, 'work_order')
         try:
             order, = WorkOrder.create([{

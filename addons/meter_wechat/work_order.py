@@ -11,7 +11,7 @@ RESIDENT_KINDS = {
     'complaint': '投诉',
     'suggestion': '建议',
     'praise': '表扬',
-    'waste': '节能举报',
+    'waste': '节能先锋',
     }
 # The types of appointments and service requests, as the pages show them
 APPOINTMENT_TYPES = {

@@ -123,19 +123,26 @@ class SaoMeterTestCase(unittest.TestCase):
     def fill_many2one(self, name, text):
         page = self.page
         field = self.field(name)
-        field.fill(text)
-        field.press('Tab')
-        # sao completes a unique match or asks in a search dialog.
         dialog = page.locator('.modal-dialog', has_text="搜索")
-        for _ in range(50):
-            if dialog.is_visible():
-                dialog.locator('tr', has_text=text).first.click()
-                dialog.locator('button', has_text="确定").click()
+        # On a loaded machine the text may be typed before the new record's
+        # widget listens, and is then wiped: type it again.
+        for _ in range(3):
+            field.fill(text)
+            field.press('Tab')
+            # sao completes a unique match or asks in a search dialog.
+            for _ in range(50):
+                if dialog.is_visible():
+                    dialog.locator('tr', has_text=text).first.click()
+                    dialog.locator('button', has_text="确定").click()
+                    break
+                value = field.input_value() or ''
+                if text in value and not field.evaluate(
+                        'e => e === document.activeElement'):
+                    break
+                page.wait_for_timeout(200)
+            page.wait_for_load_state('networkidle')
+            if text in (field.input_value() or ''):
                 break
-            if text in (field.input_value() or '') and not field.evaluate(
-                    'e => e === document.activeElement'):
-                break
-            page.wait_for_timeout(200)
         expect(field).to_have_value(re.compile(re.escape(text)))
 
     def save(self):

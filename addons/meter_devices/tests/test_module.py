@@ -428,7 +428,9 @@ class MeterDevicesTestCase(ModuleTestCase):
         format_ = self._format(file_type='txt', delimiter='space',
             encoding='gb18030', header_rows=2, identifier_column='1',
             date_column='2', time_column='3', value_column='4',
-            date_format='%Y%m%d %H%M', timezone='Asia/Shanghai')
+            date_format='%Y%m%d %H%M')
+        # Without a zone of its own, the file is on the centre's clock
+        self.assertEqual(format_.layout.timezone, 'Asia/Shanghai')
         data = ("抄表器导出 HT-200\n表号 日期 时间 读数\n"
             "H001   20260131  0800   12.5\n"
             "H002 20260131\n").encode('gb18030')
@@ -439,6 +441,9 @@ class MeterDevicesTestCase(ModuleTestCase):
         # 08:00 in Shanghai is midnight UTC.
         self.assertEqual(reading.taken_at, dt.datetime(2026, 1, 31, 0, 0))
         self.assertIn('4', job.lines[0].reason)
+        format_.timezone = 'UTC'
+        format_.save()
+        self.assertEqual(format_.layout.timezone, 'UTC')
 
     @with_transaction()
     def test_import_xlsx(self):

@@ -5,8 +5,10 @@ import json
 import unittest
 from decimal import Decimal
 
+from zoneinfo import ZoneInfo
+
 from trytond.modules.meter_devices.parsing import (
-    FileError, Layout, parse_date, parse_value, read)
+    FileError, Layout, RowError, parse_date, parse_value, read)
 
 D = Decimal
 
@@ -132,6 +134,33 @@ class ParsingTestCase(unittest.TestCase):
             list(read(b'A,1,"' + b'x' * 200000 + b'"\n',
                     Layout('csv', header_rows=0)))
         self.assertEqual(context.exception.code, 'csv')
+
+    def test_column_zero(self):
+        "Columns count from 1: a column 0 is an error, not the last one"
+        with self.assertRaises(FileError) as context:
+            list(read(b'A,1,2026-01-01\n', Layout('csv', header_rows=0,
+                        identifier='0', value='2', taken_at='3')))
+        self.assertEqual(context.exception.code, 'column')
+        records = json.dumps([{'v': [5, 6], 'id': 'A', 'at': '2026-01-01'}])
+        row, = read(records.encode(), Layout('json', identifier='id',
+                value='v.0', taken_at='at'))
+        self.assertEqual(row.error.code, 'key')
+
+    def test_number_dates(self):
+        "Numbers in the date column: a day, epoch seconds or ms, or an error"
+        self.assertEqual(parse_date(20261125), dt.datetime(2026, 11, 25))
+        self.assertEqual(parse_date(D('1764028800')),
+            dt.datetime(2025, 11, 25))
+        self.assertEqual(parse_date(1764028800000),
+            dt.datetime(2025, 11, 25))
+        self.assertEqual(parse_date(20261125, zone=ZoneInfo('Asia/Shanghai')),
+            dt.datetime(2026, 11, 24, 16))
+        # A serial day, a reading in the wrong column: not a date of 1970
+        for wrong in [46000, 1234.5, 0, -1, 99999999999999]:
+            with self.subTest(value=wrong):
+                with self.assertRaises(RowError) as context:
+                    parse_date(wrong)
+                self.assertEqual(context.exception.code, 'date')
 
     def test_timezone(self):
         layout = Layout('csv', header_rows=0, timezone='Asia/Shanghai')
