@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from trytond.cache import Cache
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.tools import timezone as tz
 
@@ -28,6 +29,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         'get_timezones', "Time Zone", required=True,
         help="The zone of the office hours, the appointment slots and the "
         "times shown on the residents' pages.")
+    _timezone_cache = Cache('meter.configuration.timezone', context=False)
 
     @classmethod
     def default_auto_confirm(cls):
@@ -55,8 +57,26 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
 
     @classmethod
     def tzinfo(cls):
-        "Return the zone of the service centre's clock"
-        return tz.get_tzinfo(cls(1).timezone or DEFAULT_TIMEZONE)
+        """Return the zone of the service centre's clock
+
+        Every resident page asks for it: its name is cached, and cleared
+        in every process when the configuration changes."""
+        name = cls._timezone_cache.get(None)
+        if name is None:
+            name = cls(1).timezone or DEFAULT_TIMEZONE
+            cls._timezone_cache.set(None, name)
+        return tz.get_tzinfo(name)
+
+    @classmethod
+    def create(cls, vlist):
+        records = super().create(vlist)
+        cls._timezone_cache.clear()
+        return records
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        cls._timezone_cache.clear()
 
 
 def to_local(moment, zone):
