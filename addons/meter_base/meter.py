@@ -9,7 +9,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -185,7 +185,7 @@ class Meter(ModelSQL, ModelView):
             rank = RowNumber(window=Window([reading.meter],
                     order_by=[reading.taken_at.desc, reading.id.desc]))
             ranked = reading.select(reading.id, rank.as_('rank'),
-                where=reduce_ids(reading.meter, list(sub_ids))
+                where=reading.meter.in_(list(sub_ids))
                 & (reading.state == 'confirmed'))
             cursor.execute(*ranked.select(
                     ranked.id, where=ranked.rank == 1))

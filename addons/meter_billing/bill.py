@@ -13,7 +13,7 @@ from trytond.modules.meter_base.meter import KINDS
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.report import Report
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from . import bulk
@@ -247,7 +247,7 @@ class Bill(Workflow, ModelSQL, ModelView):
         for sub_ids in grouped_slice(
                 [int(b) for b in bills], backend.MAX_QUERY_PARAMS):
             cursor.execute(*line.select(line.bill, Sum(line.amount),
-                    where=reduce_ids(line.bill, sub_ids)
+                    where=line.bill.in_(list(sub_ids))
                     & (line.type == 'deduction'),
                     group_by=line.bill))
             for bill_id, amount in cursor:
@@ -271,7 +271,7 @@ class Bill(Workflow, ModelSQL, ModelView):
             cursor.execute(*allocation.join(payment,
                     condition=allocation.payment == payment.id
                     ).select(allocation.bill, Sum(allocation.amount),
-                    where=reduce_ids(allocation.bill, sub_ids)
+                    where=allocation.bill.in_(list(sub_ids))
                     & (payment.state == 'posted'),
                     group_by=allocation.bill))
             for bill_id, amount in cursor:
@@ -323,7 +323,7 @@ class Bill(Workflow, ModelSQL, ModelView):
             query = bill.select(
                 bill.id, bill.account, bill.billing_mode, bill.amount,
                 bill.number, bill.end_date,
-                where=reduce_ids(bill.id, sub_ids) & (bill.state == 'draft'),
+                where=bill.id.in_(list(sub_ids)) & (bill.state == 'draft'),
                 order_by=[bill.id.asc])
             if transaction.database.has_select_for():
                 # Posting twice at once must not number nor deduct twice

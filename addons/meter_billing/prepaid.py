@@ -11,7 +11,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import PrepaidBalanceError, PrepaidLineError
@@ -161,7 +161,7 @@ class Account(metaclass=PoolMeta):
                 [int(a) for a in accounts], backend.MAX_QUERY_PARAMS):
             cursor.execute(*line.select(
                     line.account, Coalesce(Sum(line.amount), 0),
-                    where=reduce_ids(line.account, sub_ids),
+                    where=line.account.in_(list(sub_ids)),
                     group_by=line.account))
             for account_id, amount in cursor:
                 result[account_id] = Decimal(str(amount)).quantize(

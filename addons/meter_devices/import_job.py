@@ -18,7 +18,7 @@ from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.meter_base.reading_bulk import create_readings
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
@@ -180,7 +180,7 @@ def existing_readings(rows):
     for sub_ids in grouped_slice(meters, 1000):
         cursor.execute(*reading.select(
                 reading.meter, reading.taken_at, reading.value,
-                where=reduce_ids(reading.meter, list(sub_ids))
+                where=reading.meter.in_(list(sub_ids))
                 & (reading.taken_at >= start)
                 & (reading.taken_at <= end)))
         for meter, taken_at, value in cursor:
