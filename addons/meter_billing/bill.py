@@ -353,6 +353,7 @@ class Bill(Workflow, ModelSQL, ModelView):
                     _paid_state(amount, paid), paid, today])
         bulk.update(cls, ['number', 'state', 'paid_amount', 'posted_date'],
             updates)
+        Account.claim_balances({d[0] for d in deductions})
         bulk.insert(PrepaidLine, ['account', 'date', 'type', 'amount', 'bill'],
             deductions)
         low = [a for a in sorted(prepaid)

@@ -67,6 +67,8 @@ class PrepaidLine(ModelSQL, ModelView):
                         'meter_billing.msg_prepaid_line_digits',
                         amount=values['amount']))
         lines = super().create(vlist)
+        Pool().get('meter.account').claim_balances(
+            {l.account.id for l in lines})
         cls.check_balance({l.account for l in lines if l.amount < 0})
         adjusted = {l.account for l in lines if l.type == 'adjustment'
             and not l.bill and not l.payment}
@@ -147,6 +149,25 @@ class Account(metaclass=PoolMeta):
         fields.Boolean("Low Balance",
             states={'invisible': Eval('billing_mode') != 'prepaid'}),
         'get_balance')
+
+    @classmethod
+    def claim_balances(cls, account_ids):
+        """Mark the balances of the accounts as changed by the transaction.
+
+        A balance is the sum of the ledger, so two transactions adding
+        lines to the same account would each decide on a balance that
+        misses the other's lines (PostgreSQL runs Tryton's transactions in
+        repeatable read): both could spend the same money.  Writing the
+        accounts' rows makes the second one fail on a serialisation error,
+        and Tryton runs it again on the balance the first one left.
+        """
+        account = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub_ids in grouped_slice(
+                sorted(set(map(int, account_ids))), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*account.update(
+                    [account.write_date], [account.write_date],
+                    where=account.id.in_(list(sub_ids))))
 
     @classmethod
     def get_balances(cls, accounts):

@@ -5,9 +5,13 @@ import unittest
 from decimal import Decimal
 from unittest.mock import patch
 
+from trytond import backend
+from trytond.modules.meter_billing.exceptions import PrepaidBalanceError
 from trytond.modules.meter_billing.words import amount_in_words
 from trytond.pool import Pool
-from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.tests.test_tryton import (
+    DB_NAME, ModuleTestCase, with_transaction)
+from trytond.transaction import Transaction
 
 
 class AmountInWordsTestCase(unittest.TestCase):
@@ -127,6 +131,61 @@ class MeterBillingTestCase(ModuleTestCase):
         self.assertEqual(
             sorted(l.amount for l in PrepaidLine.search([])),
             [Decimal(-30), Decimal(-20), Decimal(50)])
+
+
+    @unittest.skipUnless(backend.name == 'postgresql',
+        "concurrent transactions need PostgreSQL")
+    def test_balance_not_spent_twice(self):
+        "Two transactions at once cannot spend the same prepaid balance"
+        def adjustment(account_id):
+            Pool().get('meter.prepaid.line').create([{
+                        'account': account_id, 'type': 'adjustment',
+                        'amount': Decimal(-80), 'date': dt.date(2026, 3, 2),
+                        'description': "退费",
+                        }])
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            Campus = pool.get('meter.campus')
+            Account = pool.get('meter.account')
+            campus, = Campus.create([{'name': "Race", 'code': 'RACE'}])
+            account, = Account.create([{
+                        'number': 'RACE-1', 'name': "RACE-1",
+                        'campus': campus.id, 'billing_mode': 'prepaid'}])
+            pool.get('meter.prepaid.line').create([{
+                        'account': account.id, 'type': 'topup',
+                        'amount': Decimal(100), 'date': dt.date(2026, 3, 1),
+                        }])
+            account_id = account.id
+            transaction.commit()
+        with Transaction().start(DB_NAME, 0) as first:
+            # The balance this transaction sees from now on
+            self.assertEqual(
+                Pool().get('meter.account')(account_id).balance,
+                Decimal(100))
+            with Transaction().new_transaction() as second:
+                adjustment(account_id)
+                second.commit()
+            with self.assertRaises(backend.DatabaseOperationalError):
+                adjustment(account_id)
+            first.rollback()
+        # Run again, it sees the balance left by the other
+        with Transaction().start(DB_NAME, 0) as again:
+            self.assertEqual(
+                Pool().get('meter.account')(account_id).balance,
+                Decimal(20))
+            with self.assertRaises(PrepaidBalanceError):
+                adjustment(account_id)
+            again.rollback()
+        # The other tests of the class share the database
+        with Transaction().start(DB_NAME, 0) as transaction:
+            cursor = transaction.connection.cursor()
+            for table, column in [('meter_prepaid_line', 'account'),
+                    ('meter_account', 'id')]:
+                cursor.execute('DELETE FROM "%s" WHERE "%s" = %%s'
+                    % (table, column), (account_id,))
+            cursor.execute(
+                'DELETE FROM "meter_campus" WHERE "code" = %s', ('RACE',))
+            transaction.commit()
 
 
 del ModuleTestCase
