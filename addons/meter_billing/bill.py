@@ -353,7 +353,9 @@ class Bill(Workflow, ModelSQL, ModelView):
                     _paid_state(amount, paid), paid, today])
         bulk.update(cls, ['number', 'state', 'paid_amount', 'posted_date'],
             updates)
-        Account.claim_balances({d[0] for d in deductions})
+        # Every account posted, not only those deducted: a top-up posted at
+        # once would else miss the bill it should pay
+        Account.claim_balances({r[1] for r in rows})
         bulk.insert(PrepaidLine, ['account', 'date', 'type', 'amount', 'bill'],
             deductions)
         low = [a for a in sorted(prepaid)

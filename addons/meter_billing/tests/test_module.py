@@ -188,4 +188,74 @@ class MeterBillingTestCase(ModuleTestCase):
             transaction.commit()
 
 
+    @unittest.skipUnless(backend.name == 'postgresql',
+        "concurrent transactions need PostgreSQL")
+    def test_post_while_topped_up(self):
+        "A bill posted while a top-up is taken is posted again after it"
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            Account = pool.get('meter.account')
+            Period = pool.get('meter.billing.period')
+            Bill = pool.get('meter.bill')
+            campus, = pool.get('meter.campus').create(
+                [{'name': "Top", 'code': 'TOP'}])
+            account, = Account.create([{
+                        'number': 'TOP-1', 'name': "TOP-1",
+                        'campus': campus.id, 'billing_mode': 'prepaid'}])
+            period, = Period.create([{'name': 'TOP-2026-05',
+                        'start_date': dt.date(2026, 5, 1),
+                        'end_date': dt.date(2026, 5, 31)}])
+            bill, = Bill.create([{
+                        'account': account.id, 'campus': campus.id,
+                        'category': 'resident', 'billing_mode': 'prepaid',
+                        'period': period.id, 'start_date': period.start_date,
+                        'end_date': period.end_date,
+                        'lines': [('create', [{
+                                        'kind': 'electricity',
+                                        'type': 'usage',
+                                        'quantity': Decimal(1),
+                                        'unit_price': Decimal(30),
+                                        'amount': Decimal(30)}])],
+                        }])
+            ids = account.id, campus.id, period.id, bill.id
+            transaction.commit()
+        account_id, campus_id, period_id, bill_id = ids
+        try:
+            with Transaction().start(DB_NAME, 0) as first:
+                Bill = Pool().get('meter.bill')
+                # The balance of 0 this transaction sees from now on
+                self.assertEqual(
+                    Pool().get('meter.account')(account_id).balance, 0)
+                with Transaction().new_transaction() as second:
+                    Pool().get('meter.prepaid.line').create([{
+                                'account': account_id, 'type': 'topup',
+                                'amount': Decimal(100),
+                                'date': dt.date(2026, 5, 31)}])
+                    second.commit()
+                with self.assertRaises(backend.DatabaseOperationalError):
+                    Bill.post([Bill(bill_id)])
+                first.rollback()
+            with Transaction().start(DB_NAME, 0) as again:
+                Bill = Pool().get('meter.bill')
+                Bill.post([Bill(bill_id)])
+                self.assertEqual(Bill(bill_id).state, 'paid')
+                again.rollback()
+        finally:
+            with Transaction().start(DB_NAME, 0) as transaction:
+                cursor = transaction.connection.cursor()
+                for query, value in [
+                        ('DELETE FROM "meter_prepaid_line" '
+                            'WHERE "account" = %s', account_id),
+                        ('DELETE FROM "meter_bill" WHERE "id" = %s', bill_id),
+                        ('DELETE FROM "meter_billing_period" '
+                            'WHERE "id" = %s', period_id),
+                        ('DELETE FROM "meter_account" WHERE "id" = %s',
+                            account_id),
+                        ('DELETE FROM "meter_campus" WHERE "id" = %s',
+                            campus_id),
+                        ]:
+                    cursor.execute(query, (value,))
+                transaction.commit()
+
+
 del ModuleTestCase
