@@ -41,6 +41,28 @@ OUTCOMES = [
     ]
 # Photos of other meters taken into account when looking for a re-used one
 REUSE_DAYS = 90
+MAX_MEGAPIXELS = round(photos.MAX_PIXELS / 1e6)
+
+
+def check_image(data):
+    """Check an image kept as evidence, as a reading's photo is checked
+
+    A work order's photo and a transfer's screenshot must be whole JPEG or
+    PNG images within the photo size limit of the configuration and of at
+    least the size of a reading's photo, so that staff can read them.
+    Raise PhotoValidationError.
+    """
+    pool = Pool()
+    Configuration = pool.get('meter.configuration')
+    max_size = Configuration(1).photo_max_size
+    try:
+        photos.validate(data, max_size=max_size * 1024 * 1024)
+    except photos.PhotoError as exception:
+        raise PhotoValidationError(gettext(
+                'meter_base.msg_image_%s' % exception.code,
+                max_size=max_size, max_pixels=MAX_MEGAPIXELS,
+                width=photos.MIN_WIDTH, height=photos.MIN_HEIGHT)
+            ) from exception
 
 
 class Configuration(metaclass=PoolMeta):
@@ -209,7 +231,8 @@ class Reading(metaclass=PoolMeta):
         except photos.PhotoError as exception:
             raise PhotoValidationError(gettext(
                     'meter_base.msg_photo_%s' % exception.code,
-                    max_size=config.photo_max_size)) from exception
+                    max_size=config.photo_max_size,
+                    max_pixels=MAX_MEGAPIXELS)) from exception
         gps = photos.exif_gps(data)
         return {
             'photo_thumbnail': photos.thumbnail(data),

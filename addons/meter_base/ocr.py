@@ -29,8 +29,13 @@ counter is often upside down:
 
 The engine is created once per process (see ``engine``) so that a reading
 costs only the inference.
+
+A reading costs about the same whatever the size of the photo: a photo of
+more than WORK_PIXELS is decoded at reduced scale and scaled down to them
+(the wheel window is cut from this image), the detector never runs on more
+than DETECT_PIXELS, and a photo over photo.MAX_PIXELS is not decoded at
+all.  A 12 MP phone photo is read in about the time of a 1 MP one.
 """
-import io
 import math
 import threading
 from collections import namedtuple
@@ -38,7 +43,9 @@ from decimal import ROUND_FLOOR, Decimal
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
+
+from . import photo as photos
 
 __all__ = ['OcrResult', 'read_counter', 'compare', 'engine']
 
@@ -48,7 +55,17 @@ MIN_WHEELS, MAX_WHEELS = 4, 8
 # Fraction of the window height added above and below the detected line so
 # that the halves of a rolling digit stay in the crop.
 WINDOW_MARGIN = 0.2
+# Height in pixels over which the window is scaled down: the wheels are
+# read at about the size photos of 1 MP show them, whatever the photo.
+WINDOW_HEIGHT = 128
+# The detector enlarges a photo whose short side is under DETECT_SIDE, as
+# small text is found better so, but never runs on more than DETECT_PIXELS:
+# its time and memory grow with the pixels (24 s and 2.5 GB on 12 MP).
 DETECT_SIDE = 608
+DETECT_PIXELS = 1280 * 960
+# Pixels the photo (or its counter region) is decoded and scaled down to;
+# the wheel window is cut from them.
+WORK_PIXELS = 1600 * 1200
 # One thread per inference: the server's cores are shared with the Tryton
 # workers, and a spinning thread pool on busy cores was measured 1.5 to 2
 # times slower than a single thread.
@@ -88,12 +105,10 @@ class _Engine:
         import onnxruntime
         onnxruntime.disable_telemetry_events()
         from rapidocr_onnxruntime import RapidOCR
-        from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
         ocr = RapidOCR(intra_op_num_threads=THREADS,
             inter_op_num_threads=THREADS)
         self.detector = ocr.text_det
-        # A fixed size keeps detection time independent of the photo size.
-        self.detector.get_preprocess = lambda max_wh: DetPreProcess(
+        self.detector.get_preprocess = lambda max_wh: _DetectResize(
             DETECT_SIDE, 'min', self.detector.mean, self.detector.std)
         self.classifier = ocr.text_cls
         self.recognizer = ocr.text_rec
@@ -102,8 +117,26 @@ class _Engine:
             [characters.index(str(d)) for d in range(10)])
 
     def detect(self, img):
-        boxes, _ = self.detector(img)
-        return [] if boxes is None else list(boxes)
+        """Return the text boxes found on the image
+
+        The image is scaled down to DETECT_PIXELS first, by area so that
+        thin strokes stay, and the boxes scaled back to the image.
+        """
+        height, width = img.shape[:2]
+        scale = min(1., math.sqrt(DETECT_PIXELS / (height * width)))
+        if scale < 1:
+            size = (max(32, int(width * scale) // 32 * 32),
+                max(32, int(height * scale) // 32 * 32))
+            small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+        else:
+            small = img
+        boxes, _ = self.detector(small)
+        if boxes is None or not len(boxes):
+            return []
+        if small is not img:
+            boxes = boxes * np.float32(
+                [width / small.shape[1], height / small.shape[0]])
+        return list(boxes)
 
     def upside_down(self, crops):
         "Vote, weighted by width, on whether the text is upside down"
@@ -130,13 +163,41 @@ class _Engine:
         return preds[:, :, self.digit_index].max(axis=1)
 
 
+class _DetectResize:
+    """The detector's preprocessing, bounded in pixels
+
+    Like PP-OCR's 'min' limit the short side is enlarged to the limit, but
+    no further than DETECT_PIXELS; Engine.detect has already scaled larger
+    images down to them.
+    """
+
+    def __init__(self, limit_side_len, limit_type, mean, std):
+        from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+        self._preprocess = DetPreProcess(limit_side_len, limit_type, mean, std)
+        self._preprocess.resize = self.resize
+        self.limit = limit_side_len
+
+    def __call__(self, img):
+        return self._preprocess(img)
+
+    def resize(self, img):
+        height, width = img.shape[:2]
+        ratio = max(1., self.limit / min(height, width))
+        ratio = min(ratio, max(1., math.sqrt(
+                    DETECT_PIXELS / (height * width))))
+        size = (max(32, int(round(int(width * ratio) / 32) * 32)),
+            max(32, int(round(int(height * ratio) / 32) * 32)))
+        return cv2.resize(img, size)
+
+
 def read_counter(image, region=None):
     """Return the OcrResult of the counter wheels on the photo
 
     image is the photo as bytes, region an optional (left, top, right,
     bottom) crop box given as fractions of the EXIF-oriented photo.  digits
     keeps the leading zeros; it is None when no counter could be read with
-    some confidence (0 to 1).
+    some confidence (0 to 1).  A photo of more than photo.MAX_PIXELS is
+    unreadable without being decoded.
     """
     try:
         img = _load(image, region)
@@ -155,11 +216,16 @@ def _read(eng, img):
     """Return the digits and confidence read on the image
 
     A photo taken sideways without EXIF orientation shows its text
-    upright: when no window is found, the photo is turned a quarter.
+    upright: when text but no window is found, the photo is turned a
+    quarter.  A photo without any text is not detected again.
     """
-    window = _window(eng, img)
+    boxes = eng.detect(img)
+    if not boxes:
+        return None, 0.
+    window = _window(eng, img, boxes)
     if window is None:
-        window = _window(eng, cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE))
+        img = cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
+        window = _window(eng, img, eng.detect(img))
     if window is None:
         return None, 0.
     gray, count, line_score = window
@@ -167,9 +233,8 @@ def _read(eng, img):
     return digits, float(confidence * line_score)
 
 
-def _window(eng, img):
+def _window(eng, img, boxes):
     "Return the window found on the image as it is or upside down, or None"
-    boxes = eng.detect(img)
     if not boxes:
         return None
     crops = [_warp(img, b) for b in boxes]
@@ -197,23 +262,31 @@ def compare(digits, typed_value, decimals=0):
 
 
 def _load(data, region):
-    """Decode the photo to an oriented BGR array
+    """Decode the photo, or its region, to an oriented BGR array
 
-    Field cameras send JPEGs cut short; ending the stream with an EOI marker
-    lets Pillow decode what arrived (the rest grey) without setting the
-    process-wide ImageFile.LOAD_TRUNCATED_IMAGES.
+    The photo is refused from its header when it has too many pixels.  A
+    large JPEG is decoded at the smallest scale that keeps WORK_PIXELS in
+    the region, then scaled down to them.  Field cameras send JPEGs cut
+    short: what arrived is decoded, the rest grey (see photo.open_image).
     """
-    image = Image.open(io.BytesIO(data))
-    try:
-        image.load()
-    except OSError:
-        if image.format != 'JPEG':
-            raise
-        image = Image.open(io.BytesIO(data + b'\xff\xd9'))
-        image.load()
-    image = ImageOps.exif_transpose(image).convert('RGB')
+    fraction = 1.
+    if region:
+        left, top, right, bottom = (min(max(float(v), 0.), 1.)
+            for v in region)
+        fraction = max((right - left) * (bottom - top), 1e-4)
+    image = photos.open_image(data, truncated=True,
+        pixels=int(WORK_PIXELS / fraction))
+    if image.mode not in {'RGB', 'L'}:
+        image = image.convert('RGB')
     if region:
         image = image.crop(_crop_box(region, image.size))
+    width, height = image.size
+    scale = math.sqrt(WORK_PIXELS / (width * height))
+    if scale < 1:
+        image = image.resize(
+            (max(1, round(width * scale)), max(1, round(height * scale))),
+            Image.Resampling.LANCZOS, reducing_gap=3.)
+    image = image.convert('RGB')
     return np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
 
 
@@ -276,6 +349,11 @@ def _find_window(eng, img, boxes, crops, flip):
         return None
     _, box, count, score = best
     window = _warp(img, box, WINDOW_MARGIN)
+    height, width = window.shape[:2]
+    if height > WINDOW_HEIGHT:
+        window = cv2.resize(window,
+            (max(1, round(width * WINDOW_HEIGHT / height)), WINDOW_HEIGHT),
+            interpolation=cv2.INTER_AREA)
     if flip:
         window = cv2.rotate(window, cv2.ROTATE_180)
     return cv2.cvtColor(window, cv2.COLOR_BGR2GRAY), count, score

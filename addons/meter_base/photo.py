@@ -7,6 +7,11 @@ reading, so only real, whole JPEG or PNG images are accepted, and what the
 camera recorded (time, place) is read from the EXIF data.  The perceptual
 hash lets the server notice the same photo being submitted for several
 readings, even re-encoded or resized.
+
+Phones take photos of 12 to 50 MP.  Their size is read from the header
+before anything is decoded, and a JPEG is decoded only at the scale its use
+needs (``Image.draft`` lets the decoder skip to 1/2, 1/4 or 1/8 of it), so
+that a photo costs about the same time and memory whatever its size.
 """
 import datetime as dt
 import io
@@ -22,6 +27,16 @@ __all__ = ['PhotoError', 'PhotoInfo', 'validate', 'open_image', 'exif_time',
 FORMATS = {'JPEG', 'PNG'}
 MAX_SIZE = 10 * 1024 * 1024
 MIN_WIDTH, MIN_HEIGHT = 320, 240
+# The largest photo taken: phones have 48 and 50 MP modes, the largest of
+# which is 8192 x 6144.  A bigger image is refused from its header.
+MAX_PIXELS = 8192 * 6144
+# Pillow's decompression-bomb limit follows: it warns over MAX_PIXELS and
+# refuses to open an image of twice as many, whoever opens it.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Pixels kept of a photo for a thumbnail or a perceptual hash
+THUMBNAIL_PIXELS = 512 * 512
+# EXIF orientations of a photo taken sideways: width and height swap
+SIDEWAYS = {5, 6, 7, 8}
 # Mean Earth radius (IUGG), in metres
 EARTH_RADIUS = 6371008.8
 JPEG_EOI = b'\xff\xd9'
@@ -49,9 +64,11 @@ def validate(data, max_size=MAX_SIZE, min_width=MIN_WIDTH,
 
     The minimum size is checked on the EXIF-oriented image, whichever way
     the camera was held: the long side against the larger minimum and the
-    short side against the smaller one.
-    Raise PhotoError with code 'not_image', 'too_large', 'too_small' or
-    'format'.
+    short side against the smaller one.  The size is read from the header
+    and checked before the image is decoded; a JPEG is then decoded at an
+    eighth of its scale, which reads its whole stream all the same.
+    Raise PhotoError with code 'not_image', 'too_large', 'too_many_pixels',
+    'too_small' or 'format'.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise PhotoError('not_image', "The photo is not binary data.")
@@ -59,71 +76,119 @@ def validate(data, max_size=MAX_SIZE, min_width=MIN_WIDTH,
     if len(data) > max_size:
         raise PhotoError('too_large', "The photo is %d bytes, over %d."
             % (len(data), max_size))
-    image = _decode(data)
-    width, height = ImageOps.exif_transpose(image).size
+    image = open_header(data)
+    format = image.format
+    if format not in FORMATS:
+        raise PhotoError('format', "The photo is %s, not JPEG or PNG."
+            % (format or "of an unknown format"))
+    width, height = _oriented_size(image)
     long_side, short_side = max(width, height), min(width, height)
     if (long_side < max(min_width, min_height)
             or short_side < min(min_width, min_height)):
         raise PhotoError('too_small', "The photo is %dx%d pixels, under "
             "%dx%d." % (width, height, min_width, min_height))
-    return PhotoInfo(image.format, width, height)
+    _verify(data)
+    return PhotoInfo(format, width, height)
 
 
-def _decode(data):
-    "Return the image after verifying the file and decoding all of it"
+def open_header(data):
+    """Return the image with only its header read, not decoded
+
+    Raise PhotoError 'not_image' when it is no image and 'too_many_pixels'
+    when it has more than MAX_PIXELS.
+    """
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter('error', Image.DecompressionBombWarning)
-            image = _open(data)
-            format = image.format
-            if format not in FORMATS:
-                raise PhotoError('format', "The photo is %s, not JPEG or "
-                    "PNG." % (format or "of an unknown format"))
-            image.verify()
-            # verify() does not decode the pixels: a truncated JPEG passes it.
-            image = _open(data)
-            image.load()
-    except PhotoError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoError('too_large', "The photo has too many pixels.")
+            # Refused below, with the suite's own error
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise PhotoError('too_many_pixels', "The photo has too many pixels.")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             EOFError) as exception:
-        raise PhotoError('not_image', "The file is not a whole image (%s)."
+        raise PhotoError('not_image', "The file is not an image (%s)."
             % exception)
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise PhotoError('too_many_pixels', "The photo is %dx%d pixels, "
+            "over %d." % (width, height, MAX_PIXELS))
     return image
 
 
-def _open(data):
+def _oriented_size(image):
+    "Return the size of the image once turned upright per its EXIF"
+    width, height = image.size
     try:
-        return Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise PhotoError('not_image', "The file is not an image.")
+        orientation = image.getexif().get(ExifTags.Base.Orientation)
+    except (OSError, SyntaxError, ValueError, EOFError):
+        orientation = None
+    if orientation in SIDEWAYS:
+        return height, width
+    return width, height
 
 
-def open_image(data, truncated=False):
+def _verify(data):
+    "Verify the file and decode all of its stream, or raise PhotoError"
+    try:
+        image = open_header(data)
+        image.verify()
+        # verify() does not decode the pixels: a truncated JPEG passes it.
+        image = open_header(data)
+        _draft(image, 1)
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exception:
+        raise PhotoError('not_image', "The file is not a whole image (%s)."
+            % exception)
+
+
+def _draft(image, pixels):
+    """Let a JPEG decode at the smallest scale keeping at least pixels
+
+    The decoder of a JPEG can scale by 1/2, 1/4 or 1/8 as it decodes, which
+    costs a fraction of the time and memory of a whole decode.
+    """
+    if image.format != 'JPEG':
+        return
+    width, height = image.size
+    for scale in (8, 4, 2):
+        if -(-width // scale) * -(-height // scale) >= pixels:
+            image.draft(None, (width // scale, height // scale))
+            return
+
+
+def open_image(data, truncated=False, pixels=None):
     """Return the decoded, EXIF-oriented image
 
+    With pixels, a JPEG is decoded at the smallest scale that keeps at
+    least that many pixels, when it has more (see _draft).
     With truncated, a JPEG cut short (as field cameras send them) is
     decoded as far as it goes, the rest grey.  This is done by ending the
     stream with an EOI marker, not by setting the process-wide
     ImageFile.LOAD_TRUNCATED_IMAGES, so other code keeps Pillow's checks.
+    Raise PhotoError when the image has more than MAX_PIXELS, before
+    decoding it.
     """
-    image = Image.open(io.BytesIO(data))
+    image = open_header(data)
+    if pixels:
+        _draft(image, pixels)
     try:
         image.load()
     except OSError:
         if not truncated or image.format != 'JPEG':
             raise
-        image = Image.open(io.BytesIO(data + JPEG_EOI))
+        image = open_header(data + JPEG_EOI)
+        if pixels:
+            _draft(image, pixels)
         image.load()
-    return ImageOps.exif_transpose(image)
+    # In place: a copy of a 50 MP image would double the memory it takes
+    ImageOps.exif_transpose(image, in_place=True)
+    return image
 
 
 def _exif(data):
     try:
-        return Image.open(io.BytesIO(data)).getexif()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return open_header(data).getexif()
+    except (PhotoError, OSError, SyntaxError, ValueError):
         return None
 
 
@@ -186,7 +251,8 @@ def distance_m(lat1, lon1, lat2, lon2):
 
 def thumbnail(data, size=256):
     "Return a JPEG of the photo, upright per EXIF, fitting in size x size"
-    image = open_image(data, truncated=True)
+    image = open_image(data, truncated=True,
+        pixels=max(size * size, THUMBNAIL_PIXELS))
     image = _rgb(image)
     image.thumbnail((size, size), Image.Resampling.LANCZOS)
     output = io.BytesIO()
@@ -214,7 +280,7 @@ def phash(data):
     look, not a proof of re-use.
     """
     import imagehash
-    image = open_image(data, truncated=True)
+    image = open_image(data, truncated=True, pixels=THUMBNAIL_PIXELS)
     return str(imagehash.phash(image.convert('L')))
 
 

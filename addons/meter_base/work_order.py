@@ -9,6 +9,7 @@ from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction, without_check_access
 
 from .configuration import to_local
+from .evidence import check_image
 from .exceptions import AppointmentError
 
 KINDS = [
@@ -159,6 +160,15 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def view_attributes(cls):
+        "An overdue work order stands out in the lists"
+        return super().view_attributes() + [
+            ('/tree', 'visual',
+                If(Eval('overdue', False), 'danger', ''),
+                ['overdue']),
+            ]
 
     @classmethod
     def default_state(cls):
@@ -367,6 +377,21 @@ class WorkOrderPhoto(sequence_ordered(), ModelSQL, ModelView):
         store_prefix='meter_work_order')
     photo_id = fields.Char("Photo ID", readonly=True)
     name = fields.Char("Name")
+
+    @classmethod
+    def create(cls, vlist):
+        # Checked as a reading's photo is, before anything is stored
+        for values in vlist:
+            if values.get('photo'):
+                check_image(values['photo'])
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        for values in args[1::2]:
+            if values.get('photo'):
+                check_image(values['photo'])
+        super().write(*args)
 
 
 class WorkOrderReply(ModelSQL, ModelView):

@@ -10,6 +10,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, Id
 from trytond.report import Report
 from trytond.rpc import RPC
+from trytond.modules.meter_base.evidence import check_image
 from trytond.transaction import Transaction, without_check_access
 
 from . import pricing
@@ -257,6 +258,21 @@ class Payment(Workflow, ModelSQL, ModelView):
             ('receipt_number', operator, value),
             ('account.rec_name', operator, value),
             ]
+
+    @classmethod
+    def create(cls, vlist):
+        # A screenshot is evidence: checked as a reading's photo is
+        for values in vlist:
+            if values.get('screenshot'):
+                check_image(values['screenshot'])
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        for values in args[1::2]:
+            if values.get('screenshot'):
+                check_image(values['screenshot'])
+        super().write(*args)
 
     @classmethod
     def delete(cls, payments):

@@ -8,10 +8,12 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
+# Photos of phones' 48 and 50 MP modes are taken, as for readings
+from trytond.modules.meter_base.photo import MAX_PIXELS
+
 __all__ = ['MAX_PHOTO_SIZE', 'PhotoError', 'check_photo']
 
 MAX_PHOTO_SIZE = 8 * 1024 * 1024
-MAX_PIXELS = 40_000_000
 FORMATS = {'JPEG': 'image/jpeg', 'PNG': 'image/png'}
 
 
