@@ -9,7 +9,8 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import consumption as rules
-from .exceptions import ReadingLowerError, ReadingStateError
+from .exceptions import (
+    ReadingLowerError, ReadingStateError, ReadingValidationError)
 
 SOURCES = [
     ('self', "Self Reading"),
@@ -129,6 +130,15 @@ class Reading(Workflow, ModelSQL, ModelView):
                 })
 
     @classmethod
+    def view_attributes(cls):
+        "A reading with anomalies stands out in the lists"
+        return super().view_attributes() + [
+            ('/tree', 'visual',
+                If(Eval('anomaly_count', 0) > 0, 'warning', ''),
+                ['anomaly_count']),
+            ]
+
+    @classmethod
     def default_taken_at(cls):
         return dt.datetime.now()
 
@@ -216,6 +226,32 @@ class Reading(Workflow, ModelSQL, ModelView):
         for name in ['state', 'reviewed_by', 'reviewed_at', 'reject_reason']:
             default.setdefault(name, None)
         return super().copy(readings, default=default)
+
+    @classmethod
+    def _validate(cls, readings, field_names=None):
+        # Before the digits test of the field, which fails on an infinite
+        # value and speaks of 16 digits: the register is the rule.
+        if field_names is None or field_names & {'value', 'meter'}:
+            for reading in readings:
+                reading.check_value()
+        super()._validate(readings, field_names)
+
+    def check_value(self):
+        """Refuse a value the register of the meter cannot show: at least
+        10^digits (a typing or parsing error, never a reading) or not a
+        finite number.  Every source of readings gets this rule; the
+        bulk creation of reading_bulk applies it too."""
+        value, meter = self.value, self.meter
+        if value is None or not meter:
+            return
+        if not value.is_finite():
+            raise ReadingValidationError(gettext(
+                    'meter_base.msg_reading_value_not_finite',
+                    value=value, meter=meter.rec_name))
+        if value >= rules.register_size(meter.digits):
+            raise ReadingValidationError(gettext(
+                    'meter_base.msg_reading_value_digits',
+                    value=value, meter=meter.rec_name, digits=meter.digits))
 
     @classmethod
     def check_readings(cls, readings):

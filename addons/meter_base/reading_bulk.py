@@ -34,12 +34,14 @@ from collections import defaultdict
 from decimal import Decimal
 
 from trytond import backend
+from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from . import consumption as rules
+from .exceptions import ReadingValidationError
 
 __all__ = ['create_readings', 'BulkResult']
 logger = logging.getLogger(__name__)
@@ -61,6 +63,10 @@ FLAGS = {
 # hashes of hundreds of thousands of rows then stay in memory, and the
 # compilation of its queries (JIT), estimated big, costs more than it saves.
 SETTINGS = {'work_mem': '64MB', 'jit': 'off'}
+
+# Values with more integer digits than this fit in no register (meters
+# have at most 12 digits): refused before they reach the database.
+MAX_VALUE_DIGITS = 18
 
 # The columns of meter_reading the bulk creation fills.
 SET_COLUMNS = {'meter', 'taken_at', 'value', 'source', 'submitter',
@@ -198,6 +204,7 @@ class _Bulk:
         result = BulkResult()
         saved = self.set_settings(SETTINGS)
         keys, count = self.stage(rows, numbered)
+        self.check_values()
         if not count:
             self.drop()
             self.set_settings(saved)
@@ -271,10 +278,19 @@ class _Bulk:
                 ' WITH (fillfactor = 50)' if self.postgresql else ''))
         keys = None if numbered else []
         count = 0
+        self.invalid = None
 
         def staged():
             nonlocal count
             for key, meter, taken_at, value in rows:
+                if not isinstance(value, Decimal):
+                    value = Decimal(value)
+                if (not value.is_finite()
+                        or value.adjusted() >= MAX_VALUE_DIGITS):
+                    # No query while the rows are copied: stop here and
+                    # let check_values raise.
+                    self.invalid = (int(meter), value)
+                    return
                 count += 1
                 if numbered:
                     row_no = int(key)
@@ -307,6 +323,38 @@ class _Bulk:
         if self.postgresql:
             self.execute('ANALYZE %s' % STAGING)
         return keys, count
+
+    def check_values(self):
+        """Refuse the batch when a value does not fit in the register of
+        its meter, as Reading.check_value does for each reading: the rows
+        skip the validation of the ORM.  The caller rolls back."""
+        pool = Pool()
+        Meter = pool.get('meter.meter')
+        if self.invalid is None:
+            size = 'CASE m.digits %s END' % ' '.join(
+                'WHEN %s THEN %s' % (d, rules.register_size(d))
+                for d in range(1, MAX_VALUE_DIGITS + 1))
+            self.execute(
+                'SELECT s.meter, s.value FROM %(s)s AS s '
+                'JOIN meter_meter AS m ON m.id = s.meter '
+                'WHERE %(value)s >= %(size)s '
+                'ORDER BY s.row_no LIMIT 1' % {
+                    's': STAGING, 'value': self.num('s.value'),
+                    'size': size})
+            found = self.cursor.fetchone()
+            if not found:
+                return
+            self.invalid = found[0], _decimal(found[1])
+        meter_id, value = self.invalid
+        self.drop()
+        meter = Meter(meter_id)
+        if not value.is_finite():
+            raise ReadingValidationError(gettext(
+                    'meter_base.msg_reading_value_not_finite',
+                    value=value, meter=meter.rec_name))
+        raise ReadingValidationError(gettext(
+                'meter_base.msg_reading_value_digits',
+                value=value, meter=meter.rec_name, digits=meter.digits))
 
     def deduplicate(self, keys, result, duplicate_keys=True):
         "Skip rows already stored or repeated in the batch"

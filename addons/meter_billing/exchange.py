@@ -42,7 +42,6 @@ read at all raises :class:`ExchangeError` (a :class:`ValueError` with a
 """
 import csv
 import datetime as dt
-import decimal
 import io
 import posixpath
 import re
@@ -53,6 +52,9 @@ from typing import List, Optional
 
 import xlsxwriter
 from defusedxml import ElementTree
+
+from trytond.modules.meter_base.numerals import (
+    has_other_digits, parse_decimal)
 
 __all__ = [
     'ExchangeError', 'Column', 'PAYMENT_COLUMNS', 'BILL_COLUMNS',
@@ -239,6 +241,9 @@ _MONTH_RE = re.compile(
     r'(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?')
 _COMPACT_MONTH_RE = re.compile(r'(\d{4})(\d{2})(?:\d{2})?')
 _FIRST_YEAR, _LAST_YEAR = 1990, 2099
+# A larger spreadsheet date serial is no date (and int() of 1E+100000 is
+# slow).
+_MAX_SERIAL = 10 ** 7
 
 
 @dataclass(frozen=True)
@@ -297,7 +302,8 @@ def _text(value):
         return ''
     if isinstance(value, Decimal):
         if value == value.to_integral_value():
-            return str(value.quantize(Decimal(1)))
+            # Not quantize(): 1E+30 exceeds the precision of the context.
+            return format(value.to_integral_value(), 'f')
         return str(value.normalize())
     text = str(value).strip()
     # Exports protect leading zeros with ="0012" or '0012
@@ -308,19 +314,20 @@ def _text(value):
 
 
 def _number(value):
+    """Return the finite Decimal of a cell or raise ValueError
+
+    Text is read with the ASCII digits 0-9 only: Decimal() also reads the
+    digits of other scripts and underscores.
+    """
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(value)
         return value
     text = _text(value).replace(',', '').replace('，', '')
     text = text.lstrip('¥￥').strip()
     if text.endswith('元'):
         text = text[:-1].strip()
-    try:
-        number = Decimal(text)
-    except decimal.InvalidOperation:
-        raise ValueError(text)
-    if not number.is_finite():
-        raise ValueError(text)
-    return number
+    return parse_decimal(text, exponent=True)
 
 
 def parse_month(value, epoch=dt.date(1899, 12, 30)):
@@ -331,7 +338,8 @@ def parse_month(value, epoch=dt.date(1899, 12, 30)):
     epoch.
     """
     if isinstance(value, Decimal):
-        if value != value.to_integral_value():
+        if not value.is_finite() or abs(value) > _MAX_SERIAL or (
+                value != value.to_integral_value()):
             raise ValueError(value)
         number = int(value)
         if 100000 <= number <= 999999:
@@ -346,7 +354,7 @@ def parse_month(value, epoch=dt.date(1899, 12, 30)):
         text = _text(value)
         match = (_MONTH_RE.fullmatch(text)
             or _COMPACT_MONTH_RE.fullmatch(text))
-        if not match:
+        if not match or has_other_digits(text):
             raise ValueError(value)
         year, month = int(match.group(1)), int(match.group(2))
     if not (_FIRST_YEAR <= year <= _LAST_YEAR and 1 <= month <= 12):
@@ -603,9 +611,11 @@ def _parse_records(records, result, epoch):
                     'The %(label)s "%(value)s" is not a number.',
                     column=name, label=label, value=_text(raw))
                 continue
-            # What the history keeps: 16 digits, of which these decimals
-            if (value != round(value, digits)
-                    or abs(value) >= Decimal(10) ** (16 - digits)):
+            # What the history keeps: 16 digits, of which these decimals.
+            # The size first: round() of 1E+30 exceeds the precision of
+            # the context.
+            if (abs(value) >= Decimal(10) ** (16 - digits)
+                    or value != round(value, digits)):
                 _error(result, number, 'bad_digits',
                     'The %(label)s "%(value)s" has more than %(digits)s '
                     'decimals or is too large.', column=name, label=label,

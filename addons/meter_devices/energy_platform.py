@@ -86,7 +86,8 @@ class Platform(DeactivableMixin, ModelSQL, ModelView):
         job = Job(format=self.format, platform=self, file=data,
             filename=filename)
         job.save()
-        job.import_file()
+        # A file that cannot be read fails its job, kept with the file.
+        job.run_import()
         job.save()
         self.last_pull = dt.datetime.now()
         self.save()

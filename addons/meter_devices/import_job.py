@@ -12,6 +12,7 @@ from itertools import islice
 
 from sql import Literal
 
+from trytond.exceptions import UserError
 from trytond.filestore import FileStore, filestore
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
@@ -52,7 +53,9 @@ class RowChecker:
 
     Meters are matched by the handheld id or the platform id of the
     format; an identifier of no meter, of a removed meter or of several
-    meters rejects the row with its reason.
+    meters rejects the row with its reason, and so does a value the
+    register of its meter cannot show (the rule of meter.reading, checked
+    here so that the row is rejected alone).
     """
 
     def __init__(self, format_):
@@ -60,6 +63,9 @@ class RowChecker:
         self.meters = self._meters(format_.match_field)
         # The identifiers of a single active meter: the rows to import.
         self.active = {i: m[0] for i, m in self.meters.items()
+            if m[0] != _AMBIGUOUS and m[2] == 'active'}
+        # The number and register digits of the active meters.
+        self.registers = {m[0]: (m[1], m[3]) for m in self.meters.values()
             if m[0] != _AMBIGUOUS and m[2] == 'active'}
 
     @staticmethod
@@ -70,17 +76,17 @@ class RowChecker:
         cursor = Transaction().connection.cursor()
         column = getattr(meter, field_name)
         cursor.execute(*meter.select(
-                meter.id, column, meter.number, meter.state,
+                meter.id, column, meter.number, meter.state, meter.digits,
                 where=column != None))  # noqa: E711
         found = {}
-        for id_, identifier, number, state in cursor:
+        for id_, identifier, number, state, digits in cursor:
             identifier = identifier.strip()
             active = state == 'active'
             previous = found.get(identifier)
             if previous is None or (active and previous[2] != 'active'):
-                found[identifier] = (id_, number, state)
+                found[identifier] = (id_, number, state, digits)
             elif active and previous[2] == 'active':
-                found[identifier] = (_AMBIGUOUS, number, state)
+                found[identifier] = (_AMBIGUOUS, number, state, digits)
         return found
 
     def rows(self, data):
@@ -90,11 +96,25 @@ class RowChecker:
             for row in parsing.read(data, self.format.layout):
                 meter = active.get(row.identifier) if not row.error else None
                 if meter is not None:
-                    yield Checked(row, meter, None)
+                    out_of_range = self.value_message(row, meter)
+                    if out_of_range:
+                        message, params = out_of_range
+                        yield Checked(row, None, gettext(message, **params))
+                    else:
+                        yield Checked(row, meter, None)
                 else:
                     yield Checked(row, None, self.reason(row))
         except parsing.FileError as error:
             raise file_error(error) from error
+
+    def value_message(self, row, meter):
+        """Return the message id and parameters when the value of row does
+        not fit in the register of meter, None otherwise (no query)"""
+        number, digits = self.registers[meter]
+        if row.value < 10 ** digits:
+            return None
+        return ('meter_base.msg_reading_value_digits', {
+                'value': str(row.value), 'meter': number, 'digits': digits})
 
     def reason(self, row):
         "Return why row cannot be imported"
@@ -196,8 +216,9 @@ class ImportJob(ModelSQL, ModelView):
     the bulk path, checked as any other reading.  A row already imported
     (same meter, date and value) is counted as a duplicate, not created
     again; a row that cannot be imported is kept as a line with its
-    reason.  The whole job runs in one transaction: a failure leaves
-    nothing half-written.
+    reason.  The whole job runs in one transaction: a file that cannot be
+    read leaves nothing half-written and fails the job with the reason in
+    its error; reset to draft, the job can be corrected and run again.
     """
     __name__ = 'meter.import.job'
     _states = {
@@ -250,6 +271,11 @@ class ImportJob(ModelSQL, ModelView):
                     'invisible': Eval('state') != 'draft',
                     'depends': ['state'],
                     },
+                'draft': {
+                    'invisible': Eval('state') != 'failed',
+                    'icon': 'tryton-undo',
+                    'depends': ['state'],
+                    },
                 })
 
     @classmethod
@@ -292,12 +318,36 @@ class ImportJob(ModelSQL, ModelView):
         cls.__queue__.process(jobs)
 
     @classmethod
+    @ModelView.button
+    def draft(cls, jobs):
+        "Reset failed jobs to draft, to correct their file or format"
+        cls.write([j for j in jobs if j.state == 'failed'], {
+                'state': 'draft',
+                'error': None,
+                })
+
+    @classmethod
     def process(cls, jobs):
         "Import the rows of the files of the draft jobs"
         jobs = [j for j in jobs if j.state == 'draft']
         for job in jobs:
-            job.import_file()
+            job.run_import()
         cls.save(jobs)
+
+    def run_import(self):
+        """Import the file; when it cannot be, fail the job with the reason
+        instead of raising: the queue runs it after the request, so the
+        job is where the operator reads why."""
+        try:
+            self.import_file()
+        except UserError as error:
+            logger.info("import job %s failed: %s", self.id, error.message)
+            self.state = 'failed'
+            self.error = error.message
+            self.imported_at = dt.datetime.now()
+            self.imported_by = Transaction().user
+        else:
+            self.error = None
 
     def check_same_file(self):
         "Warn when the same file was already imported"
@@ -375,14 +425,17 @@ class ImportJob(ModelSQL, ModelView):
             nonlocal total
             active = checker.active
             add = rejected.add
+            value_message = checker.value_message
             for row in parsing.read(file, self.format.layout):
                 total += 1
                 meter = (active.get(row.identifier)
                     if row.error is None else None)
-                if meter is not None:
-                    yield row.number, meter, row.taken_at, row.value
-                else:
+                if meter is None:
                     add(row, *checker.reason_message(row))
+                elif (out_of_range := value_message(row, meter)):
+                    add(row, *out_of_range)
+                else:
+                    yield row.number, meter, row.taken_at, row.value
 
         cursor = Transaction().connection.cursor()
         cursor.execute('SAVEPOINT meter_import_job')
@@ -554,7 +607,7 @@ class ImportReadings(Wizard):
             filename=self.start.filename)
         job.save()
         job.check_same_file()
-        job.import_file()
+        job.run_import()
         job.save()
         self.preview.job = job
         return 'open_'

@@ -26,10 +26,14 @@ import datetime as dt
 import functools
 import io
 import json
+import math
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, NamedTuple, Optional
+
+from trytond.modules.meter_base.numerals import (
+    has_other_digits, is_integer, parse_decimal)
 
 __all__ = ['Layout', 'Row', 'RowError', 'FileError', 'read', 'ROW_ERRORS',
     'FILE_ERRORS']
@@ -42,6 +46,7 @@ ROW_ERRORS = {
     'negative': "The value is negative.",
     'value_digits': "The value has too many decimals.",
     'date': "The date cannot be read.",
+    'date_range': "The date is out of range.",
     }
 FILE_ERRORS = {
     'encoding': "The file is not in the expected encoding.",
@@ -52,6 +57,7 @@ FILE_ERRORS = {
     'records': "The JSON file holds no list of records.",
     'file_type': "Unknown file type.",
     'timezone': "Unknown time zone.",
+    'nesting': "The JSON file is nested too deep.",
     }
 DELIMITERS = {'tab': '\t', 'space': None}
 # Formats tried in order when the layout has none.
@@ -64,6 +70,10 @@ DATE_FORMATS = [
 MAX_RAW = 500
 # The epoch seconds taken for a date: 2000-01-01 to 2100-01-01
 EPOCH_MIN, EPOCH_MAX = 946684800, 4102444800
+# The dates taken for a reading, in UTC: the same years.
+DATE_MIN, DATE_MAX = dt.datetime(2000, 1, 1), dt.datetime(2100, 1, 1)
+_DATE_MIN_TEXT, _DATE_MAX_TEXT = (
+    DATE_MIN.date().isoformat(), DATE_MAX.date().isoformat())
 MAX_DECIMALS = 3
 
 
@@ -180,11 +190,16 @@ def _text(value):
 
 
 # A plain positive number: most values of most files, read at once.
-_PLAIN_NUMBER = re.compile(r'(\d+)(?:\.(\d*))?\Z')
+_PLAIN_NUMBER = re.compile(r'([0-9]+)(?:\.([0-9]*))?\Z')
 
 
 def parse_value(value):
-    "Return the Decimal of a register value or raise RowError"
+    """Return the Decimal of a register value or raise RowError
+
+    Text is a number only when written with the ASCII digits 0-9 (an
+    exponent allowed): Python's Decimal also reads the digits of other
+    scripts and underscores, which no meter shows.
+    """
     if value.__class__ is str:
         match = _PLAIN_NUMBER.match(value)
         if match is not None:
@@ -194,10 +209,15 @@ def parse_value(value):
     text = _text(value)
     if isinstance(value, float):
         text = repr(value)
-    try:
-        number = Decimal(text.replace(' ', ''))
-    except InvalidOperation:
-        raise RowError('value', value=text)
+    if isinstance(value, float):
+        number = Decimal(text)
+    elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        number = Decimal(value)
+    else:
+        try:
+            number = parse_decimal(text.replace(' ', ''), exponent=True)
+        except ValueError:
+            raise RowError('value', value=text)
     if not number.is_finite():
         raise RowError('value', value=text)
     if number < 0:
@@ -221,7 +241,23 @@ def parse_date(value, date_format='', zone=None):
     if date.tzinfo is None and zone is not None:
         date = date.replace(tzinfo=zone)
     if date.tzinfo is not None:
-        date = date.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        try:
+            date = date.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        except (OverflowError, ValueError):
+            # 0001-01-01 00:00 east of UTC falls before year 1.
+            raise RowError('date_range', value=_text(value),
+                min=_DATE_MIN_TEXT, max=_DATE_MAX_TEXT)
+    return check_date_range(date, value)
+
+
+def check_date_range(date, value=None):
+    """Return the naive UTC datetime date when it lies between DATE_MIN
+    and DATE_MAX, raise RowError otherwise: a handheld with an unset
+    clock sends 0001-01-01 or 1970-01-01, no reading is that old."""
+    if not DATE_MIN <= date < DATE_MAX:
+        raise RowError('date_range',
+            value=_text(value if value is not None else date),
+            min=_DATE_MIN_TEXT, max=_DATE_MAX_TEXT)
     return date
 
 
@@ -232,6 +268,11 @@ def _number_date(value, date_format, zone):
     platforms send epoch seconds or milliseconds; anything else (a serial
     day, a reading in the wrong column) is an error, not a date of 1970.
     """
+    finite = (value.is_finite() if isinstance(value, Decimal)
+        else math.isfinite(value))
+    if not finite or not 0 <= value <= EPOCH_MAX * 1000:
+        # Also before int() of a huge number.
+        raise RowError('date', value=str(value), format=date_format)
     if value == int(value) and 19000101 <= value <= 21001231:
         return parse_date(str(int(value)), date_format or '%Y%m%d', zone)
     if EPOCH_MIN * 1000 <= value <= EPOCH_MAX * 1000:
@@ -243,7 +284,8 @@ def _number_date(value, date_format, zone):
 
 
 def _parse_date_text(text, date_format):
-    if not text:
+    if not text or has_other_digits(text):
+        # strptime and int() read the digits of every script.
         raise RowError('date', value=text, format=date_format)
     if date_format:
         fast = _fast_format(date_format)
@@ -289,7 +331,7 @@ def _fast_format(date_format):
         if len(part) == 2 and part[0] == '%':
             if part[1] not in 'YmdHMS' or part[1] in names:
                 return None
-            regex += r'(\d{4})' if part[1] == 'Y' else r'(\d{1,2})'
+            regex += r'([0-9]{4})' if part[1] == 'Y' else r'([0-9]{1,2})'
             names.append(part[1])
         else:
             regex += re.escape(part)
@@ -395,6 +437,7 @@ def _read_delimited(data, layout, zone):
     time = bool(layout.time)
     fast_date = (_fast_format(date_format)
         if date_format and zone is None else None)
+    date_min, date_max = DATE_MIN, DATE_MAX
     try:
         for number, cells in enumerate(lines, 1):
             cells = [c.strip() for c in cells]
@@ -426,6 +469,8 @@ def _read_delimited(data, layout, zone):
                 taken_at = fast_date(date) if fast_date else None
                 if taken_at is None:
                     taken_at = parse_date(date, date_format, zone)
+                elif not date_min <= taken_at < date_max:
+                    check_date_range(taken_at, date)
             except RowError as error:
                 yield Row(number, raw, error=error)
             else:
@@ -442,7 +487,7 @@ def _column_indexes(columns, header):
     for column in columns:
         if not column:
             continue
-        if column.isdigit() and int(column) >= 1:
+        if is_integer(column) and int(column) >= 1:
             indexes[column] = int(column) - 1
         elif header is not None and column in header:
             indexes[column] = header.index(column)
@@ -492,6 +537,9 @@ def _read_json(data, layout):
         raise FileError('encoding', encoding=layout.encoding)
     except (ValueError, LookupError):
         raise FileError('json')
+    except RecursionError:
+        # Arrays nested 100,000 deep exhaust the stack of the parser.
+        raise FileError('nesting')
     records = document
     for key in filter(None, (layout.records_key or '').split('.')):
         if not isinstance(records, dict):
@@ -500,7 +548,10 @@ def _read_json(data, layout):
     if not isinstance(records, list):
         raise FileError('records', key=layout.records_key)
     for number, record in enumerate(records, 1):
-        raw = json.dumps(record, ensure_ascii=False, default=str)
+        try:
+            raw = json.dumps(record, ensure_ascii=False, default=str)
+        except RecursionError:
+            raise FileError('nesting')
         yield number, raw, _json_getter(record)
 
 
@@ -510,7 +561,7 @@ def _json_getter(record):
         for key in column.split('.'):
             if isinstance(value, dict) and key in value:
                 value = value[key]
-            elif isinstance(value, list) and key.isdigit() and (
+            elif isinstance(value, list) and is_integer(key) and (
                     1 <= int(key) <= len(value)):
                 value = value[int(key) - 1]
             else:

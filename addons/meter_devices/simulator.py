@@ -133,8 +133,10 @@ class CJT188Meter(SimulatedMeter):
     """A water, heat or gas meter answering CJ/T 188 reads of 901F.
 
     clock None answers the current time; di_order None answers in the DI
-    byte order of the request.  heat holds the extra keywords of
-    cjt188.encode_reply for heat meters.
+    byte order of the request, a meter of an edition ('2004': 90 1F,
+    '2018': 1F 90) reads the DI of a request in the other order as an
+    unknown one and answers with an error.  heat holds the extra keywords
+    of cjt188.encode_reply for heat meters.
     """
     meter_type: int = 0x10
     flow: Decimal = Decimal(0)
@@ -154,6 +156,8 @@ class CJT188Meter(SimulatedMeter):
     def answer(self, frame):
         "Return the normal reply to the decoded request frame or None."
         order = self.di_order or frame.di_order
+        if order != frame.di_order:
+            return self.error_reply(frame.serial)
         if frame.function == cjt188.READ_ADDRESS:
             return cjt188.encode_address_reply(
                 self.address, self.meter_type, frame.serial, order,

@@ -2,6 +2,8 @@ import datetime as dt
 from decimal import Decimal
 
 from trytond.modules.meter_base import consumption as rules
+from trytond.modules.meter_base import numerals
+from trytond.modules.meter_base.exceptions import ReadingValidationError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 
@@ -57,6 +59,35 @@ class ConsumptionRulesTestCase(ModuleTestCase.__mro__[-2]):
                 taken_at=dt.datetime(2026, 4, 1), consumption_value=400,
                 same_day=True, **{k: v for k, v in base.items()
                     if k != 'same_day'}), ['high', 'same_day'])
+
+
+class NumbersTestCase(ModuleTestCase.__mro__[-2]):
+    "Numbers read strictly, without database"
+
+    def test_integer(self):
+        self.assertEqual(numerals.parse_integer('0012'), 12)
+        for text in ['１２', '١٢٣', '1_000', ' 12', '12 ', '+1', '-1', '',
+                '²', '1' * 101, None, 12]:
+            with self.subTest(text=text):
+                self.assertFalse(numerals.is_integer(text))
+                with self.assertRaises(ValueError):
+                    numerals.parse_integer(text)
+
+    def test_decimal(self):
+        self.assertEqual(numerals.parse_decimal('-1.50'), Decimal('-1.50'))
+        self.assertEqual(numerals.parse_decimal('.5'), Decimal('0.5'))
+        self.assertEqual(numerals.parse_decimal('1.5E+3', exponent=True),
+            Decimal('1.5E+3'))
+        for text in ['1.5E+3', '１２', '١٢٣', '1_000', 'Infinity', 'NaN',
+                'inf', '1.', '', '.', ' 1', '1e', None]:
+            if text == '1.':
+                self.assertEqual(numerals.parse_decimal(text), Decimal(1))
+                continue
+            with self.subTest(text=text):
+                with self.assertRaises(ValueError):
+                    numerals.parse_decimal(text)
+        self.assertTrue(numerals.has_other_digits('2026-0１-01'))
+        self.assertFalse(numerals.has_other_digits('2026-01-01'))
 
 
 class MeterBaseTestCase(ModuleTestCase):
@@ -119,6 +150,32 @@ class MeterBaseTestCase(ModuleTestCase):
                     'taken_at': dt.datetime(2026, 3, 1)}])
         self.assertEqual((lower.state, lower.anomalies, lower.consumption),
             ('draft', ('lower',), None))
+
+    @with_transaction()
+    def test_reading_value_fits_register(self):
+        "A value the register cannot show is refused, whatever the source"
+        pool = Pool()
+        Reading = pool.get('meter.reading')
+        meter = self._meter()
+        reading, = Reading.create([{'meter': meter.id,
+                    'value': Decimal('9999.999'),
+                    'taken_at': dt.datetime(2026, 1, 1)}])
+        self.assertEqual(reading.consumption, Decimal('9999.999'))
+        for value, message in [
+                (Decimal(10000), 'does not fit in the 4 integer digits'),
+                (Decimal('99999999999999999999999'), 'does not fit'),
+                (Decimal('1E+100000'), 'does not fit'),
+                (Decimal('Infinity'), 'is not a number'),
+                (Decimal('NaN'), 'is not a number'),
+                ]:
+            with self.subTest(value=value):
+                with self.assertRaises(ReadingValidationError) as context:
+                    Reading.create([{'meter': meter.id, 'value': value,
+                                'taken_at': dt.datetime(2026, 2, 1)}])
+                self.assertIn(message, context.exception.message)
+                self.assertIn('"M1"', context.exception.message)
+                with self.assertRaises(ReadingValidationError):
+                    Reading.write([reading], {'value': value})
 
 
 del ModuleTestCase

@@ -2,6 +2,7 @@ import datetime as dt
 import unittest
 from decimal import Decimal
 
+from trytond.modules.meter_base.exceptions import ReadingValidationError
 from trytond.modules.meter_base.reading_bulk import create_readings
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
@@ -154,6 +155,35 @@ class ReadingBulkTestCase(unittest.TestCase):
         got, _ = self._compare()
         self.assertEqual(
             {r[8] for rows in got.values() for r in rows}, {'draft'})
+
+    @with_transaction()
+    def test_value_fits_register(self):
+        "The bulk path refuses what Reading's validation refuses"
+        pool = Pool()
+        Reading = pool.get('meter.reading')
+        meters = self._meters('BIG')
+        meter = meters['roll']
+        count = Reading.search([], count=True)
+        for value, message in [
+                (D('10000'), 'does not fit in the 4 integer digits'),
+                (D('99999999999999999999999'), 'does not fit'),
+                (D('1E+100000'), 'does not fit'),
+                (D('Infinity'), 'is not a number'),
+                (D('NaN'), 'is not a number'),
+                ]:
+            with self.subTest(value=value):
+                with self.assertRaises(ReadingValidationError) as context:
+                    create_readings([
+                            (1, meter.id, T(2026, 1, 1, 10), D('9850')),
+                            (2, meter.id, T(2026, 1, 2, 10), value),
+                            (3, meter.id, T(2026, 1, 3, 10), D('9860')),
+                            ], 'handheld')
+                self.assertIn(message, context.exception.message)
+                self.assertIn(meter.rec_name, context.exception.message)
+        self.assertEqual(Reading.search([], count=True), count)
+        result = create_readings(
+            [(1, meter.id, T(2026, 1, 1, 10), D('9999.999'))], 'handheld')
+        self.assertEqual(result.created, 1)
 
     @with_transaction()
     def test_duplicates_in_batch(self):

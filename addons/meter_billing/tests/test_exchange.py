@@ -267,6 +267,43 @@ class HistoryTestCase(unittest.TestCase):
         self.assertEqual(self.errors(result), [
                 (4, 'negative_usage'), (6, 'bad_month'), (7, 'duplicate')])
 
+    def test_numbers_out_of_range(self):
+        "Huge numbers and digits of other scripts are errors of their row"
+        data = '\n'.join([
+                '户号,月份,用量,金额',
+                '000123,2024-01,1e30,3.20',
+                '000123,2024-02,1,1E+100000',
+                '000123,2024-03,１２,3.20',
+                '000123,2024-04,1_000,3.20',
+                '000123,2024-05,١٢٣,3.20',
+                '000123,２０２４-06,1,3.20',
+                '000123,2024-07,Infinity,NaN',
+                '000123,2024-08,10,32.00',
+                ]).encode('utf-8')
+        result = read_history(data, 'history.csv')
+        self.assertEqual(
+            [(r.row, r.month, r.usage) for r in result.rows],
+            [(9, '2024-08', D(10))])
+        self.assertEqual(self.errors(result), [
+                (2, 'bad_digits'), (3, 'bad_digits'), (4, 'bad_number'),
+                (5, 'bad_number'), (6, 'bad_number'), (7, 'bad_month'),
+                (8, 'bad_number'), (8, 'bad_number')])
+        self.assertEqual(result.errors[0].params['value'], '1e30')
+
+        output = io.BytesIO()
+        workbook = xlsxwriter.Workbook(output, {'in_memory': True})
+        worksheet = workbook.add_worksheet()
+        worksheet.write_row(0, 0, ['户号', '月份', '用量', '金额'])
+        worksheet.write_row(1, 0, ['000123', '2024-01', 1e30, 3.2])
+        worksheet.write_row(2, 0, ['000123', 1e30, 1, 3.2])
+        worksheet.write_row(3, 0, ['000123', '2024-03', 1, 1e300])
+        worksheet.write_row(4, 0, ['000123', '2024-04', 10, 32])
+        workbook.close()
+        result = read_history(output.getvalue(), 'history.xlsx')
+        self.assertEqual([r.row for r in result.rows], [5])
+        self.assertEqual(self.errors(result), [
+                (2, 'bad_digits'), (3, 'bad_month'), (4, 'bad_digits')])
+
     def test_xlsx_by_content(self):
         "An XLSX is recognised without its extension"
         output = io.BytesIO()

@@ -24,10 +24,11 @@ A frame is laid out as::
 
 The data starts with the two bytes data identifier (DI) and a serial byte
 (SER) that the meter echoes.  Both byte orders of the DI occur in the field:
-meters following CJ/T 188-2004 send the low byte first (``1F 90`` for
-``0x901F``) while CJ/T 188-2018 ones send the high byte first
-(``90 1F``).  Decoding recognises the order from the known high bytes of
-the DIs and normalises it.
+meters following CJ/T 188-2004 send the high byte first (``90 1F`` for
+``0x901F``, as in the published read ``68 10 .. 01 03 90 1F 01 CS 16``)
+while CJ/T 188-2018 ones send the low byte first (``1F 90``, as in
+``68 10 .. 01 03 1F 90 00 CS 16``).  Decoding recognises the order from
+the known high bytes of the DIs and normalises it.
 
 The reply to a ``901F`` read of water and gas meters holds::
 
@@ -240,22 +241,23 @@ def split_frame(data):
 def decode_di(data):
     """Return (di, order) of the two DI bytes in either order.
 
-    The order is '2018' when the first byte is a known DI high byte and the
-    second is not, '2004' (low byte first) otherwise.
+    The order is '2004' (high byte first) when the first byte is a known
+    DI high byte and the second is not, '2018' (low byte first) otherwise.
     """
     first, second = data[0], data[1]
     if first in DI_HIGH_BYTES and second not in DI_HIGH_BYTES:
-        return (first << 8) | second, '2018'
-    return (second << 8) | first, '2004'
+        return (first << 8) | second, '2004'
+    return (second << 8) | first, '2018'
 
 
 def encode_di(di, di_order='2004'):
-    "Return the two DI bytes in the order of the standard edition."
+    """Return the two DI bytes in the order of the standard edition: high
+    byte first for CJ/T 188-2004, low byte first for CJ/T 188-2018."""
     if not 0 <= di <= 0xFFFF:
         raise EncodeError("DI %X does not fit in 2 bytes." % di, 'di')
     if di_order not in DI_ORDERS:
         raise EncodeError("Unknown DI order %s." % di_order, 'di_order')
-    return di.to_bytes(2, 'little' if di_order == '2004' else 'big')
+    return di.to_bytes(2, 'big' if di_order == '2004' else 'little')
 
 
 def decode(data):

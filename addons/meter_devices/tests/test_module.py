@@ -465,8 +465,10 @@ class MeterDevicesTestCase(ModuleTestCase):
         self.assertIn('yesterday', job.lines[0].reason)
 
         bad = self._job(format_, b'not a workbook', 'bad.xlsx')
-        with self.assertRaises(UserError):
-            self._run(bad)
+        self._run(bad)
+        self.assertEqual(bad.state, 'failed')
+        self.assertEqual(bad.error,
+            "The file is not a valid Excel (XLSX) workbook.")
 
     @with_transaction()
     def test_import_missing_column(self):
@@ -476,9 +478,10 @@ class MeterDevicesTestCase(ModuleTestCase):
         self._handheld_meters()
         format_ = self._format(value_column='value')
         job = self._job(format_, self.CSV.encode())
-        with self.assertRaises(UserError) as context:
-            self._run(job)
-        self.assertIn('value', context.exception.message)
+        self._run(job)
+        self.assertEqual(job.state, 'failed')
+        self.assertEqual(job.error,
+            'The column "value" is not in the header of the file.')
         self.assertEqual(Reading.search([], count=True), 0)
 
     @with_transaction()
@@ -495,17 +498,136 @@ class MeterDevicesTestCase(ModuleTestCase):
         # The stored file is read as a stream, not loaded whole.
         with job.open_file() as file:
             self.assertIsInstance(file, io.BufferedReader)
-        with self.assertRaises(UserError) as context:
-            self._run(job)
-        self.assertIn('utf-8', context.exception.message)
+        self._run(job)
         self.assertEqual(Reading.search([], count=True), 0)
         self.assertEqual(Line.search([], count=True), 0)
-        self.assertEqual(Job(job.id).state, 'draft')
+        # The job says why, for the operator to see in the client.
+        job = Job(job.id)
+        self.assertEqual(job.state, 'failed')
+        self.assertIn('utf-8', job.error)
+        self.assertEqual((job.total, job.created), (None, None))
 
         # The transaction goes on: the same rows without the bad one.
         good = self._job(format_, self.CSV.encode())
         self._run(good)
         self.assertEqual((good.created, good.rejected), (6, 5))
+
+    @with_transaction()
+    def test_import_failed_job(self):
+        "A file that cannot be read fails its job with the reason, retried"
+        pool = Pool()
+        Job = pool.get('meter.import.job')
+        Reading = pool.get('meter.reading')
+        self._handheld_meters()
+        format_ = self._format()
+        header = b'meter,date,reading\n'
+        for name, data, error in [
+                ('encoding', header + b'H001,2026-01-31 08:00,\xff\n',
+                    'The file cannot be read with the encoding "utf-8-sig".'),
+                ('column', b'meter,date\nH001,2026-01-31 08:00\n',
+                    'The column "reading" is not in the header of the file.'),
+                ('long cell', header + b'H001,2026-01-31 08:00,"'
+                    + b'1' * 200000 + b'"\n',
+                    'The file is not a valid CSV or text file.'),
+                ('not a CSV', b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff',
+                    'The file cannot be read with the encoding "utf-8-sig".'),
+                ]:
+            with self.subTest(name=name):
+                job = self._job(format_, data)
+                self._run(job)
+                job = Job(job.id)
+                self.assertEqual((job.state, job.error), ('failed', error))
+                self.assertIsNone(job.created)
+                self.assertEqual(job.lines, ())
+        self.assertEqual(Reading.search([], count=True), 0)
+
+        # Reset to draft, the job takes a corrected file and runs again.
+        self.assertEqual(
+            Job.search([('state', '=', 'failed')], count=True), 4)
+        Job.draft([job])
+        self.assertEqual((job.state, job.error), ('draft', None))
+        job.file = header + b'H001,2026-01-31 08:00,12.5\n'
+        job.save()
+        self._run(job)
+        self.assertEqual((job.state, job.error, job.created),
+            ('done', None, 1))
+
+    @with_transaction()
+    def test_import_rows_out_of_range(self):
+        "Dates, values and digits no meter shows are rejected row by row"
+        pool = Pool()
+        Import = pool.get('meter.import', type='wizard')
+        Reading = pool.get('meter.reading')
+        self._handheld_meters()
+        # The file is on the centre's clock, east of UTC.
+        format_ = self._format()
+        self.assertEqual(format_.layout.timezone, 'Asia/Shanghai')
+        data = (
+            "meter,date,reading\n"
+            "H001,0001-01-01 00:00,5\n"
+            "H001,2026-01-31 08:00,99999999999999999999999\n"
+            "H001,2026-01-31 08:00,1E+100000\n"
+            "H003,2026-01-31 08:00,10000\n"
+            "H002,2026-01-31 08:00,١٢٣\n"
+            "H002,2026-01-31 08:00,1_000\n"
+            "H002,2026-01-31 08:00,１２\n"
+            "H002,２０２６-01-31 08:00,12\n"
+            "H003,2026-01-31 08:00,9999\n"
+            "H002,2026-01-31 08:10,12\n").encode()
+        job = self._job(format_, data)
+        self._run(job)
+        self.assertEqual(job.state, 'done')
+        self.assertEqual((job.total, job.created, job.rejected), (10, 2, 8))
+        reasons = {l.number: l.reason for l in job.lines}
+        self.assertEqual(reasons, {
+                2: 'The date "0001-01-01 00:00" is out of range: readings '
+                'are taken from 2000-01-01 to 2100-01-01.',
+                3: 'The value "99999999999999999999999" does not fit in the '
+                '6 integer digits of meter "M1".',
+                4: 'The value "1E+100000" does not fit in the 6 integer '
+                'digits of meter "M1".',
+                5: 'The value "10000" does not fit in the 4 integer digits '
+                'of meter "M3".',
+                6: 'The value "١٢٣" is not a number.',
+                7: 'The value "1_000" is not a number.',
+                8: 'The value "１２" is not a number.',
+                9: 'The date "２０２６-01-31 08:00" does not match the '
+                'format "%Y-%m-%d %H:%M".',
+                })
+        self.assertEqual(sorted((r.meter.number, r.value, r.consumption)
+                for r in Reading.search([])), [
+                ('M2', D(12), D(12)), ('M3', D(9999), D(9999))])
+
+        # The preview tells the same before anything is written.
+        session_id, _, _ = Import.create()
+        wizard = Import(session_id)
+        wizard.start.format = format_
+        wizard.start.file = data
+        preview = wizard.default_preview(None)
+        self.assertEqual((preview['total'], preview['rejected']), (10, 8))
+        self.assertEqual(
+            {r['number']: r['reason'] for r in preview['rows']
+                if r['status'] == 'rejected'}, reasons)
+
+    @with_transaction()
+    def test_import_json_nested(self):
+        "A platform file nested 100,000 deep fails its job, no crash"
+        pool = Pool()
+        Format = pool.get('meter.import.format')
+        Job = pool.get('meter.import.job')
+        self._meters([('P1', {'platform_id': 'dev-1'})])
+        format_ = Format(name="Platform", source='platform',
+            file_type='json', identifier_column='device',
+            value_column='energy', date_column='ts')
+        format_.save()
+        for data in [b'[' * 100000 + b']' * 100000,
+                b'[{"device": "dev-1", "energy": 1, "ts": '
+                + b'[' * 100000 + b']' * 100000 + b'}]']:
+            job = self._job(format_, data, 'readings.json')
+            self._run(job)
+            job = Job(job.id)
+            self.assertEqual((job.state, job.error), ('failed',
+                    "The JSON file is nested too deep to be read."))
 
     @with_transaction()
     def test_import_wizard_preview(self):

@@ -169,3 +169,81 @@ class ParsingTestCase(unittest.TestCase):
         with self.assertRaises(FileError):
             list(read(b'A,1,2026-01-01\n', Layout(
                         'csv', header_rows=0, timezone='Mars/Base')))
+
+    def test_date_out_of_range(self):
+        "A date of year 1 or 1970 is a row error, not an OverflowError"
+        for layout in [
+                Layout('csv', header_rows=0, timezone='Asia/Shanghai',
+                    date_format='%Y-%m-%d %H:%M'),
+                Layout('csv', header_rows=0, timezone='Asia/Shanghai'),
+                Layout('csv', header_rows=0, date_format='%Y-%m-%d %H:%M'),
+                Layout('csv', header_rows=0),
+                ]:
+            with self.subTest(layout=layout):
+                rows = list(read(b'A,1,0001-01-01 00:00\n'
+                        b'A,2,9999-12-31 23:59\n'
+                        b'A,3,1970-01-01 00:00\n'
+                        b'A,4,2026-01-01 08:00\n', layout))
+                self.assertEqual([r.error.code if r.error else None
+                        for r in rows],
+                    ['date_range', 'date_range', 'date_range', None])
+                self.assertEqual(rows[0].error.params, {
+                        'value': '0001-01-01 00:00',
+                        'min': '2000-01-01', 'max': '2100-01-01'})
+        with self.assertRaises(RowError) as context:
+            parse_date(dt.datetime(1, 1, 1), zone=ZoneInfo('Asia/Shanghai'))
+        self.assertEqual(context.exception.code, 'date_range')
+        for wrong in [float('inf'), float('nan'), D('1E+100000'), D('NaN')]:
+            with self.subTest(value=wrong):
+                with self.assertRaises(RowError) as context:
+                    parse_date(wrong)
+                self.assertEqual(context.exception.code, 'date')
+
+    def test_json_nested_deep(self):
+        "A JSON file nested 100,000 deep is a file error, not a crash"
+        layout = Layout('json', identifier='id', value='v', taken_at='at')
+        with self.assertRaises(FileError) as context:
+            list(read(b'[' * 100000 + b']' * 100000, layout))
+        self.assertEqual(context.exception.code, 'nesting')
+        with self.assertRaises(FileError) as context:
+            list(read(b'{"a": ' * 100000 + b'1' + b'}' * 100000, layout))
+        self.assertEqual(context.exception.code, 'nesting')
+
+    def test_other_digits(self):
+        "Only the ASCII digits 0-9 are read as numbers"
+        for text in ['١٢٣', '１２', '1_000', '12.５', '²', 'Infinity',
+                'inf', '1E+', ' 1 _000']:
+            with self.subTest(text=text):
+                with self.assertRaises(RowError) as context:
+                    parse_value(text)
+                self.assertEqual(context.exception.code, 'value')
+        for value in [float('inf'), float('nan'), D('Infinity')]:
+            with self.subTest(value=value):
+                with self.assertRaises(RowError) as context:
+                    parse_value(value)
+                self.assertEqual(context.exception.code, 'value')
+        # Too large for a register, but numbers: the meter's digits judge.
+        self.assertEqual(parse_value('99999999999999999999999'),
+            D('99999999999999999999999'))
+        self.assertEqual(parse_value('1E+100000'), D('1E+100000'))
+        self.assertEqual(parse_value('1.5E+3'), D('1500'))
+        for text in ['２０２６-01-31 08:00', '٢٠٢٦-01-31', '2026-01-３１']:
+            for date_format in ['', '%Y-%m-%d %H:%M', '%Y-%m-%d']:
+                with self.subTest(text=text, date_format=date_format):
+                    with self.assertRaises(RowError) as context:
+                        parse_date(text, date_format)
+                    self.assertEqual(context.exception.code, 'date')
+        rows = list(read('A,١٢٣,2026-01-01\nA,1_000,2026-01-01\n'
+                'A,１２,2026-01-01\nA,12,2026-01-01\n'.encode(),
+                Layout('csv', header_rows=0)))
+        self.assertEqual([r.error.code if r.error else r.value
+                for r in rows], ['value', 'value', 'value', D(12)])
+        # A column of the layout is a number of ASCII digits or a name.
+        with self.assertRaises(FileError) as context:
+            list(read(b'A,1,2026-01-01\n', Layout('csv', header_rows=0,
+                        identifier='１', value='2', taken_at='3')))
+        self.assertEqual(context.exception.code, 'column')
+        records = json.dumps([{'v': [5, 6], 'id': 'A', 'at': '2026-01-01'}])
+        row, = read(records.encode(), Layout('json', identifier='id',
+                value='v.２', taken_at='at'))
+        self.assertEqual(row.error.code, 'key')

@@ -230,13 +230,15 @@ class CJT188ExampleTestCase(unittest.TestCase):
     "Frames checked by hand against CJ/T 188."
 
     address = '12345678901234'
+    # CJ/T 188-2004 sends the DI high byte first, CJ/T 188-2018 low byte
+    # first: the checksum is the same.
     request_2004 = frame(
-        '68 10 34 12 90 78 56 34 12 01 03 1F 90 00 15 16')
-    request_2018 = frame(
         '68 10 34 12 90 78 56 34 12 01 03 90 1F 00 15 16')
+    request_2018 = frame(
+        '68 10 34 12 90 78 56 34 12 01 03 1F 90 00 15 16')
     # 123.45 m3, settlement 100.00 m3, 2024-05-06 07:08:09, status 0005.
     reply_2004 = frame(
-        '68 10 34 12 90 78 56 34 12 81 16 1F 90 00 '
+        '68 10 34 12 90 78 56 34 12 81 16 90 1F 00 '
         '45 23 01 00 2C 00 00 01 00 2C 09 08 07 06 05 24 20 05 00 D6 16')
 
     def test_read_request(self):
@@ -280,7 +282,7 @@ class CJT188ExampleTestCase(unittest.TestCase):
 
     def test_decode_reply_2018(self):
         data = bytearray(self.reply_2004)
-        data[11:13] = b'\x90\x1F'
+        data[11:13] = b'\x1F\x90'
         reply = cjt188.decode(bytes(data))
         self.assertEqual((reply.di, reply.di_order), (0x901F, '2018'))
         self.assertEqual(reply.flow, Decimal('123.45'))
@@ -355,8 +357,83 @@ class CJT188ExampleTestCase(unittest.TestCase):
         self.assertFrameError(data[:-1] + b'\x00', 'end')
         self.assertFrameError(b'\x69' + data[1:], 'start')
         self.assertFrameError(data[:8], 'truncated')
-        short = cjt188.encode(0x10, '1', 0x81, frame('1F 90 00 45 23'))
+        short = cjt188.encode(0x10, '1', 0x81, frame('90 1F 00 45 23'))
         self.assertFrameError(short, 'format')
+
+
+class CJT188PublishedFramesTestCase(unittest.TestCase):
+    """Example frames published for each edition of CJ/T 188, as data.
+
+    CJ/T 188-2004: the test frames of the FrameCJT188_2004 sample of the
+    Friendcom.Protocol library (cold water meter 88052710152000, a read of
+    901F with SER 01 and the meter's reply), where the DI is 90 1F.
+    CJ/T 188-2018: the frames of the SC water meter example of
+    hftangyu.com/563.html (meter 0011223344, maker 7833), and of
+    syntropic's test_cjt188.c, where the DI is 1F 90; the ng-gateway CJ/T
+    188 driver (shiyuecamus/ng-gateway) writes the DI big-endian for its
+    V2004 and little-endian for its V2018 edition.
+    """
+    read_2004 = frame('68 10 88 05 27 10 15 20 00 01 03 90 1F 01 25 16')
+    reply_2004 = frame(
+        '68 10 88 05 27 10 15 20 00 81 16 90 1F 01 00 00 00 00 2C 00 00 '
+        '00 00 2C 06 20 17 09 01 17 20 00 00 8E 16')
+    read_2018 = frame(
+        'FE FE FE FE 68 10 44 33 22 11 00 33 78 01 03 1F 90 00 80 16')
+    # The page prints the checksum of this reply as 08: the sum of its
+    # bytes is 13.
+    reply_2018 = frame(
+        'FE FE FE FE 68 10 44 33 22 11 00 33 78 81 16 1F 90 00 00 77 66 '
+        '55 2C 00 77 66 55 2C 31 01 22 11 05 15 20 21 84 13 16')
+
+    def test_read_2004(self):
+        request = cjt188.decode(self.read_2004)
+        self.assertEqual((request.address, request.di, request.di_order,
+                request.serial), ('00201510270588', 0x901F, '2004', 1))
+        self.assertEqual(
+            cjt188.read_request('00201510270588', serial=1,
+                di_order='2004'), self.read_2004)
+
+    def test_reply_2004(self):
+        reply = cjt188.decode(self.reply_2004)
+        self.assertEqual((reply.di, reply.di_order), (0x901F, '2004'))
+        self.assertEqual((reply.flow, reply.flow_unit), (Decimal(0), 'm3'))
+        self.assertEqual(
+            cjt188.encode_reply('00201510270588', flow=0,
+                clock=reply.clock, status=reply.status, serial=1,
+                di_order='2004'), self.reply_2004)
+
+    def test_read_2018(self):
+        request = cjt188.decode(self.read_2018)
+        self.assertEqual((request.address, request.di, request.di_order,
+                request.serial), ('78330011223344', 0x901F, '2018', 0))
+        self.assertEqual(
+            cjt188.read_request('78330011223344', di_order='2018',
+                preamble=True), self.read_2018[2:])
+
+    def test_reply_2018(self):
+        reply = cjt188.decode(self.reply_2018)
+        self.assertEqual((reply.di, reply.di_order), (0x901F, '2018'))
+        self.assertEqual((reply.flow, reply.flow_unit),
+            (Decimal('556677.00'), 'm3'))
+        self.assertEqual(reply.clock, dt.datetime(2015, 5, 11, 22, 1, 31))
+        self.assertEqual(
+            cjt188.encode_reply('78330011223344', flow=Decimal('556677'),
+                clock=reply.clock, status=reply.status, di_order='2018',
+                preamble=True), self.reply_2018[2:])
+
+    def test_simulated_meter_expects_its_edition(self):
+        "A meter of one edition does not know the DI in the other order"
+        for order, other in (('2004', '2018'), ('2018', '2004')):
+            meter = CJT188Meter('12345678901234', flow=Decimal('1.5'),
+                di_order=order)
+            simulator = Simulator([meter])
+            reply = cjt188.decode(simulator.handle(cjt188.read_request(
+                        meter.address, di_order=order)))
+            self.assertEqual((reply.flow, reply.di_order),
+                (Decimal('1.5'), order))
+            reply = cjt188.decode(simulator.handle(cjt188.read_request(
+                        meter.address, di_order=other)))
+            self.assertTrue(reply.is_error)
 
 
 def _digits(size):
