@@ -23,11 +23,15 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-sao: $(SAO_DIR)/.installed
+sao: $(SAO_DIR)/.installed $(SAO_DIR)/custom.js $(SAO_DIR)/custom.css
 
 $(SAO_DIR)/.installed:
 	bash scripts/install_sao.sh $(SAO_VERSION) $(SAO_DIR)
 	touch $@
+
+# The suite's own touches of the web client (its name in the title bar).
+$(SAO_DIR)/custom.%: sao/custom.% $(SAO_DIR)/.installed
+	cp $< $@
 
 # Front-end assets of the H5 pages (WeUI, ECharts), pinned by package-lock.
 assets: addons/meter_wechat/static/node_modules/.package-lock.json

@@ -29,8 +29,9 @@ cat <<MSG
 
   水电计量收费平台 (demo) — http://127.0.0.1:8000/
   Database: $db    Login: admin / admin   (demo only)
-  Other demo users: field / field-demo (外线, 东校区), finance / finance-demo,
-  desk / desk-demo.   Resident pages (outside WeChat, demo login):
+  Other demo users: manager / manager-demo (管理人员), field / field-demo
+  (外线, 东校区), finance / finance-demo, desk / desk-demo.
+  Resident pages (outside WeChat, demo login):
   http://127.0.0.1:8000/$db/wechat/  (OpenID demo-resident, bound to E00001)
   Stop with Ctrl-C.
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the suite needs: PostgreSQL (production database and the
-# test suite), Chromium (browser tests), Tesseract (OCR of meter photos),
-# CJK fonts (Chinese in screenshots and PDFs), LibreOffice Writer (payment
-# notices and receipts converted to PDF) and poppler-utils (pdftotext, to
-# check the PDFs in the tests).  Installed only when run as
-# root and only what is missing; otherwise the missing ones are listed.
+# test suite), Chromium (browser tests), CJK fonts (Chinese in screenshots
+# and PDFs), LibreOffice Writer (payment notices and receipts converted to
+# PDF) and poppler-utils (pdftotext, to check the PDFs in the tests).
+# Installed only when run as root and only what is missing; otherwise the
+# missing ones are listed.  The meter photos are read by RapidOCR, a
+# Python package of requirements.txt.
 set -euo pipefail
-packages=(postgresql chromium tesseract-ocr fonts-noto-cjk
+packages=(postgresql chromium fonts-noto-cjk
     libreoffice-writer-nogui poppler-utils)
 missing=()
 for p in "${packages[@]}"; do

@@ -309,6 +309,94 @@ def set_up_billing(pool, campuses, rng):
     Payment.post([transfer])
 
 
+def set_up_payee(pool):
+    """The centre's payee and bank account, printed on the payment notices
+    and shown on the residents' pay page; tell if they were set"""
+    Configuration = pool.get('meter.billing.configuration')
+    configuration = Configuration(1)
+    if configuration.payee:
+        return False
+    Configuration.write([configuration], {
+            'issuer': "水电保障中心",
+            'payee': "某某大学水电保障中心",
+            'bank_name': "中国工商银行杭州西湖支行",
+            'bank_account': "1202 0210 0910 0123 456",
+            })
+    return True
+
+
+def set_up_devices(pool, campuses, rng):
+    """A handheld format with an imported export (one row refused), an
+    energy platform and a collector of the east campus polled once over
+    the meter simulator; tell if they were created"""
+    from trytond.modules.meter_devices.simulator import (
+        DLT645Meter, Simulator)
+    Format = pool.get('meter.import.format')
+    Job = pool.get('meter.import.job')
+    Platform = pool.get('meter.platform')
+    Collector = pool.get('meter.collector')
+    Meter = pool.get('meter.meter')
+    if Format.search([]):
+        return False
+    handheld, platform_format = Format.create([{
+                'name': "手持抄表器 HT-200 (CSV)", 'source': 'handheld',
+                'file_type': 'csv', 'identifier_column': "表号",
+                'value_column': "读数", 'date_column': "抄表时间",
+                'date_format': '%Y-%m-%d %H:%M',
+                }, {
+                'name': "智慧能源平台 (JSON)", 'source': 'platform',
+                'file_type': 'json', 'identifier_column': 'meter_id',
+                'value_column': 'value', 'date_column': 'time',
+                'records_key': 'data.readings',
+                }])
+    Platform.create([{
+                'name': "西校区智慧能源平台",
+                'url': 'http://127.0.0.1:8765/api/readings',
+                'format': platform_format.id,
+                }])
+
+    east = campuses[0]
+    now = dt.datetime.now().replace(second=0, microsecond=0)
+    meters = Meter.search([
+            ('campus', '=', east.id), ('reading_method', '=', 'handheld'),
+            ('kind', '=', 'water'), ('state', '=', 'active')],
+        order=[('number', 'ASC')], limit=8)
+    rows = ["表号,读数,抄表时间"]
+    for meter in meters:
+        value = (meter.last_value or meter.initial_value) + rng.randrange(5, 15)
+        rows.append(f"{meter.handheld_id},{value},"
+            f"{(now - dt.timedelta(hours=2)):%Y-%m-%d %H:%M}")
+    rows.append(f"H9999999,123,{now:%Y-%m-%d %H:%M}")
+    job = Job(format=handheld, file='\n'.join(rows).encode('utf-8'),
+        filename='HT200-东校区.csv')
+    job.save()
+    job.import_file()
+    job.save()
+
+    meters = Meter.search([
+            ('campus', '=', east.id), ('reading_method', '=', 'collector'),
+            ('kind', '=', 'electricity'), ('state', '=', 'active')],
+        order=[('number', 'ASC')], limit=6)
+    # The last meter of the bus does not answer: its failure is recorded.
+    simulator = Simulator([
+            DLT645Meter(meter.comm_address, values={
+                    0x00010000: (meter.last_value or meter.initial_value)
+                    + rng.randrange(5, 30)})
+            for meter in meters[:-1]])
+    host, port = simulator.start_tcp('127.0.0.1', 0)
+    try:
+        collector, = Collector.create([{
+                    'code': 'E-C01', 'name': "东校区家属区 1 号采集器",
+                    'campus': east.id, 'port': f'socket://{host}:{port}',
+                    'timeout': 1, 'retries': 0,
+                    'meters': [('add', [m.id for m in meters])],
+                    }])
+        collector.poll_meters()
+    finally:
+        simulator.stop()
+    return True
+
+
 def set_up_notice(pool, campuses):
     "A water outage in the east campus's family area, published"
     Notice = pool.get('meter.notice')
@@ -381,6 +469,28 @@ def set_up_users(pool, campuses):
                 'password': 'desk-demo', 'language': zh.id,
                 'groups': [('add', [group('group_service_desk').id])],
                 }])
+    set_up_manager(pool)
+
+
+def set_up_manager(pool):
+    """The centre's manager: the managers' group of every addon, no
+    administration rights (added to a demo database loaded before)"""
+    User = pool.get('res.user')
+    Group = pool.get('res.group')
+    ModelData = pool.get('ir.model.data')
+    Lang = pool.get('ir.lang')
+    with Transaction().set_context(active_test=False):
+        if User.search([('login', '=', 'manager')]):
+            return False
+    zh, = Lang.search([('code', '=', 'zh_CN')])
+    User.create([{
+                'login': 'manager', 'name': "中心管理人员",
+                'password': 'manager-demo', 'language': zh.id,
+                'groups': [('add', [
+                            Group(ModelData.get_id('meter_base',
+                                    'group_meter_admin')).id])],
+                }])
+    return True
 
 
 def set_up_resident(pool):
@@ -450,11 +560,20 @@ def main(database):
 
 
 def load_once(pool):
-    "Load the demo data unless it is there; tell if it was loaded"
+    """Load the demo data unless it is there; tell if it was loaded.
+
+    A database loaded by an earlier version of this script gets the parts
+    added since (the manager, the payee, the devices) and nothing twice."""
     Campus = pool.get('meter.campus')
     with Transaction().set_context(active_test=False):
-        if Campus.search([('code', 'in', [c[0] for c in CAMPUSES])]):
-            return False
+        campuses = Campus.search(
+            [('code', 'in', [c[0] for c in CAMPUSES])], order=[('code', 'ASC')])
+    if campuses:
+        # E sorts before W: east first, as created
+        added = set_up_manager(pool)
+        added |= set_up_payee(pool)
+        added |= set_up_devices(pool, campuses, random.Random(20261206))
+        return added
     # The appointment counts the places of its slot with the table locked:
     # ask for the lock first rather than load everything again for it
     pool.get('meter.work_order').lock()
@@ -465,7 +584,9 @@ def load_once(pool):
     set_up_resident(pool)
     set_up_appointment(pool)
     set_up_billing(pool, campuses, rng)
+    set_up_payee(pool)
     set_up_notice(pool, campuses)
+    set_up_devices(pool, campuses, rng)
     finish_configuration(pool)
     return True
 

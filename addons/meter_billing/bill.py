@@ -11,7 +11,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.meter_base.meter import KINDS
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
 from trytond.report import Report
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -146,6 +146,15 @@ class Bill(Workflow, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def view_attributes(cls):
+        "A cancelled bill is muted in the lists"
+        return super().view_attributes() + [
+            ('/tree', 'visual',
+                If(Eval('state') == 'cancelled', 'muted', ''),
+                ['state']),
+            ]
 
     @classmethod
     def default_state(cls):

@@ -5,7 +5,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.meter_base.configuration import to_local
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import BindingError, BindingLimitError
@@ -110,6 +110,15 @@ class Binding(Workflow, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def view_attributes(cls):
+        "A binding waiting for approval stands out in the lists"
+        return super().view_attributes() + [
+            ('/tree', 'visual',
+                If(Eval('state') == 'pending', 'warning', ''),
+                ['state']),
+            ]
 
     @classmethod
     def default_state(cls):

@@ -12,12 +12,13 @@ import logging
 import os
 import re
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import parse_qsl, quote, urlencode
 
 from jinja2 import (
     Environment, FileSystemLoader, pass_context, select_autoescape)
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import BaseConverter
 from werkzeug.utils import send_from_directory
 
 from trytond import config
@@ -25,7 +26,8 @@ from trytond.exceptions import UserError
 from trytond.protocols.wrappers import (
     HTTPStatus, Response, redirect, set_max_request_size, with_pool,
     with_transaction)
-from trytond.modules.meter_base.configuration import to_local
+from trytond.modules.meter_base import numerals
+from trytond.modules.meter_base.configuration import to_local, to_utc
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
@@ -58,6 +60,9 @@ MAX_NEXT_QUERY = 512
 JWEIXIN = 'https://res.wx.qq.com/open/js/jweixin-1.6.0.js'
 _MEDIA_ID = re.compile(r'^[A-Za-z0-9_-]{1,128}$')
 CONTEXT = {'language': 'zh_CN'}
+# The OpenID the development login proposes: the resident `make demo`
+# binds to an account, so that a newcomer lands on working pages
+DEV_OPENID = 'demo-resident'
 # Submissions a resident may make per day
 DAILY_LIMITS = {
     'bind': 10,
@@ -117,6 +122,60 @@ templates.globals.update(
     JWEIXIN=JWEIXIN)
 
 _sms_providers = {}
+
+
+class RecordIdConverter(BaseConverter):
+    """The id of a record in the path of a page: ASCII digits without a
+    leading zero, as the pages write them.  Other digits (１２, ١٢), leading
+    zeros and signs match no page rather than reach a record."""
+    regex = r'[1-9][0-9]{0,17}'
+    weight = 50
+
+    def to_python(self, value):
+        return int(value)
+
+    def to_url(self, value):
+        return str(int(value))
+
+
+app.url_map.converters['record_id'] = RecordIdConverter
+
+
+def parse_id(text):
+    """Return the id a form or a query names, or None: written as the
+    pages write ids (RecordIdConverter) and within what a record's id
+    can be."""
+    if not isinstance(text, str) or text.startswith('0'):
+        return None
+    try:
+        value = numerals.parse_integer(text, max_digits=18)
+    except ValueError:
+        return None
+    return value if valid_id(value) else None
+
+
+def parse_decimal(text):
+    """Return the Decimal of a number typed in a form, or None.
+
+    Only ASCII digits: Decimal() would take the digits of every script
+    (١٢٣, full-width １２３), underscores (1_000), exponents, Infinity and
+    NaN, none of which a resident means."""
+    try:
+        return numerals.parse_decimal(text)
+    except ValueError:
+        return None
+
+
+def centre_now(pool):
+    "Return the aware time now on the service centre's clock"
+    return dt.datetime.now(pool.get('meter.configuration').tzinfo())
+
+
+def centre_today(pool):
+    """Return today's date on the centre's clock: the days of the daily
+    limits, of the usage months and of the pay page's year start at the
+    centre's midnight, not the server's (UTC)."""
+    return centre_now(pool).date()
 
 
 class PageError(Exception):
@@ -341,12 +400,23 @@ def page(name, registered=True, methods=('GET',), jssdk=False):
     return decorator
 
 
+def limit_key(user, action, date):
+    "The key of the counter of user's submissions of action on date"
+    return 'limit:%s:%s:%s' % (action, user.id, date.isoformat())
+
+
 def check_limit(pool, user, action):
-    "Count a submission of user and refuse those over the daily limit"
+    """Count a submission of user and refuse those over the daily limit.
+
+    The day is the centre's: the counter of a day starts at the centre's
+    midnight and expires at the next one."""
     Store = pool.get('meter.wechat.store')
-    now = time.time()
-    key = 'limit:%s:%s:%s' % (action, user.id, dt.date.today().isoformat())
-    if Store.increment(key, now + 24 * 60 * 60, now) > DAILY_LIMITS[action]:
+    local = centre_now(pool)
+    tomorrow = dt.datetime.combine(
+        local.date() + dt.timedelta(days=1), dt.time(), tzinfo=local.tzinfo)
+    now = local.timestamp()
+    key = limit_key(user, action, local.date())
+    if Store.increment(key, tomorrow.timestamp(), now) > DAILY_LIMITS[action]:
         raise PageError(
             HTTPStatus.TOO_MANY_REQUESTS, "今日提交次数已达上限，请明天再试")
 
@@ -473,13 +543,14 @@ def dev_login(request, pool):
         openid = request.form.get('openid', '').strip()
         if not re.match(r'^[A-Za-z0-9_-]{1,64}$', openid):
             return render(request, 'login.html', status=HTTPStatus.BAD_REQUEST,
-                next=next_, error="OpenID 格式不正确")
+                next=next_, openid=openid, error="OpenID 格式不正确")
         User = pool.get('meter.wechat.user')
         user = User.login(openid)
         response = redirect(page_url(request, next_))
         set_session(request, response, configuration, user)
         return response
-    return render(request, 'login.html', next=next_, error=None)
+    return render(
+        request, 'login.html', next=next_, openid=DEV_OPENID, error=None)
 
 
 @app.route(PREFIX + '/static/<path:path>', methods=['GET'])
@@ -495,6 +566,15 @@ def static(request, database_name, path):
     response = send_from_directory(directory, path, request.environ)
     response.cache_control.max_age = 3600
     return response
+
+
+@app.route(PREFIX + '/<path:path>',
+    methods=['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'])
+def not_found(request, database_name, path):
+    """Any other address under the pages: the pages' own 404 in Chinese
+    rather than Werkzeug's English answer (a 405, as a CORS route of
+    trytond takes every path for OPTIONS)."""
+    return error_page(request, HTTPStatus.NOT_FOUND, "页面不存在")
 
 
 # Registration
@@ -581,7 +661,7 @@ def bind(request, pool, user, values):
     return render(request, 'bind.html', error=None, form={}, **values)
 
 
-@page('accounts/<int:binding_id>/unbind', methods=('POST',))
+@page('accounts/<record_id:binding_id>/unbind', methods=('POST',))
 def unbind(request, pool, user, values, binding_id):
     Binding = pool.get('meter.wechat.binding')
     bindings = Binding.search([
@@ -602,15 +682,19 @@ def usage(request, pool, user, values):
 
 def monthly_usage(pool, meter, today=None):
     """Return the 12 months up to today's with the confirmed consumption
-    of meter in each, by the month the reading was taken."""
+    of meter in each, by the month the reading was taken.
+
+    Months are the centre's: a reading taken on the 1st at 06:00 Beijing
+    time (22:00 UTC the day before) counts in the month it was taken."""
     Reading = pool.get('meter.reading')
-    today = today or dt.date.today()
+    zone = pool.get('meter.configuration').tzinfo()
+    today = today or centre_today(pool)
     months = []
     year, month = today.year, today.month
     for _ in range(12):
         months.insert(0, (year, month))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    start = dt.datetime(*months[0], 1)
+    start = to_utc(dt.datetime(*months[0], 1), zone)
     totals = {m: Decimal(0) for m in months}
     # The page of the residents' most asked question: read two columns
     # rather than whole readings
@@ -620,13 +704,14 @@ def monthly_usage(pool, meter, today=None):
                 ('taken_at', '>=', start),
                 ('consumption', '!=', None),
                 ], order=[], fields_names=['taken_at', 'consumption']):
-        key = (reading['taken_at'].year, reading['taken_at'].month)
+        taken_at = to_local(reading['taken_at'], zone)
+        key = (taken_at.year, taken_at.month)
         if key in totals:
             totals[key] += reading['consumption']
     return [('%04d-%02d' % m, totals[m]) for m in months]
 
 
-@page('usage/<int:meter_id>')
+@page('usage/<record_id:meter_id>')
 def meter_usage(request, pool, user, values, meter_id):
     meter = user.meter(meter_id)
     if meter is None:
@@ -670,18 +755,15 @@ def self_reading(request, pool, user, values):
             return render(request, 'reading.html',
                 status=HTTPStatus.BAD_REQUEST,
                 meters=meters, error=error, form=form, **values)
-        try:
-            meter = user.meter(int(form['meter']))
-        except ValueError:
-            meter = None
+        meter = user.meter(parse_id(form['meter']))
         if meter is None or meter.state != 'active':
             raise PageError(HTTPStatus.NOT_FOUND, "没有找到该表计，或您无权抄表")
-        try:
-            value = Decimal(form['value'])
-            if not value.is_finite() or value < 0 or value >= 10 ** 12:
-                raise InvalidOperation
-        except InvalidOperation:
-            return invalid("请输入正确的读数")
+        value = reading_value(form['value'])
+        if value is None:
+            return invalid(READING_VALUE_ERROR)
+        # Counted before the photo is downloaded, decoded or read: a
+        # resident over the limit costs no image work
+        check_limit(pool, user, 'reading')
         try:
             photo = _uploaded_photo(request, pool)
             check_photo(photo)
@@ -689,7 +771,6 @@ def self_reading(request, pool, user, values):
             return invalid(exception.message)
         except PhotoError as exception:
             return invalid(str(exception))
-        check_limit(pool, user, 'reading')
         try:
             reading, = Reading.create([{
                         'meter': meter.id,
@@ -715,19 +796,13 @@ def reading_check(request, pool, user, values):
     """Tell, before the resident submits, what the reading typed would be
     flagged for: the same checks the submitted reading gets, as JSON."""
     Reading = pool.get('meter.reading')
-    try:
-        meter = user.meter(int(request.args.get('meter', '')))
-    except ValueError:
-        meter = None
+    meter = user.meter(parse_id(request.args.get('meter', '')))
     if meter is None or meter.state != 'active':
         return _json({'error': "没有找到该表计，或您无权抄表"},
             HTTPStatus.NOT_FOUND)
-    try:
-        value = Decimal(request.args.get('value', '').strip())
-        if not value.is_finite() or value < 0 or value >= 10 ** 12:
-            raise InvalidOperation
-    except InvalidOperation:
-        return _json({'error': "请输入正确的读数"}, HTTPStatus.BAD_REQUEST)
+    value = reading_value(request.args.get('value', '').strip())
+    if value is None:
+        return _json({'error': READING_VALUE_ERROR}, HTTPStatus.BAD_REQUEST)
     anomalies, consumption = Reading.preview(
         meter, value.quantize(Decimal('0.001')), 'self')
     return _json({
@@ -737,6 +812,17 @@ def reading_check(request, pool, user, values):
             'consumption': _plain(consumption),
             'previous': _plain(meter.last_value),
             })
+
+
+READING_VALUE_ERROR = "请输入正确的读数（半角数字 0-9，可带小数点）"
+
+
+def reading_value(text):
+    "Return the Decimal of a typed reading or None when it is not one"
+    value = parse_decimal(text)
+    if value is None or value < 0 or value >= 10 ** 12:
+        return None
+    return value
 
 
 def _plain(number):
@@ -765,7 +851,7 @@ def _uploaded_photo(request, pool):
     return None
 
 
-@page('reading/<int:reading_id>')
+@page('reading/<record_id:reading_id>')
 def reading_result(request, pool, user, values, reading_id):
     Reading = pool.get('meter.reading')
     readings = Reading.search([('id', '=', reading_id)], limit=1)
@@ -802,27 +888,22 @@ def pay(request, pool, user, values):
             'amount': request.form.get('amount', '').strip(),
             'reference': request.form.get('reference', '').strip()[:64],
             }
-        try:
-            account = user.account(int(form['account']))
-        except ValueError:
-            account = None
+        account = user.account(parse_id(form['account']))
         if account is None:
             raise PageError(HTTPStatus.NOT_FOUND, "没有找到该户号，或您无权操作")
-        try:
-            amount = Decimal(form['amount'])
-            if (not amount.is_finite() or amount <= 0
-                    or amount > 1_000_000
-                    or amount != amount.quantize(Decimal('0.01'))):
-                raise InvalidOperation
-        except InvalidOperation:
+        amount = parse_decimal(form['amount'])
+        if (amount is not None and (amount <= 0 or amount > 1_000_000
+                    or amount != amount.quantize(Decimal('0.01')))):
             amount = None
         upload = request.files.get('screenshot')
         screenshot = upload.read() if upload and upload.filename else None
         if amount is None:
-            error = "请输入正确的金额（元，最多两位小数）"
+            error = "请输入正确的金额（元，半角数字，最多两位小数）"
         elif not form['reference']:
             error = "请填写转账流水号"
         else:
+            # Counted before the screenshot is decoded
+            check_limit(pool, user, 'payment')
             try:
                 check_photo(screenshot)
             except PhotoError as exception:
@@ -830,7 +911,6 @@ def pay(request, pool, user, values):
         if error:
             status = HTTPStatus.BAD_REQUEST
         else:
-            check_limit(pool, user, 'payment')
             try:
                 payment, = Payment.create([{
                             'account': account.id,
@@ -850,7 +930,7 @@ def pay(request, pool, user, values):
                 return redirect(
                     page_url(request, 'pay', message='submitted'))
     account_ids = [a.id for a in accounts]
-    since = dt.date.today() - dt.timedelta(days=366)
+    since = centre_today(pool) - dt.timedelta(days=366)
     # The open bills whatever their age, and those paid in the last year
     bills = Bill.search([
             ('account', 'in', account_ids),
@@ -981,10 +1061,7 @@ def work_order_new(request, pool, user, values):
         }
     account = None
     if form['account']:
-        try:
-            account = user.account(int(form['account']))
-        except ValueError:
-            account = None
+        account = user.account(parse_id(form['account']))
         if account is None:
             raise PageError(
                 HTTPStatus.NOT_FOUND, "没有找到该户号，或您无权操作")
@@ -1027,6 +1104,8 @@ def work_order_new(request, pool, user, values):
             subject = subject or REQUEST_TYPES[request_type]
         if not subject:
             return invalid("请填写标题")
+        # Counted before the photo is downloaded or decoded
+        check_limit(pool, user, 'work_order')
         try:
             photo = _uploaded_photo(request, pool)
         except PageError as exception:
@@ -1038,7 +1117,6 @@ def work_order_new(request, pool, user, values):
                 return invalid(str(exception))
         elif kind == 'waste':
             return invalid("节能先锋报告请附上现场照片")
-        check_limit(pool, user, 'work_order')
         try:
             order, = WorkOrder.create([{
                         'kind': kind,
@@ -1080,7 +1158,7 @@ def _own_work_order(pool, user, order_id):
     return orders[0]
 
 
-@page('requests/<int:order_id>', methods=('GET', 'POST'))
+@page('requests/<record_id:order_id>', methods=('GET', 'POST'))
 def work_order(request, pool, user, values, order_id):
     Reply = pool.get('meter.work_order.reply')
     order = _own_work_order(pool, user, order_id)
@@ -1159,7 +1237,7 @@ def info(request, pool, user, values):
     return render(request, 'info.html', sections=sections, **values)
 
 
-@page('info/<int:article_id>', registered=False)
+@page('info/<record_id:article_id>', registered=False)
 def info_article(request, pool, user, values, article_id):
     Article = pool.get('meter.wechat.article')
     articles = Article.search([

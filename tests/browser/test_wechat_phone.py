@@ -168,6 +168,43 @@ for login, name, group in [
     'WECHAT_RESIDENT', WECHAT_RESIDENT)
 
 
+# The boxes of the texts an ECharts chart draws and of its legend and
+# x axis, in the chart's pixels
+CHART_BOXES = """() => {
+  const chart = echarts.getInstanceByDom(
+    document.getElementById('usage-chart'));
+  const model = chart.getModel();
+  function box(rect, transform) {
+    rect = rect.clone();
+    if (transform) {
+      rect.applyTransform(transform);
+    }
+    return [rect.x, rect.y, rect.width, rect.height];
+  }
+  function component(main) {
+    const view = chart.getViewOfComponentModel(model.getComponent(main));
+    view.group.updateTransform();
+    return box(view.group.getBoundingRect(), view.group.transform);
+  }
+  const texts = [];
+  chart.getZr().storage.getDisplayList().forEach(function (element) {
+    if (element.style && element.style.text) {
+      texts.push([element.style.text].concat(
+          box(element.getBoundingRect(), element.transform)));
+    }
+  });
+  return {legend: component('legend'), xAxis: component('xAxis'),
+    texts: texts};
+}"""
+GREEN = 'rgb(7, 193, 96)'
+
+
+def overlap(a, b):
+    "Tell if the boxes (x, y, width, height) a and b overlap"
+    return (a[0] < b[0] + b[2] and b[0] < a[0] + a[2]
+        and a[1] < b[1] + b[3] and b[1] < a[1] + a[3])
+
+
 def number(value):
     "The text of a number however many decimals the page shows"
     return re.compile(r'^%d(\.0+)?$' % value)
@@ -329,6 +366,38 @@ class WeChatPhoneTestCase(unittest.TestCase):
         finally:
             call('common.db.logout', [], session)
 
+    def check_chart_layout(self, page):
+        "No text of the usage chart over another, the legend off the axis"
+        boxes = page.evaluate(CHART_BOXES)
+        self.assertFalse(overlap(boxes['legend'], boxes['xAxis']), boxes)
+        texts = boxes['texts']
+        self.assertIn('用量', [t[0] for t in texts])
+        for i, a in enumerate(texts):
+            for b in texts[i + 1:]:
+                self.assertFalse(overlap(a[1:], b[1:]), (a, b))
+
+    def check_uploader(self, page, name, chosen, file_name):
+        """The photo field is WeUI's uploader in Chinese: the browser's own
+        file button stays unseen under the box, the chosen photo is shown"""
+        field = page.locator('.photo-field', has=page.locator(
+                f'input[type=file][name={name}]'))
+        box = field.locator('.weui-uploader__input-box')
+        expect(box).to_be_visible()
+        self.assertGreaterEqual(box.bounding_box()['width'], 90)
+        file_input = box.locator(f'input[type=file][name={name}]')
+        self.assertEqual(file_input.evaluate(
+                "e => getComputedStyle(e).opacity"), '0')
+        expect(field.locator('.photo-status')).to_have_text(
+            re.compile(r'^(请拍摄或选择照片|未选择照片)$'))
+        expect(field.locator('.weui-uploader__file')).to_have_count(0)
+        file_input.set_input_files(files=[{'name': file_name,
+                    'mimeType': 'image/png' if file_name.endswith('.png')
+                    else 'image/jpeg', 'buffer': chosen}])
+        expect(field.locator('.photo-status')).to_have_text("已选择 1 张")
+        expect(field.locator('.weui-uploader__file')).to_have_count(1)
+        self.assertIn('blob:', field.locator('.weui-uploader__file')
+            .evaluate("e => e.style.backgroundImage"))
+
     def test_resident_on_phone(self):
         "Register, bind, read with a photo, see the chart, pay, see it paid"
         page = self.phone(PHONE_UA)
@@ -346,8 +415,14 @@ class WeChatPhoneTestCase(unittest.TestCase):
             page.get_by_role('heading', name="开发登录（仅开发环境）"))
         expect(page).to_have_url(re.compile(
                 r'/wechat/login\?next=bind%3Ffrom%3Dmenu$'))
+        # Styled as the other pages, proposing the demo's bound resident
+        expect(page.get_by_label("OpenID")).to_have_value('demo-resident')
+        login = page.get_by_role('button', name="登录")
+        self.assertEqual(login.evaluate(
+                "e => getComputedStyle(e).backgroundColor"), GREEN)
+        self.assertGreater(login.bounding_box()['width'], 150)
         page.get_by_label("OpenID").fill(RESIDENT)
-        page.get_by_role('button', name="登录").click()
+        login.click()
 
         # Registration by mobile number and SMS code
         expect(title).to_have_text("手机号注册")
@@ -401,11 +476,21 @@ class WeChatPhoneTestCase(unittest.TestCase):
         expect(page.locator('#reading-warning')).to_have_text(
             "请核对表盘：读数低于上次读数（上次读数 230）。"
             "确认无误仍可提交，将由工作人员审核。")
-        page.locator('#value').fill('250')
-        expect(page.locator('#reading-warning')).to_have_text('')
+        # Full-width digits, as a Chinese keyboard may type them, are
+        # refused in Chinese, legibly
+        page.locator('#value').fill('２５０')
         page.locator('input[type=file][name=photo]').set_input_files(
             files=[{'name': 'meter.jpg', 'mimeType': 'image/jpeg',
                     'buffer': meter_photo()}])
+        page.get_by_role('button', name="提交读数").click()
+        error = page.locator('.weui-toptips.error')
+        expect(error).to_have_text(re.compile(r'^请输入正确的读数.*半角数字'))
+        self.assertEqual(error.evaluate("e => getComputedStyle(e).color"),
+            'rgb(255, 255, 255)')
+        expect(title).to_be_in_viewport()
+        page.locator('#value').fill('250')
+        expect(page.locator('#reading-warning')).to_have_text('')
+        self.check_uploader(page, 'photo', meter_photo(), 'meter.jpg')
         page.get_by_role('button', name="提交读数").click()
         result = page.locator('.weui-msg__title')
         expect(result).to_have_text(re.compile(r'^读数(已确认|待审核)$'))
@@ -441,6 +526,35 @@ class WeChatPhoneTestCase(unittest.TestCase):
         self.assertEqual(values[-1], 20 if confirmed else 0)
         expect(page.locator('.weui-cell', has_text=labels[values.index(60)])
             .locator('.weui-cell__ft')).to_have_text(number(60))
+        # No payment yet: no payment axis running from 0 to 1 元
+        series, axes = page.evaluate('''() => {
+            const option = echarts.getInstanceByDom(
+                document.getElementById('usage-chart')).getOption();
+            return [option.series.map(s => s.name),
+                option.yAxis.map(a => a.name)]; }''')
+        self.assertEqual((series, axes), (['用量'], ['千瓦时']))
+        self.check_chart_layout(page)
+
+        # An appointment: each slot shows its places left and the chosen
+        # one its mark
+        page.goto(self.url())
+        page.locator('.weui-grid', has_text="预约服务").click()
+        expect(title).to_have_text("预约服务")
+        slot = page.locator('.slots .slot').first
+        left = slot.locator('.slot-left')
+        expect(left).to_have_text(re.compile(r'^剩余 \d+ 个$'))
+        expect(left).to_be_visible()
+        self.assertEqual(left.evaluate(
+                "e => getComputedStyle(e).fontSize"), '14px')
+        mark = slot.locator('.weui-icon-checked')
+        self.assertGreater(mark.bounding_box()['width'], 0)
+        slot.click()
+        expect(slot.locator('input[name=slot]')).to_be_checked()
+        self.assertEqual(mark.evaluate(
+                "e => getComputedStyle(e).backgroundColor"), GREEN)
+        self.assertNotEqual(mark.evaluate(
+                "e => getComputedStyle(e).webkitMaskImage"), 'none')
+        self.check_uploader(page, 'photo', meter_photo(), 'leak.jpg')
 
         # The bill, paid by bank transfer with its screenshot
         page.goto(self.url())
@@ -457,9 +571,8 @@ class WeChatPhoneTestCase(unittest.TestCase):
             ).to_have_text("E20001 张三")
         page.get_by_placeholder("0.00").fill('34.18')
         page.locator('input[name=reference]').fill('TX-BROWSER-0001')
-        page.locator('input[name=screenshot]').set_input_files(
-            files=[{'name': 'transfer.png', 'mimeType': 'image/png',
-                    'buffer': transfer_screenshot()}])
+        self.check_uploader(
+            page, 'screenshot', transfer_screenshot(), 'transfer.png')
         page.get_by_role('button', name="提交").click()
         expect(page.locator('.notice')).to_have_text(
             "已提交，财务人员审核后入账，审核结果请在本页查看。")
@@ -485,6 +598,26 @@ class WeChatPhoneTestCase(unittest.TestCase):
             has=page.locator('.weui-cell__desc', has_text="已入账"))
         expect(receipt.locator('.weui-cell__desc')).to_have_text(
             re.compile(r'^已入账 · 收据 \S+$'))
+
+        # The payment beside the usage, on its own axis in 元
+        page.goto(self.url())
+        page.locator('.weui-grid', has_text="用量查询").click()
+        page.locator('.weui-cell_access', has_text="DB-20001").click()
+        expect(title).to_have_text("电表 DB-20001")
+        expect(page.locator('#usage-chart canvas')).to_be_visible()
+        page.wait_for_function('''() => {
+            const chart = echarts.getInstanceByDom(
+                document.getElementById('usage-chart'));
+            return chart && chart.getOption().series.length === 2;
+            }''')
+        payments, axes = page.evaluate('''() => {
+            const option = echarts.getInstanceByDom(
+                document.getElementById('usage-chart')).getOption();
+            return [option.series[1].data, option.yAxis.map(a => a.name)];
+            }''')
+        self.assertEqual(payments[-1], 34.18)
+        self.assertEqual(axes, ['千瓦时', '元'])
+        self.check_chart_layout(page)
         self.assertEqual(self.outside, [])
         self.assertEqual(self.errors, [])
 
@@ -531,6 +664,8 @@ class WeChatPhoneTestCase(unittest.TestCase):
         expect(photo_input).to_be_hidden()
         page.get_by_role('button', name="拍照或选择照片").click()
         expect(page.locator('.photo-status')).to_have_text("照片已上传")
+        expect(page.locator('.weui-uploader__file.photo-uploaded')
+            ).to_have_count(1)
         expect(page.locator('input[name=media_id]')).to_have_value(
             'media-phone-0001')
         page.locator('#value').fill('61')

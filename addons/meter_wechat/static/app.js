@@ -108,6 +108,38 @@ var MeterWeChat = (function () {
     }
   }
 
+  /* The photo fields are WeUI's uploader: the chosen photo is shown in
+   * the list beside the box, and the box's caption says so in Chinese. */
+  function photoFields() {
+    var fields = document.querySelectorAll('.photo-field');
+    Array.prototype.forEach.call(fields, function (field) {
+      var file = field.querySelector('.photo-file');
+      var files = field.querySelector('.photo-files');
+      var status = field.querySelector('.photo-status');
+      var empty = status.textContent;
+      var shown = null;
+      file.addEventListener('change', function () {
+        files.textContent = '';
+        if (shown) {
+          URL.revokeObjectURL(shown);
+          shown = null;
+        }
+        var chosen = file.files && file.files[0];
+        if (!chosen) {
+          status.textContent = empty;
+          return;
+        }
+        shown = URL.createObjectURL(chosen);
+        var item = document.createElement('li');
+        item.className = 'weui-uploader__file photo-chosen';
+        item.style.backgroundImage = 'url("' + shown + '")';
+        item.title = chosen.name;
+        files.appendChild(item);
+        status.textContent = '已选择 1 张';
+      });
+    });
+  }
+
   /* Inside WeChat the photo fields use the JS-SDK: chooseImage takes or
    * picks the photo, uploadImage sends it to WeChat and the form posts
    * its serverId as media_id, which the server downloads.  Should the
@@ -152,6 +184,7 @@ var MeterWeChat = (function () {
         var media = field.querySelector('.photo-media');
         var button = field.querySelector('.photo-choose');
         var status = field.querySelector('.photo-status');
+        var files = field.querySelector('.photo-files');
         file.required = false;
         file.hidden = true;
         button.hidden = false;
@@ -168,6 +201,10 @@ var MeterWeChat = (function () {
                 success: function (uploaded) {
                   media.value = uploaded.serverId;
                   status.textContent = '照片已上传';
+                  files.textContent = '';
+                  var item = document.createElement('li');
+                  item.className = 'weui-uploader__file photo-uploaded';
+                  files.appendChild(item);
                 },
                 fail: function () {
                   status.textContent = '照片上传失败，请重试';
@@ -194,27 +231,51 @@ var MeterWeChat = (function () {
       return;
     }
     var chart = echarts.init(element);
-    chart.setOption({
-      tooltip: {trigger: 'axis'},
-      grid: {left: 48, right: 48, top: 40, bottom: 32},
-      xAxis: {type: 'category', data: JSON.parse(element.dataset.labels)},
-      legend: {data: ['用量', '缴费']},
-      yAxis: [
-        {type: 'value', name: element.dataset.unit},
-        {type: 'value', name: '元', splitLine: {show: false}}
-      ],
-      series: [{
-        name: '用量',
-        type: 'bar',
-        itemStyle: {color: '#07c160'},
-        data: JSON.parse(element.dataset.values)
-      }, {
+    var payments = JSON.parse(element.dataset.payments || '[]');
+    /* Without a payment in the 12 months the payment axis would run from
+     * 0 to 1 元 over nothing: the chart is of the usage alone. */
+    var paid = payments.some(function (amount) { return amount > 0; });
+    var yAxis = [{type: 'value', name: element.dataset.unit, min: 0}];
+    var series = [{
+      name: '用量',
+      type: 'bar',
+      itemStyle: {color: '#07c160'},
+      data: JSON.parse(element.dataset.values)
+    }];
+    if (paid) {
+      yAxis.push({type: 'value', name: '元', min: 0,
+        splitLine: {show: false}});
+      series.push({
         name: '缴费',
         type: 'line',
         yAxisIndex: 1,
         itemStyle: {color: '#fa9d3b'},
-        data: JSON.parse(element.dataset.payments || '[]')
-      }]
+        data: payments
+      });
+    }
+    chart.setOption({
+      tooltip: {trigger: 'axis'},
+      /* The legend above the plot, the axis names below it and the month
+       * labels under the plot: none over another (ECharts 6 puts the
+       * legend at the bottom by default, over the month labels). */
+      legend: {top: 4, data: series.map(function (s) { return s.name; })},
+      grid: {left: 44, right: paid ? 44 : 16, top: 64, bottom: 28},
+      xAxis: {
+        type: 'category',
+        data: JSON.parse(element.dataset.labels),
+        axisLabel: {
+          /* 2026-03 → 3月, and the year at January and at the start */
+          formatter: function (label, index) {
+            var month = parseInt(label.slice(5), 10);
+            if (index === 0 || month === 1) {
+              return label.slice(2, 4) + '年' + month + '月';
+            }
+            return month + '月';
+          }
+        }
+      },
+      yAxis: yAxis,
+      series: series
     });
     window.addEventListener('resize', function () {
       chart.resize();
@@ -224,6 +285,7 @@ var MeterWeChat = (function () {
   document.addEventListener('DOMContentLoaded', function () {
     smsButton();
     readingWarning();
+    photoFields();
     wechatPhotos();
   });
 

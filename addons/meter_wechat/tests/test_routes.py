@@ -10,6 +10,7 @@ import re
 import time
 from contextlib import redirect_stdout
 from decimal import Decimal
+from unittest.mock import patch
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from PIL import Image
@@ -41,6 +42,10 @@ IN_WECHAT = {'User-Agent': (
         'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) '
         'AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 '
         'MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN')}
+
+
+FULL_WIDTH = str.maketrans('0123456789', '０１２３４５６７８９')
+ARABIC_INDIC = str.maketrans('0123456789', '٠١٢٣٤٥٦٧٨٩')
 
 
 def sign(*values):
@@ -243,6 +248,13 @@ class WeChatRouteTestCase(RouteTestCase):
             meter, = Pool().get('meter.meter').search(
                 [('number', '=', number)])
             return meter.id
+
+    def self_readings(self, meter_id):
+        "Return the number of self readings of the meter"
+        with Transaction().start(DB_NAME, 0):
+            return Pool().get('meter.reading').search([
+                    ('meter', '=', meter_id), ('source', '=', 'self'),
+                    ], count=True)
 
     def callback(self, body, nonce, timestamp=None, signature=None, **args):
         timestamp = timestamp or str(int(time.time()))
@@ -480,6 +492,28 @@ class WeChatRouteTestCase(RouteTestCase):
         self.assertTrue(response.headers['Location'].endswith(
                 self.quoted_url(page)), response.headers['Location'])
 
+    def test_dev_login_page(self):
+        "The development login is styled and proposes the demo's resident"
+        if not config.has_section('wechat'):
+            config.add_section('wechat')
+        config.set('wechat', 'dev_login', 'True')
+        try:
+            response = self.client().get(self.url('login'))
+            self.assertEqual(response.status_code, 200)
+            self.assertIn(
+                self.quoted_url('static/weui.css'), response.text)
+            self.assertIn('class="weui-btn weui-btn_primary"', response.text)
+            self.assertRegex(response.text,
+                r'<input[^>]* name="openid" value="demo-resident"')
+            self.assertNotIn('dev-openid', response.text)
+            response = self.client().post(self.url('login'), data={
+                    'openid': 'bad openid!', 'next': ''})
+            self.assertEqual(response.status_code, 400)
+            self.assertIn('OpenID 格式不正确', response.text)
+            self.assertIn('value="bad openid!"', response.text)
+        finally:
+            config.set('wechat', 'dev_login', 'False')
+
     def test_dev_login_keeps_query(self):
         "The development login also goes back to the page with its query"
         if not config.has_section('wechat'):
@@ -711,6 +745,179 @@ class WeChatRouteTestCase(RouteTestCase):
                 'csrf_token': token, 'meter': str(huge), 'value': '5',
                 'photo': (io.BytesIO(image()), 'meter.png')})
         self.assertEqual(response.status_code, 404)
+
+    def test_unknown_page(self):
+        "An unknown address under the pages answers the Chinese 404 page"
+        client = self.resident('oLost', '13866660021', 'R002')
+        for method, page in [
+                ('get', 'nothing-here'), ('get', 'usage/1/more'),
+                ('post', 'nothing-here'), ('get', 'usage/abc'),
+                ('get', 'requests/-1')]:
+            for who in [client, self.client()]:
+                response = getattr(who, method)(self.url(page))
+                self.assertEqual(response.status_code, 404, (method, page))
+                self.assertIn('页面不存在', response.text)
+                self.assertIn('text/html', response.headers['Content-Type'])
+                self.assertNotIn('Not Allowed', response.text)
+
+    def test_ids_ascii_digits(self):
+        "Only plain ASCII ids reach a record, in addresses and in forms"
+        client = self.resident('oDigits', '13866660022', 'R002')
+        meter = self.meter_id('M-R002')
+        pool = Pool(DB_NAME)
+        readings = self.self_readings(meter)
+        with Transaction().start(DB_NAME, 0) as transaction:
+            article, = pool.get('meter.wechat.article').create([{
+                        'title': "停水须知", 'category': 'info',
+                        'body': "请提前储水"}])
+            article_id = article.id
+            transaction.commit()
+        self.assertEqual(
+            client.get(self.url('usage/%d' % meter)).status_code, 200)
+        self.assertEqual(
+            client.get(self.url('info/%d' % article_id)).status_code, 200)
+        for page in [
+                'usage/%s' % str(meter).translate(FULL_WIDTH),
+                'usage/%s' % str(meter).translate(ARABIC_INDIC),
+                'usage/0%d' % meter,
+                'usage/%s%d' % ('0' * 30, meter),
+                'usage/+%d' % meter,
+                'info/%s' % str(article_id).translate(FULL_WIDTH),
+                'info/00%d' % article_id,
+                ]:
+            response = client.get(self.url(quote(page)))
+            self.assertEqual(response.status_code, 404, page)
+            self.assertIn('页面不存在', response.text)
+            self.assertNotIn('M-R002', response.text)
+        # The ids of the forms and queries too
+        for value in [str(meter).translate(FULL_WIDTH), '0%d' % meter,
+                ' %d' % meter, '%d.0' % meter]:
+            response = client.get(self.url('reading/check'), query_string={
+                    'meter': value, 'value': '5'})
+            self.assertEqual(response.status_code, 404, value)
+            token = self.csrf(client, 'reading')
+            response = client.post(self.url('reading'), data={
+                    'csrf_token': token, 'meter': value, 'value': '5',
+                    'photo': (io.BytesIO(image()), 'meter.png')})
+            self.assertEqual(response.status_code, 404, value)
+        self.assertEqual(self.self_readings(meter), readings)
+
+    def test_typed_numbers_ascii(self):
+        "A typed reading or amount is ASCII digits, refused in Chinese else"
+        client = self.resident('oTyped', '13866660023', 'R002')
+        meter = self.meter_id('M-R002')
+        with Transaction().start(DB_NAME, 0):
+            account, = Pool().get('meter.account').search(
+                [('number', '=', 'R002')])
+            account_id = account.id
+        readings = self.self_readings(meter)
+        for value in ['１２３', '١٢٣', '1_000', '1e3', '-5', 'NaN',
+                'Infinity', '１２.5', '12 5']:
+            response = client.get(self.url('reading/check'), query_string={
+                    'meter': str(meter), 'value': value})
+            self.assertEqual(response.status_code, 400, value)
+            self.assertIn('半角数字', response.json['error'])
+            token = self.csrf(client, 'reading')
+            response = client.post(self.url('reading'), data={
+                    'csrf_token': token, 'meter': str(meter), 'value': value,
+                    'photo': (io.BytesIO(image()), 'meter.png')})
+            self.assertEqual(response.status_code, 400, value)
+            self.assertIn('请输入正确的读数', response.text)
+            self.assertIn('半角数字', response.text)
+        self.assertEqual(client.get(self.url('reading/check'), query_string={
+                    'meter': str(meter), 'value': '123.5'}).status_code, 200)
+        token = self.csrf(client, 'pay')
+        for amount in ['１２', '١٢', '1_000', '1e2', '-12', 'NaN']:
+            response = client.post(self.url('pay'), data={
+                    'csrf_token': token, 'account': str(account_id),
+                    'amount': amount, 'reference': 'TX-DIGITS',
+                    'screenshot': (io.BytesIO(image()), 'transfer.png')})
+            self.assertEqual(response.status_code, 400, amount)
+            self.assertIn('请输入正确的金额', response.text)
+        self.assertEqual(self.self_readings(meter), readings)
+        with Transaction().start(DB_NAME, 0):
+            self.assertFalse(Pool().get('meter.payment').search([
+                        ('transfer_reference', '=', 'TX-DIGITS')]))
+
+    def test_daily_limit_before_photo(self):
+        "Over the daily limit the photo is neither downloaded nor decoded"
+        client = self.resident('oEager', '13866660024', 'R002')
+        meter = self.meter_id('M-R002')
+        token = self.csrf(client, 'reading')
+
+        def post():
+            return client.post(self.url('reading'), data={
+                    'csrf_token': token, 'meter': str(meter), 'value': '5',
+                    'photo': (io.BytesIO(b'not an image'), 'meter.jpg')})
+        for _ in range(routes.DAILY_LIMITS['reading']):
+            self.assertEqual(post().status_code, 400)
+        with patch.object(routes, 'check_photo',
+                    side_effect=AssertionError("photo decoded")), \
+                patch.object(routes, '_uploaded_photo',
+                    side_effect=AssertionError("photo read")):
+            response = post()
+        self.assertEqual(response.status_code, 429)
+        self.assertIn('今日提交次数已达上限', response.text)
+
+    def test_daily_limit_centre_day(self):
+        "The daily counters are of the centre's day, not the server's"
+        pool = Pool(DB_NAME)
+        utc = dt.datetime.now(dt.timezone.utc)
+        # A zone whose date differs from UTC's at this moment
+        zone = 'Pacific/Kiritimati' if utc.hour >= 10 else 'Etc/GMT+12'
+        with Transaction().start(DB_NAME, 0, _lock_tables=[
+                    pool.get('meter.configuration')._table]):
+            Configuration = pool.get('meter.configuration')
+            Store = pool.get('meter.wechat.store')
+            User = pool.get('meter.wechat.user')
+            Configuration.write([Configuration(1)], {'timezone': zone})
+            try:
+                user = User.login('oClock')
+                routes.check_limit(pool, user, 'bind')
+                local = dt.datetime.now(Configuration.tzinfo()).date()
+                self.assertNotEqual(local, utc.date())
+
+                def counted(date):
+                    return Store.get_value('limit:bind:%d:%s' % (
+                            user.id, date.isoformat()), time.time())
+                self.assertEqual(counted(local), 1)
+                self.assertIsNone(counted(utc.date()))
+            finally:
+                Transaction().rollback()
+                Configuration._timezone_cache.clear()
+
+    def test_usage_months_centre_clock(self):
+        "A reading counts in the month of the centre's clock it was taken"
+        pool = Pool(DB_NAME)
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Meter = pool.get('meter.meter')
+            Reading = pool.get('meter.reading')
+            Configuration = pool.get('meter.configuration')
+            zone = Configuration.tzinfo()
+            other, = Meter.search([('number', '=', 'M-R002')])
+            meter = Meter(number='M-CLOCK', kind='water',
+                account=other.account, campus=other.campus, digits=6,
+                decimals=0, multiplier=Decimal(1), initial_value=Decimal(0),
+                reading_method='self')
+            meter.save()
+            today = dt.datetime.now(zone).date()
+            last_month = (today.replace(day=1) - dt.timedelta(days=1)
+                ).replace(day=1)
+            # 00:30 on the 1st in Beijing is the evening before in UTC
+            taken_at = dt.datetime.combine(last_month, dt.time(0, 30),
+                tzinfo=zone).astimezone(dt.timezone.utc).replace(tzinfo=None)
+            self.assertEqual(taken_at.month != last_month.month,
+                zone.utcoffset(taken_at) > dt.timedelta(0))
+            reading, = Reading.create([{
+                        'meter': meter.id, 'value': Decimal(42),
+                        'source': 'field', 'taken_at': taken_at}])
+            self.assertEqual(reading.state, 'confirmed')
+            months = dict(routes.monthly_usage(pool, meter))
+            self.assertEqual(
+                months[last_month.strftime('%Y-%m')], Decimal(42))
+            self.assertEqual(sum(months.values()), Decimal(42))
+            self.assertEqual(list(months)[-1], today.strftime('%Y-%m'))
+            transaction.rollback()
 
     def test_self_reading(self):
         "A self reading with its photo becomes a reading of source self"
@@ -1100,6 +1307,31 @@ class WeChatRouteTestCase(RouteTestCase):
                     payment.transfer_reference, payment.screenshot),
                 ('waiting', 'transfer', Decimal('120.50'), 'TX20261125001',
                     screenshot))
+
+    def test_pay_without_payee(self):
+        "Until the centre's bank account is set the pay page says so"
+        pool = Pool(DB_NAME)
+        BillingConfiguration = pool.get('meter.billing.configuration')
+
+        def set_payee(values):
+            with Transaction().start(DB_NAME, 0, _lock_tables=[
+                        BillingConfiguration._table]) as transaction:
+                BillingConfiguration.write([BillingConfiguration(1)], values)
+                transaction.commit()
+        client = self.resident('oNoPayee', '13877770009', 'R002')
+        set_payee({'payee': None, 'bank_name': None, 'bank_account': None})
+        page = client.get(self.url('pay'))
+        self.assertEqual(page.status_code, 200)
+        self.assertIn('尚未公布收款账户', page.text)
+        self.assertIn('010-12345678', page.text)
+        self.assertNotIn('请转账至下方收款账户', page.text)
+        set_payee({'payee': "某大学", 'bank_name': "工商银行",
+                'bank_account': '0200 0000 0000 9999'})
+        page = client.get(self.url('pay'))
+        self.assertNotIn('尚未公布收款账户', page.text)
+        self.assertIn('请转账至下方收款账户', page.text)
+        for text in ['某大学', '工商银行', '0200 0000 0000 9999']:
+            self.assertIn(text, page.text)
 
     def test_notices(self):
         "Residents see the notices of their campus and building only"
