@@ -68,8 +68,9 @@ MENUS = """() => new Promise((resolve, reject) => {
             ['complete_name', 'action', 'parent'], {}],
     }, session).then(resolve, reject);
 })"""
+# As a double click on the menu does (no ids: no suffix to the tab's name)
 OPEN_MENU = """id => Sao.Action.exec_keyword(
-    'tree_open', {model: 'ir.ui.menu', id: id, ids: [id]})"""
+    'tree_open', {model: 'ir.ui.menu', id: id})"""
 # What the current tab shows: its view type, the records loaded and the
 # rows of its list.
 CURRENT = """() => {
@@ -273,10 +274,28 @@ class SaoSweepTestCase(unittest.TestCase):
                 tabs.first.click()
                 self.settle()
             first = pane.locator('.treeview > table > tbody > tr').first
-            if self.page.evaluate(CURRENT)['rows']:
-                first.locator('td').nth(1).dblclick()
-                what = self.current()
-                if what['view_type'] == 'form':
+            # Lists edited in place, hierarchies (a double click unfolds)
+            # and actions without a form do not switch to a form
+            opens = page.evaluate('''() => {
+                const screen = Sao.Tab.tabs.get_current().screen;
+                const view = screen.current_view;
+                const types = screen.views.map(v => v.view_type)
+                    .concat(screen.view_to_load);
+                return !view.editable && !view.children_field
+                    && types.includes('form'); }''')
+            if self.page.evaluate(CURRENT)['rows'] and opens:
+                # A cell of the record, not its selection box
+                first.locator('td[data-title]:visible').filter(
+                    has_text=re.compile(r'\S')).first.dblclick()
+                try:
+                    page.wait_for_function(
+                        '() => Sao.Tab.tabs.get_current().screen'
+                        '.current_view.view_type === "form"', timeout=10000)
+                except PlaywrightTimeoutError:
+                    failures.append(f"{where}: the first record does not "
+                        "open in its form")
+                else:
+                    what = self.current()
                     self.check(failures, f"{where} › form", what)
                     self.check_form_pages(failures, f"{where} › form")
         elif what['view_type'] == 'form':
