@@ -33,14 +33,14 @@ from trytond.wsgi import app
 
 from . import session as sessions
 from .binding import verification_matches
-from .callback import (
-    MAX_BODY_SIZE, PAGES, CallbackError, default_reply_table, handle,
-    handshake)
+from .callback import MAX_BODY_SIZE, CallbackError, handle, handshake
 from .client import WeChatApiError
 from .photo import PhotoError, check_photo
-from .sms import LogProvider, SmsError, VerificationCodes, get_provider
+from .reply import PAGES, default_reply_table
+from .sms import LogProvider, SmsError, get_provider
 from .store import TableCodeStorage, TableNonceStore
 from .user import valid_id
+from .verification import VerificationCodes
 from .work_order import (
     APPOINTMENT_TYPES, REQUEST_TYPES, RESIDENT_KINDS, type_label)
 

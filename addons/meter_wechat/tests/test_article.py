@@ -5,7 +5,7 @@ import unittest
 
 from trytond.i18n import gettext
 from trytond.modules.meter_wechat.article import split_keywords
-from trytond.modules.meter_wechat.callback import (
+from trytond.modules.meter_wechat.reply import (
     LISTED_ARTICLES, Article, default_menu, default_reply_table, fill)
 from trytond.modules.meter_wechat.exceptions import ArticleValidationError
 from trytond.pool import Pool

@@ -9,9 +9,10 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import ArticlesReply
 
 from trytond.modules.meter_wechat.callback import (
-    MAX_BODY_SIZE, Answer, Article, CallbackError, CallbackSettings,
-    MemoryNonceStore, NonceStore, ReplyTable, default_menu,
-    default_reply_table, handle, handshake)
+    MAX_BODY_SIZE, CallbackError, CallbackSettings, handle, handshake)
+from trytond.modules.meter_wechat.nonce import MemoryNonceStore, NonceStore
+from trytond.modules.meter_wechat.reply import (
+    Answer, Article, ReplyTable, default_menu, default_reply_table)
 
 BASE_URL = 'https://wx.example.edu.cn/meter/'
 # The keyword answers, kept by staff as articles (meter.wechat.article)

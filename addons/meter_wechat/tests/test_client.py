@@ -3,7 +3,7 @@ import unittest
 
 from wechatpy.session.memorystorage import MemoryStorage
 
-from trytond.modules.meter_wechat.callback import (
+from trytond.modules.meter_wechat.reply import (
     default_menu, default_reply_table)
 from trytond.modules.meter_wechat.client import (
     MeterWeChatClient, MeterWeChatOAuth, WeChatApi, WeChatApiError,

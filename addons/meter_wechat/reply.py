@@ -1,0 +1,276 @@
+"""What the official account answers: the table of keywords, menu
+clicks and handlers, the articles staff keep, and the standard table and
+menu of the service centre.
+
+Plain Python: the callback (callback.py) hands each message to a
+ReplyTable and renders what it returns.
+"""
+import re
+from urllib.parse import urlencode, urljoin
+
+__all__ = [
+    'Answer', 'Article', 'ReplyTable', 'PAGES', 'RESERVED_KEYWORDS',
+    'LISTED_ARTICLES', 'fill', 'default_reply_table', 'default_menu',
+    ]
+
+_PLACEHOLDER = re.compile(r'\{([A-Za-z_][A-Za-z0-9_]*)\}')
+# The pages of the standard table by the name of their placeholder
+PAGES = {
+    'usage': 'usage',
+    'pay': 'pay',
+    'repair': 'repair',
+    'notice': 'notices',
+    'contact': 'contact',
+    'bind': 'bind',
+    'reading': 'reading',
+    'requests': 'requests',
+    'info': 'info',
+    }
+# The words of the answers computed here rather than kept as articles
+USAGE_KEYWORDS = ('用量', '余额', '用电', '用水', '查询')
+INFO_KEYWORDS = ('便民', '小贴士', '常见问题')
+RESERVED_KEYWORDS = USAGE_KEYWORDS + INFO_KEYWORDS
+_RESERVED = {w.lower() for w in RESERVED_KEYWORDS}
+# How many articles the welcome and help texts list: WeChat does not show
+# a text reply over 2048 bytes
+LISTED_ARTICLES = 6
+
+
+class Answer:
+    """One reply of the table.
+
+    ``content`` is either a text template, formatted with the page URLs of
+    the table (``{usage}``, ``{pay}`` …), ``{phone}``, ``{name}`` and
+    ``{keywords}``; or a callable ``content(message, table)`` returning a
+    text, a wechatpy reply, a list of articles or None for no reply.
+    ``summary`` describes it in the welcome and help texts.
+    """
+
+    def __init__(self, content, summary=''):
+        self.content = content
+        self.summary = summary
+
+
+def fill(template, values):
+    """Replace the {name} of values in template, keep anything else as
+    written.
+
+    For the texts staff write: a mistyped placeholder or a lone brace
+    stays in the answer rather than breaking it, and nothing but the
+    values can be reached (no attribute or index as str.format allows).
+    """
+    def value(match):
+        name = match.group(1)
+        return str(values[name]) if name in values else match.group(0)
+    return _PLACEHOLDER.sub(value, template)
+
+
+class Article:
+    """An answer staff keep as an article (meter.wechat.article).
+
+    ``summary`` is the reply, filled as the table's templates by ``fill``;
+    a link to ``page``, the whole article, follows it.  ``title``
+    describes it in the welcome and help texts when it is ``listed``
+    there.
+    """
+
+    def __init__(self, keywords, summary, page, title='', listed=False):
+        self.keywords = list(keywords)
+        self.summary = summary
+        self.page = page
+        self.title = title
+        self.listed = listed
+
+    def answer(self, listed=True):
+        "Return the Answer of the table, in the welcome if listed too"
+        def content(message, table):
+            text = table.fill(self.summary) if self.summary else self.title
+            return '%s\n<a href="%s">查看详情</a>' % (
+                text, table.url(self.page))
+        return Answer(content, self.title if listed and self.listed else '')
+
+
+class ReplyTable:
+    """What the account answers.
+
+    ``keywords`` maps a word found in a text message to an ``Answer``
+    (several words may share the same one), ``clicks`` maps the key of a
+    menu button to an ``Answer`` and ``handlers`` maps other message types
+    ('image', 'location', 'voice', 'event:scan' …) to a callable
+    ``handler(message, table)``.  Pages are given by name and path
+    relative to ``base_url``.
+    """
+
+    def __init__(
+            self, base_url, pages=None, keywords=None, clicks=None,
+            handlers=None, welcome='', help='', error='', name='',
+            phone=''):
+        if not base_url.endswith('/'):
+            base_url += '/'
+        self.base_url = base_url
+        self.pages = dict(pages or {})
+        self.keywords = dict(keywords or {})
+        if not all(w.strip() for w in self.keywords):
+            raise ValueError("empty keyword would match every message")
+        self.clicks = dict(clicks or {})
+        self.handlers = dict(handlers or {})
+        self.welcome = welcome
+        self.help = help
+        self.error = error
+        self.name = name
+        self.phone = phone
+        # Longest first so that "停水通知" wins over "通知" (stable sort)
+        self._words = sorted(self.keywords, key=len, reverse=True)
+        self._values = self._compute_values()
+        # Staff write {phone} whether or not the service has one
+        self._staff_values = dict(
+            self._values, phone=phone or '见“联系我们”页面')
+        for answer in self._answers():
+            if not callable(answer.content):
+                self.render(answer.content)
+        for template in (welcome, help, error):
+            self.render(template)
+
+    def url(self, page, **query):
+        "Return the absolute URL of the named page"
+        url = urljoin(self.base_url, self.pages.get(page, page))
+        if query:
+            url += ('&' if '?' in url else '?') + urlencode(query)
+        return url
+
+    def _answers(self):
+        seen = []
+        for answer in list(self.keywords.values()) + list(
+                self.clicks.values()):
+            if answer not in seen:
+                seen.append(answer)
+        return seen
+
+    def _listing(self):
+        lines = []
+        for answer in self._answers():
+            words = [w for w, a in self.keywords.items() if a is answer]
+            if words and answer.summary:
+                lines.append('回复「%s」%s' % (words[0], answer.summary))
+        return '\n'.join(lines)
+
+    def _compute_values(self):
+        values = {name: self.url(name) for name in self.pages}
+        values.update(
+            phone=self.phone, name=self.name, keywords=self._listing())
+        return values
+
+    def render(self, template):
+        "Format template with the page URLs and the table's values"
+        try:
+            return template.format_map(self._values)
+        except (KeyError, IndexError, ValueError, AttributeError) as exception:
+            raise ValueError(
+                "invalid reply template %r: %s" % (template, exception))
+
+    def fill(self, template):
+        "Format a text written by staff, see fill"
+        return fill(template, self._staff_values)
+
+    def match(self, text):
+        "Return the answer for the text of a message or None"
+        text = text.strip().lower()
+        if not text:
+            return None
+        for word in self._words:
+            if word.lower() == text:
+                return self.keywords[word]
+        for word in self._words:
+            if word.lower() in text:
+                return self.keywords[word]
+        return None
+
+
+def default_reply_table(
+        base_url, name='水电保障中心', phone='', usage=None, articles=(),
+        handlers=None):
+    """Return the standard table of the service centre.
+
+    The keywords are answered by the articles (Article) staff keep, but
+    the words of the usage query and of the convenience services page,
+    which are computed here.  usage may be a callable giving a personal
+    answer (for example the last readings of the account bound to the
+    OpenID); without it the answer is a link to the page.  The menu
+    buttons are answered with links to the pages.
+    """
+    answers = {
+        'usage': Answer(
+            usage or ('查询水电用量和余额，请'
+                '<a href="{usage}">点击这里</a>。\n'
+                '首次使用请先<a href="{bind}">绑定户号</a>。'),
+            '查询水电用量和余额'),
+        'info': Answer(
+            '便民信息、生活小贴士和常见问题请<a href="{info}">点击查看</a>。',
+            '查看便民信息和生活小贴士'),
+        }
+    keywords = {w: answers['usage'] for w in USAGE_KEYWORDS}
+    listed = 0
+    for article in articles:
+        answer = article.answer(listed=listed < LISTED_ARTICLES)
+        listed += bool(answer.summary)
+        for word in article.keywords:
+            if word.strip() and word.lower() not in _RESERVED:
+                keywords.setdefault(word, answer)
+    keywords.update({w: answers['info'] for w in INFO_KEYWORDS})
+    clicks = {
+        'USAGE': answers['usage'],
+        'PAY': Answer('在线缴纳水电费，请<a href="{pay}">点击这里</a>。'),
+        'REPAIR': Answer('报修水电故障，请<a href="{repair}">填写报修单</a>。'),
+        'NOTICE': Answer(
+            '停水、停电等通知请查看<a href="{notice}">最新公告</a>。'),
+        'CONTACT': Answer(
+            ('{name}的服务网点和办公时间请查看<a href="{contact}">联系我们</a>。'
+                + ('\n值班电话：{phone}' if phone else ''))),
+        'INFO': answers['info'],
+        }
+    return ReplyTable(
+        base_url, pages=PAGES, keywords=keywords, clicks=clicks,
+        handlers=handlers, name=name, phone=phone,
+        welcome=('欢迎关注{name}！\n'
+            '在这里您可以：\n{keywords}\n'
+            '也可以使用下方菜单。首次使用请先<a href="{bind}">绑定户号</a>。'),
+        help=('抱歉，没有理解您的意思。您可以：\n{keywords}\n'
+            '或使用下方菜单。'),
+        error='系统繁忙，请稍后再试。')
+
+
+def default_menu(table, link=None):
+    """Return the custom menu (自定义菜单) matching default_reply_table.
+
+    link turns a page URL into the URL of the button, typically the OAuth
+    authorize URL that gives the page the resident's OpenID.
+    """
+    link = link or (lambda url: url)
+
+    def view(name, page):
+        return {'type': 'view', 'name': name, 'url': link(table.url(page))}
+
+    def click(name, key):
+        return {'type': 'click', 'name': name, 'key': key}
+    return {
+        'button': [
+            {
+                'name': '用水用电',
+                'sub_button': [
+                    view('用量查询', 'usage'),
+                    view('在线缴费', 'pay'),
+                    view('绑定户号', 'bind'),
+                    ],
+                },
+            view('报修', 'repair'),
+            {
+                'name': '服务指南',
+                'sub_button': [
+                    click('停水停电通知', 'NOTICE'),
+                    click('联系我们', 'CONTACT'),
+                    view('便民服务', 'info'),
+                    click('使用帮助', 'HELP'),
+                    ],
+                },
+            ],
+        }
