@@ -74,6 +74,15 @@ def sms_codes():
     return VerificationCodes(provider, storage=TableCodeStorage())
 
 
+def sms_message(exception):
+    "Return the translated message of an SmsError"
+    name = exception.code
+    if name == 'rate_limited' and 'retry_after' in exception.details:
+        name = 'rate_limited_wait'
+    return gettext(
+        'meter_wechat.msg_sms_%s' % name, **exception.details)
+
+
 # The message callback
 
 def usage_answer(pool):
@@ -244,7 +253,8 @@ def register(request, pool, visitor, values):
         except SmsError as exception:
             return render(request, 'register.html',
                 status=HTTPStatus.BAD_REQUEST,
-                error=exception.message, phone=phone, next=next_, **values)
+                error=sms_message(exception), phone=phone, next=next_,
+                **values)
         visitor.user.register(phone)
         return redirect(page_url(request, next_ or 'accounts'))
     return render(request, 'register.html', error=None,
@@ -263,5 +273,5 @@ def send_code(request, pool, visitor, values):
             {'error': exception.message}, exception.status)
     except SmsError as exception:
         return web.json_response(
-            {'error': exception.message}, HTTPStatus.BAD_REQUEST)
+            {'error': sms_message(exception)}, HTTPStatus.BAD_REQUEST)
     return web.json_response({'expires_in': int(expires - time.time())})

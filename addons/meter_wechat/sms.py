@@ -37,7 +37,10 @@ CHINA_TZ = dt.timezone(dt.timedelta(hours=8), 'Asia/Shanghai')
 class SmsError(Exception):
     """A refused or failed text message.
 
-    ``code`` is stable, ``message`` is meant for the resident.
+    ``code`` is stable and ``details`` its figures (``retry_after``,
+    ``remaining``): the ORM side shows the resident the translated message
+    ``meter_wechat.msg_sms_<code>`` made of them; ``message`` is for the
+    logs.
     """
 
     def __init__(self, code, message, **details):
@@ -62,7 +65,7 @@ def normalize_phone(phone):
     else is refused.
     """
     if not isinstance(phone, str):
-        raise SmsError('phone_invalid', "请输入正确的手机号码")
+        raise SmsError('phone_invalid', "The phone number is not valid.")
     phone = _PHONE_NOISE.sub('', phone)
     if phone.startswith('+86'):
         phone = phone[3:]
@@ -71,7 +74,7 @@ def normalize_phone(phone):
     elif len(phone) == 13 and phone.startswith('86'):
         phone = phone[2:]
     if not phone.isascii() or not _PHONE.match(phone):
-        raise SmsError('phone_invalid', "请输入正确的手机号码")
+        raise SmsError('phone_invalid', "The phone number is not valid.")
     return phone
 
 
@@ -245,7 +248,8 @@ class AliyunProvider(SmsProvider):
                 timeout=self.timeout)
         except requests.RequestException as exception:
             logger.warning("Aliyun SMS unreachable: %s", exception)
-            raise SmsError('provider_unavailable', "短信发送失败，请稍后再试")
+            raise SmsError(
+                'provider_unavailable', "The text message could not be sent.")
         try:
             result = response.json()
         except ValueError:
@@ -254,7 +258,8 @@ class AliyunProvider(SmsProvider):
             logger.warning(
                 "Aliyun SMS answered HTTP %s without JSON",
                 response.status_code)
-            raise SmsError('provider_unavailable', "短信发送失败，请稍后再试")
+            raise SmsError(
+                'provider_unavailable', "The text message could not be sent.")
         code = result.get('Code')
         if response.status_code != 200 or code != 'OK':
             logger.warning(
@@ -262,13 +267,13 @@ class AliyunProvider(SmsProvider):
                 result.get('Message'), result.get('RequestId'))
             if code == 'isv.MOBILE_NUMBER_ILLEGAL':
                 raise SmsError(
-                    'phone_invalid', "请输入正确的手机号码",
+                    'phone_invalid', "The phone number is not valid.",
                     provider_code=code)
             if code in {'isv.BUSINESS_LIMIT_CONTROL', 'Throttling.User'}:
                 raise SmsError(
-                    'rate_limited', "发送过于频繁，请稍后再试",
+                    'rate_limited', "Too many messages sent.",
                     provider_code=code)
             raise SmsError(
-                'provider_error', "短信发送失败，请稍后再试",
+                'provider_error', "The text message could not be sent.",
                 provider_code=code)
         return result.get('BizId') or result.get('RequestId') or ''

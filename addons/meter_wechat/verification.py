@@ -116,13 +116,13 @@ class VerificationCodes:
             if last is not None:
                 wait = int(last['time'] + self.interval - now + 0.999)
                 raise SmsError(
-                    'rate_limited', "发送过于频繁，请 %d 秒后再试" % wait,
+                    'rate_limited', "Retry in %d seconds." % wait,
                     retry_after=wait)
             day_key = 'sms-day:%s:%s' % (phone, self._day(now).isoformat())
             day = self.storage.get(day_key, now) or {'count': 0}
             if day['count'] >= self.daily_limit:
                 raise SmsError(
-                    'daily_limit', "今日获取验证码次数已达上限，请明天再试")
+                    'daily_limit', "Too many codes today.")
             code = self._generate()
             self.provider.send(phone, self.template, {'code': code})
             expires = now + self.ttl
@@ -153,7 +153,7 @@ class VerificationCodes:
             entry = self.storage.get(key, now)
             if entry is None:
                 raise VerificationError(
-                    'code_expired', "验证码已失效，请重新获取")
+                    'code_expired', "The code has expired.")
             code = code.strip() if isinstance(code, str) else ''
             if hmac.compare_digest(
                     code.encode('utf-8'), entry['code'].encode('ascii')):
@@ -164,9 +164,9 @@ class VerificationCodes:
             if remaining <= 0:
                 self.storage.delete(key)
                 raise VerificationError(
-                    'too_many_attempts', "验证码错误次数过多，请重新获取")
+                    'too_many_attempts', "Too many wrong codes.")
             entry['attempts'] = attempts
             self.storage.set(key, entry, entry['expires'])
             raise VerificationError(
-                'code_invalid', "验证码错误，还可尝试 %d 次" % remaining,
+                'code_invalid', "Wrong code, %d attempts left." % remaining,
                 remaining=remaining)
