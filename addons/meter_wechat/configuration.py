@@ -9,12 +9,15 @@ import secrets
 
 from trytond import config
 from trytond.cache import Cache
+from trytond.i18n import gettext
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .account import RESIDENT_LANGUAGE
 from .callback import MODES, CallbackSettings
 from .client import DEFAULT_API_BASE_URL, WeChatApi, WeChatApiError
+from .reply import TEXTS
 from .store import TokenStorage
 
 logger = logging.getLogger(__name__)
@@ -150,6 +153,13 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
                 for n in [*SETTINGS, 'session_secret']}
             cls._values_cache.set('values', values)
         return values
+
+    def reply_texts(self):
+        """Return the texts of the standard answers and menu of the
+        account (reply.TEXTS), in the residents' language"""
+        with Transaction().set_context(language=RESIDENT_LANGUAGE):
+            return {name: gettext('meter_wechat.msg_reply_%s' % name)
+                for name in TEXTS}
 
     def session_key(self):
         "The key signing the residents' session cookies"

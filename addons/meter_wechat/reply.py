@@ -10,7 +10,8 @@ from urllib.parse import urlencode, urljoin
 
 __all__ = [
     'Answer', 'Article', 'ReplyTable', 'PAGES', 'RESERVED_KEYWORDS',
-    'LISTED_ARTICLES', 'fill', 'default_reply_table', 'default_menu',
+    'LISTED_ARTICLES', 'TEXTS', 'fill', 'default_reply_table',
+    'default_menu',
     ]
 
 _PLACEHOLDER = re.compile(r'\{([A-Za-z_][A-Za-z0-9_]*)\}')
@@ -31,6 +32,14 @@ USAGE_KEYWORDS = ('用量', '余额', '用电', '用水', '查询')
 INFO_KEYWORDS = ('便民', '小贴士', '常见问题')
 RESERVED_KEYWORDS = USAGE_KEYWORDS + INFO_KEYWORDS
 _RESERVED = {w.lower() for w in RESERVED_KEYWORDS}
+# The texts of the standard table and menu, by name: the ORM side gives
+# them translated (Configuration.reply_texts, from message.xml)
+TEXTS = (
+    'service_name', 'details', 'listing', 'phone_unknown', 'usage',
+    'usage_summary', 'info', 'info_summary', 'pay', 'repair', 'notice',
+    'contact', 'contact_phone', 'welcome', 'help', 'error',
+    'menu_utilities', 'menu_usage', 'menu_pay', 'menu_bind', 'menu_repair',
+    'menu_guide', 'menu_notice', 'menu_contact', 'menu_info', 'menu_help')
 # How many articles the welcome and help texts list: WeChat does not show
 # a text reply over 2048 bytes
 LISTED_ARTICLES = 6
@@ -85,8 +94,8 @@ class Article:
         "Return the Answer of the table, in the welcome if listed too"
         def content(message, table):
             text = table.fill(self.summary) if self.summary else self.title
-            return '%s\n<a href="%s">查看详情</a>' % (
-                text, table.url(self.page))
+            return '%s\n<a href="%s">%s</a>' % (
+                text, table.url(self.page), table.texts.get('details', ''))
         return Answer(content, self.title if listed and self.listed else '')
 
 
@@ -98,13 +107,16 @@ class ReplyTable:
     menu button to an ``Answer`` and ``handlers`` maps other message types
     ('image', 'location', 'voice', 'event:scan' …) to a callable
     ``handler(message, table)``.  Pages are given by name and path
-    relative to ``base_url``.
+    relative to ``base_url``.  ``texts`` are the table's own words (TEXTS):
+    'details' links an article, 'listing' ({word}, {summary}) lists an
+    answer in {keywords} and 'phone_unknown' stands for {phone} in the
+    texts staff write when the service has none.
     """
 
     def __init__(
             self, base_url, pages=None, keywords=None, clicks=None,
             handlers=None, welcome='', help='', error='', name='',
-            phone=''):
+            phone='', texts=None):
         if not base_url.endswith('/'):
             base_url += '/'
         self.base_url = base_url
@@ -119,12 +131,13 @@ class ReplyTable:
         self.error = error
         self.name = name
         self.phone = phone
+        self.texts = dict(texts or {})
         # Longest first so that "停水通知" wins over "通知" (stable sort)
         self._words = sorted(self.keywords, key=len, reverse=True)
         self._values = self._compute_values()
         # Staff write {phone} whether or not the service has one
         self._staff_values = dict(
-            self._values, phone=phone or '见“联系我们”页面')
+            self._values, phone=phone or self.texts.get('phone_unknown', ''))
         for answer in self._answers():
             if not callable(answer.content):
                 self.render(answer.content)
@@ -151,7 +164,9 @@ class ReplyTable:
         for answer in self._answers():
             words = [w for w, a in self.keywords.items() if a is answer]
             if words and answer.summary:
-                lines.append('回复「%s」%s' % (words[0], answer.summary))
+                lines.append(fill(
+                        self.texts.get('listing', '{word} {summary}'),
+                        {'word': words[0], 'summary': answer.summary}))
         return '\n'.join(lines)
 
     def _compute_values(self):
@@ -187,9 +202,10 @@ class ReplyTable:
 
 
 def default_reply_table(
-        base_url, name='水电保障中心', phone='', usage=None, articles=(),
+        base_url, texts, name=None, phone='', usage=None, articles=(),
         handlers=None):
-    """Return the standard table of the service centre.
+    """Return the standard table of the service centre in the texts given
+    (TEXTS, e.g. Configuration.reply_texts()).
 
     The keywords are answered by the articles (Article) staff keep, but
     the words of the usage query and of the convenience services page,
@@ -199,14 +215,8 @@ def default_reply_table(
     buttons are answered with links to the pages.
     """
     answers = {
-        'usage': Answer(
-            usage or ('查询水电用量和余额，请'
-                '<a href="{usage}">点击这里</a>。\n'
-                '首次使用请先<a href="{bind}">绑定户号</a>。'),
-            '查询水电用量和余额'),
-        'info': Answer(
-            '便民信息、生活小贴士和常见问题请<a href="{info}">点击查看</a>。',
-            '查看便民信息和生活小贴士'),
+        'usage': Answer(usage or texts['usage'], texts['usage_summary']),
+        'info': Answer(texts['info'], texts['info_summary']),
         }
     keywords = {w: answers['usage'] for w in USAGE_KEYWORDS}
     listed = 0
@@ -219,57 +229,55 @@ def default_reply_table(
     keywords.update({w: answers['info'] for w in INFO_KEYWORDS})
     clicks = {
         'USAGE': answers['usage'],
-        'PAY': Answer('在线缴纳水电费，请<a href="{pay}">点击这里</a>。'),
-        'REPAIR': Answer('报修水电故障，请<a href="{repair}">填写报修单</a>。'),
-        'NOTICE': Answer(
-            '停水、停电等通知请查看<a href="{notice}">最新公告</a>。'),
-        'CONTACT': Answer(
-            ('{name}的服务网点和办公时间请查看<a href="{contact}">联系我们</a>。'
-                + ('\n值班电话：{phone}' if phone else ''))),
+        'PAY': Answer(texts['pay']),
+        'REPAIR': Answer(texts['repair']),
+        'NOTICE': Answer(texts['notice']),
+        'CONTACT': Answer(texts['contact']
+            + ('\n' + texts['contact_phone'] if phone else '')),
         'INFO': answers['info'],
         }
     return ReplyTable(
         base_url, pages=PAGES, keywords=keywords, clicks=clicks,
-        handlers=handlers, name=name, phone=phone,
-        welcome=('欢迎关注{name}！\n'
-            '在这里您可以：\n{keywords}\n'
-            '也可以使用下方菜单。首次使用请先<a href="{bind}">绑定户号</a>。'),
-        help=('抱歉，没有理解您的意思。您可以：\n{keywords}\n'
-            '或使用下方菜单。'),
-        error='系统繁忙，请稍后再试。')
+        handlers=handlers, phone=phone, texts=texts,
+        name=texts['service_name'] if name is None else name,
+        welcome=texts['welcome'], help=texts['help'], error=texts['error'])
 
 
 def default_menu(table, link=None):
-    """Return the custom menu (自定义菜单) matching default_reply_table.
+    """Return the custom menu (自定义菜单) matching default_reply_table,
+    named in the table's texts.
 
     link turns a page URL into the URL of the button, typically the OAuth
     authorize URL that gives the page the resident's OpenID.
     """
     link = link or (lambda url: url)
+    texts = table.texts
 
     def view(name, page):
-        return {'type': 'view', 'name': name, 'url': link(table.url(page))}
+        return {
+            'type': 'view', 'name': texts[name],
+            'url': link(table.url(page))}
 
     def click(name, key):
-        return {'type': 'click', 'name': name, 'key': key}
+        return {'type': 'click', 'name': texts[name], 'key': key}
     return {
         'button': [
             {
-                'name': '用水用电',
+                'name': texts['menu_utilities'],
                 'sub_button': [
-                    view('用量查询', 'usage'),
-                    view('在线缴费', 'pay'),
-                    view('绑定户号', 'bind'),
+                    view('menu_usage', 'usage'),
+                    view('menu_pay', 'pay'),
+                    view('menu_bind', 'bind'),
                     ],
                 },
-            view('报修', 'repair'),
+            view('menu_repair', 'repair'),
             {
-                'name': '服务指南',
+                'name': texts['menu_guide'],
                 'sub_button': [
-                    click('停水停电通知', 'NOTICE'),
-                    click('联系我们', 'CONTACT'),
-                    view('便民服务', 'info'),
-                    click('使用帮助', 'HELP'),
+                    click('menu_notice', 'NOTICE'),
+                    click('menu_contact', 'CONTACT'),
+                    view('menu_info', 'info'),
+                    click('menu_help', 'HELP'),
                     ],
                 },
             ],

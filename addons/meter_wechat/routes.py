@@ -114,7 +114,7 @@ def reply_table(request, pool, configuration):
     "The standard table with the keywords of the active articles"
     Article = pool.get('meter.wechat.article')
     return default_reply_table(
-        web.base_url(request, configuration),
+        web.base_url(request, configuration), configuration.reply_texts(),
         name=configuration.get_setting('service_name'),
         phone=configuration.get_setting('service_phone'),
         usage=usage_answer(pool), articles=Article.reply_articles())

@@ -25,14 +25,14 @@ ALLOWED = {
     'meter_wechat/configuration.py': "the default name of the service, a "
         "setting staff change",
     'meter_wechat/reply.py': "the words residents type to the official "
-        "account and the standard answers of the plain-Python reply "
-        "table; to be moved in #12",
+        "account (用量, 便民 …), matched as they are typed",
     'meter_billing/bill.py': "to be moved in #12",
     'meter_billing/payment.py': "to be moved in #12",
     'meter_billing/pricing.py': "to be moved in #12",
     }
-# The target is 120; the files to be moved in #12 hold the rest
-MAX_CONSTANTS = 164
+# 308 before #12; its target is 120, the files to be moved in #12 hold
+# the rest
+MAX_CONSTANTS = 138
 
 
 def docstrings(tree):
