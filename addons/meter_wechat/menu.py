@@ -22,7 +22,8 @@ def build_menu(configuration):
     if not base_url.endswith('/'):
         base_url += '/'
     table = default_reply_table(
-        base_url, configuration.reply_texts(), name=configuration.get_setting('service_name'),
+        base_url, configuration.reply_texts(),
+        name=configuration.get_setting('service_name'),
         phone=configuration.get_setting('service_phone'))
 
     def link(url):

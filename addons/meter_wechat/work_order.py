@@ -109,14 +109,18 @@ class WorkOrder(metaclass=PoolMeta):
                     }])
         return order
 
-    def follow_up(self, text):
+    def follow_up(self, text, before=None):
         """Add the requester's public reply text to the order, unless it is
-        closed; return the reply or None"""
+        empty or the order closed; return the reply or None.  before is
+        called when the reply is to be added (the web layer counts it
+        against the daily limit there)."""
         pool = Pool()
         Reply = pool.get('meter.work_order.reply')
         text = (text or '').strip()[:2000]
         if not text or self.state in {'done', 'cancelled'}:
             return None
+        if before:
+            before()
         reply, = Reply.create([{
                     'work_order': self.id,
                     'text': text,

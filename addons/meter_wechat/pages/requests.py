@@ -111,10 +111,8 @@ def work_order(request, pool, visitor, values, order_id):
         raise not_found('msg_work_order_not_found')
     order, = orders
     if request.method == 'POST':
-        if order.state not in {'done', 'cancelled'} and request.form.get(
-                'text', '').strip():
-            visitor.check_limit(pool, 'follow_up')
-        order.follow_up(request.form.get('text', ''))
+        order.follow_up(request.form.get('text', ''),
+            before=lambda: visitor.check_limit(pool, 'follow_up'))
         return redirect(page_url(request, 'requests/%d' % order.id))
     replies = [r for r in order.replies if r.public]
     return render(request, 'work_order.html', order=order, replies=replies,
