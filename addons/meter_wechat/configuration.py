@@ -22,7 +22,14 @@ from .store import TokenStorage
 
 logger = logging.getLogger(__name__)
 
-# name of the setting: (type, default)
+
+def default_service_name():
+    "The name of message.xml, in the residents' language"
+    with Transaction().set_context(language=RESIDENT_LANGUAGE):
+        return gettext('meter_wechat.msg_reply_service_name')
+
+
+# name of the setting: (type, default or callable giving it)
 SETTINGS = {
     'appid': (str, None),
     'secret': (str, None),
@@ -38,7 +45,7 @@ SETTINGS = {
     'template_notice': (str, None),
     'template_payment': (str, None),
     'template_balance': (str, None),
-    'service_name': (str, '水电保障中心'),
+    'service_name': (str, default_service_name),
     'service_phone': (str, ''),
     }
 
@@ -173,7 +180,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         if value is None or value == '':
             value = config.get('wechat', name, default=None)
         if value is None or value == '':
-            return default
+            return default() if callable(default) else default
         return type_(value)
 
     def callback_settings(self):

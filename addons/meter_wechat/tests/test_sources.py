@@ -22,8 +22,6 @@ ALLOWED = {
         "exported files",
     'meter_wechat/article.py': "the separators staff type between "
         "keywords (，、；)",
-    'meter_wechat/configuration.py': "the default name of the service, a "
-        "setting staff change",
     'meter_wechat/reply.py': "the words residents type to the official "
         "account (用量, 便民 …), matched as they are typed",
     'meter_billing/bill.py': "to be moved in #12",
@@ -32,7 +30,7 @@ ALLOWED = {
     }
 # 308 before #12; its target is 120, the files to be moved in #12 hold
 # the rest
-MAX_CONSTANTS = 138
+MAX_CONSTANTS = 137
 
 
 def docstrings(tree):
