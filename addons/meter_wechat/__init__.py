@@ -1,3 +1,3 @@
-from . import routes
+from . import pages, routes
 
-__all__ = ['routes']
+__all__ = ['pages', 'routes']

@@ -1,5 +1,13 @@
+import datetime as dt
+from decimal import Decimal
+
+from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+
+# The language of the residents, in which their messages are written
+RESIDENT_LANGUAGE = 'zh_CN'
 
 
 class Account(metaclass=PoolMeta):
@@ -28,10 +36,57 @@ class Account(metaclass=PoolMeta):
                 for a in cls.browse(accounts) if a.low_balance])
 
     def low_balance_data(self, threshold):
-        return {
-            'first': '您的预付费余额不足，请及时充值',
-            'keyword1': self.number,
-            'keyword2': f'¥{self.balance:.2f}',
-            'keyword3': f'¥{threshold:.2f}',
-            'remark': '可在“缴费”页面转账充值，或到校区服务大厅缴费。',
-            }
+        with Transaction().set_context(language=RESIDENT_LANGUAGE):
+            return {
+                'first': gettext('meter_wechat.msg_push_low_balance'),
+                'keyword1': self.number,
+                'keyword2': f'¥{self.balance:.2f}',
+                'keyword3': f'¥{threshold:.2f}',
+                'remark': gettext(
+                    'meter_wechat.msg_push_low_balance_remark'),
+                }
+
+    @classmethod
+    def payment_history(cls, accounts, today, days=366):
+        """Return what the pay page shows of accounts as (open bills by
+        due date, bills paid within days of today latest first, payments
+        made within days of today)"""
+        pool = Pool()
+        Bill = pool.get('meter.bill')
+        Payment = pool.get('meter.payment')
+        if not accounts:
+            return [], [], []
+        ids = [a.id for a in accounts]
+        since = today - dt.timedelta(days=days)
+        # The open bills whatever their age, and those paid in the year
+        bills = Bill.search([
+                ('account', 'in', ids),
+                ['OR',
+                    ('state', 'in', ['posted', 'partially_paid']),
+                    [('state', '=', 'paid'), ('end_date', '>=', since)],
+                    ],
+                ], order=[('due_date', 'ASC'), ('id', 'ASC')])
+        payments = Payment.search([
+                ('account', 'in', ids),
+                ('date', '>=', since),
+                ('state', '!=', 'draft'),
+                ])
+        return ([b for b in bills if b.state != 'paid'],
+            [b for b in reversed(bills) if b.state == 'paid'], payments)
+
+    def monthly_payments(self, months):
+        """Return the posted payments of the account summed by month, for
+        the months given as YYYY-MM, oldest first"""
+        pool = Pool()
+        Payment = pool.get('meter.payment')
+        totals = {m: Decimal(0) for m in months}
+        year, month = map(int, months[0].split('-'))
+        for payment in Payment.search_read([
+                    ('account', '=', self.id),
+                    ('state', '=', 'posted'),
+                    ('date', '>=', dt.date(year, month, 1)),
+                    ], order=[], fields_names=['date', 'amount']):
+            key = payment['date'].strftime('%Y-%m')
+            if key in totals:
+                totals[key] += payment['amount']
+        return totals

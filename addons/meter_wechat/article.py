@@ -6,7 +6,7 @@ from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
 
-from . import callback
+from . import reply
 from .exceptions import ArticleValidationError
 
 CATEGORIES = [
@@ -85,7 +85,7 @@ class Article(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     def check_keywords(cls, articles):
         """Check that every keyword is a word, not reserved for a computed
         answer and answered by one active article only."""
-        reserved = {w.lower() for w in callback.RESERVED_KEYWORDS}
+        reserved = {w.lower() for w in reply.RESERVED_KEYWORDS}
         owners = defaultdict(list)
         for article in cls.search([
                     ('active', '=', True),
@@ -161,7 +161,7 @@ class Article(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         """Return the answers of the callback: the active articles with
         keywords, linked to their page; the FAQ are listed in the welcome
         and help texts."""
-        return [callback.Article(
+        return [reply.Article(
                 a['keywords'], a['summary'], 'info/%d' % a['id'],
                 title=a['title'], listed=a['category'] == 'faq')
             for a in cls.index() if a['keywords']]

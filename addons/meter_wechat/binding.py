@@ -8,7 +8,9 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, without_check_access
 
-from .exceptions import BindingError, BindingLimitError
+from .account import RESIDENT_LANGUAGE
+from .exceptions import (
+    BindingError, BindingLimitError, BindingMismatchError)
 
 # How many accounts of a category a WeChat user may bind: a household
 # has one or two, a unit's energy officer or a dormitory manager many.
@@ -168,6 +170,25 @@ class Binding(Workflow, ModelSQL, ModelView):
         return binding
 
     @classmethod
+    def request_number(cls, user, number, verification):
+        """Create the pending binding for user of the account of number,
+        which the verification must match (verification_matches).
+
+        Raise BindingMismatchError when no account matches both, and
+        BindingError as request does."""
+        pool = Pool()
+        Account = pool.get('meter.account')
+        number, verification = number.strip(), verification.strip()
+        accounts = Account.search([
+                ('number', '=', number),
+                ], limit=1) if number else []
+        if not accounts or not verification_matches(
+                accounts[0], verification):
+            raise BindingMismatchError(
+                gettext('meter_wechat.msg_binding_mismatch'))
+        return cls.request(user, accounts[0], verification)
+
+    @classmethod
     def check_limit(cls, user, category):
         limit = LIMITS.get(category, LIMITS['resident'])
         count = cls.search([
@@ -246,19 +267,29 @@ class Binding(Workflow, ModelSQL, ModelView):
 
     def template_data(self):
         "The template message telling the resident the decision"
-        if self.state == 'approved':
-            first, result = '您的户号绑定申请已通过', '已通过'
-        else:
-            first = '您的户号绑定申请未通过'
-            result = '未通过：%s' % self.reject_reason
+        pool = Pool()
+        Configuration = pool.get('meter.configuration')
+        WeChatConfiguration = pool.get('meter.wechat.configuration')
+        with Transaction().set_context(language=RESIDENT_LANGUAGE):
+            if self.state == 'approved':
+                first = gettext('meter_wechat.msg_push_binding_approved')
+                result = gettext(
+                    'meter_wechat.msg_push_binding_approved_result')
+            else:
+                first = gettext('meter_wechat.msg_push_binding_rejected')
+                result = gettext(
+                    'meter_wechat.msg_push_binding_rejected_result',
+                    reason=self.reject_reason)
+            remark = gettext('meter_wechat.msg_push_binding_remark',
+                service=WeChatConfiguration(1).get_setting('service_name'))
         return {
             'first': first,
             'keyword1': self.account.number,
             'keyword2': result,
-            'keyword3': to_local(self.reviewed_at, Pool().get(
-                    'meter.configuration').tzinfo()).strftime(
+            'keyword3': to_local(
+                self.reviewed_at, Configuration.tzinfo()).strftime(
                 '%Y-%m-%d %H:%M'),
-            'remark': '如有疑问请联系水电保障中心。',
+            'remark': remark,
             }
 
     @classmethod

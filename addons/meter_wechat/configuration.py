@@ -9,17 +9,27 @@ import secrets
 
 from trytond import config
 from trytond.cache import Cache
+from trytond.i18n import gettext
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .account import RESIDENT_LANGUAGE
 from .callback import MODES, CallbackSettings
 from .client import DEFAULT_API_BASE_URL, WeChatApi, WeChatApiError
+from .reply import TEXTS
 from .store import TokenStorage
 
 logger = logging.getLogger(__name__)
 
-# name of the setting: (type, default)
+
+def default_service_name():
+    "The name of message.xml, in the residents' language"
+    with Transaction().set_context(language=RESIDENT_LANGUAGE):
+        return gettext('meter_wechat.msg_reply_service_name')
+
+
+# name of the setting: (type, default or callable giving it)
 SETTINGS = {
     'appid': (str, None),
     'secret': (str, None),
@@ -35,7 +45,7 @@ SETTINGS = {
     'template_notice': (str, None),
     'template_payment': (str, None),
     'template_balance': (str, None),
-    'service_name': (str, '水电保障中心'),
+    'service_name': (str, default_service_name),
     'service_phone': (str, ''),
     }
 
@@ -151,6 +161,13 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
             cls._values_cache.set('values', values)
         return values
 
+    def reply_texts(self):
+        """Return the texts of the standard answers and menu of the
+        account (reply.TEXTS), in the residents' language"""
+        with Transaction().set_context(language=RESIDENT_LANGUAGE):
+            return {name: gettext('meter_wechat.msg_reply_%s' % name)
+                for name in TEXTS}
+
     def session_key(self):
         "The key signing the residents' session cookies"
         return (config.get('wechat', 'session_secret', default=None)
@@ -163,7 +180,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         if value is None or value == '':
             value = config.get('wechat', name, default=None)
         if value is None or value == '':
-            return default
+            return default() if callable(default) else default
         return type_(value)
 
     def callback_settings(self):

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 def build_menu(configuration):
     "Return the menu of the database's settings (base_url is required)"
-    from .callback import default_menu, default_reply_table
+    from .reply import default_menu, default_reply_table
     base_url = configuration.get_setting('base_url')
     api = configuration.api()
     if not base_url or not api:
@@ -22,7 +22,8 @@ def build_menu(configuration):
     if not base_url.endswith('/'):
         base_url += '/'
     table = default_reply_table(
-        base_url, name=configuration.get_setting('service_name'),
+        base_url, configuration.reply_texts(),
+        name=configuration.get_setting('service_name'),
         phone=configuration.get_setting('service_phone'))
 
     def link(url):

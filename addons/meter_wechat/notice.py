@@ -1,12 +1,10 @@
+from trytond.i18n import gettext
 from trytond.model import ModelView, Workflow
 from trytond.modules.meter_base.configuration import to_local
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
 
-KINDS = {
-    'water_outage': '停水',
-    'power_outage': '停电',
-    'general': '通知',
-    }
+from .account import RESIDENT_LANGUAGE
 
 
 class Notice(metaclass=PoolMeta):
@@ -39,19 +37,31 @@ class Notice(metaclass=PoolMeta):
         return []
 
     def template_data(self):
+        with Transaction().set_context(language=RESIDENT_LANGUAGE):
+            return self._template_data()
+
+    def _template_data(self):
         if self.location:
             place = f'{self.campus.name} {self.location.rec_name}'
         elif self.campus:
             place = self.campus.name
         else:
-            place = '全部校区'
+            place = gettext('meter_wechat.msg_push_notice_all_campuses')
         zone = Pool().get('meter.configuration').tzinfo()
-        when = ' 至 '.join(f'{to_local(d, zone):%Y-%m-%d %H:%M}'
-            for d in [self.start, self.end] if d)
+        moments = [f'{to_local(d, zone):%Y-%m-%d %H:%M}'
+            for d in [self.start, self.end] if d]
+        if len(moments) == 2:
+            when = gettext('meter_wechat.msg_push_notice_period',
+                start=moments[0], end=moments[1])
+        elif moments:
+            when = moments[0]
+        else:
+            when = gettext('meter_wechat.msg_push_notice_unscheduled')
         return {
             'first': self.title,
-            'keyword1': KINDS.get(self.kind, '通知'),
+            'keyword1': gettext(
+                'meter_wechat.msg_push_notice_%s' % self.kind),
             'keyword2': place,
-            'keyword3': when or '另行通知',
+            'keyword3': when,
             'remark': self.body[:100],
             }

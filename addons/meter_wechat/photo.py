@@ -18,28 +18,39 @@ FORMATS = {'JPEG': 'image/jpeg', 'PNG': 'image/png'}
 
 
 class PhotoError(Exception):
-    "A refused upload; the message is meant for the resident"
+    """A refused upload.  ``code`` says why ('missing', 'too_large',
+    'format', 'resolution', 'invalid') and ``params`` its figures; the
+    model layer turns them into the translated message
+    ``meter_wechat.msg_photo_<code>``."""
+
+    def __init__(self, code, message, **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def check_photo(data, max_size=MAX_PHOTO_SIZE):
     "Return the MIME type of the photo data or raise PhotoError"
     if not data:
-        raise PhotoError("请上传照片")
+        raise PhotoError('missing', "No photo.")
     if len(data) > max_size:
         raise PhotoError(
-            "照片不能超过 %d MB" % (max_size // (1024 * 1024)))
+            'too_large', "The photo is over %d bytes." % max_size,
+            size=max_size // (1024 * 1024))
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format
             if kind not in FORMATS:
-                raise PhotoError("只能上传 JPEG 或 PNG 格式的照片")
+                raise PhotoError(
+                    'format', "The photo is %s, not JPEG or PNG." % kind)
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise PhotoError("照片分辨率过大")
+                raise PhotoError(
+                    'resolution', "The photo has too many pixels.")
             image.load()
     except PhotoError:
         raise
     except (UnidentifiedImageError, OSError, ValueError,
             Image.DecompressionBombError, SyntaxError):
-        raise PhotoError("文件不是有效的图片")
+        raise PhotoError('invalid', "The file is not a valid image.")
     return FORMATS[kind]

@@ -12,7 +12,6 @@ import hmac
 import json
 import logging
 import re
-import secrets
 import threading
 import time
 import uuid
@@ -25,7 +24,6 @@ __all__ = [
     'SmsError', 'VerificationError', 'SmsProvider', 'LogProvider',
     'AliyunProvider', 'PROVIDERS', 'register_provider', 'get_provider',
     'normalize_phone', 'percent_encode', 'aliyun_signature',
-    'CodeStorage', 'MemoryCodeStorage', 'VerificationCodes',
     ]
 
 logger = logging.getLogger(__name__)
@@ -39,7 +37,10 @@ CHINA_TZ = dt.timezone(dt.timedelta(hours=8), 'Asia/Shanghai')
 class SmsError(Exception):
     """A refused or failed text message.
 
-    ``code`` is stable, ``message`` is meant for the resident.
+    ``code`` is stable and ``details`` its figures (``retry_after``,
+    ``remaining``): the ORM side shows the resident the translated message
+    ``meter_wechat.msg_sms_<code>`` made of them; ``message`` is for the
+    logs.
     """
 
     def __init__(self, code, message, **details):
@@ -64,7 +65,7 @@ def normalize_phone(phone):
     else is refused.
     """
     if not isinstance(phone, str):
-        raise SmsError('phone_invalid', "请输入正确的手机号码")
+        raise SmsError('phone_invalid', "The phone number is not valid.")
     phone = _PHONE_NOISE.sub('', phone)
     if phone.startswith('+86'):
         phone = phone[3:]
@@ -73,7 +74,7 @@ def normalize_phone(phone):
     elif len(phone) == 13 and phone.startswith('86'):
         phone = phone[2:]
     if not phone.isascii() or not _PHONE.match(phone):
-        raise SmsError('phone_invalid', "请输入正确的手机号码")
+        raise SmsError('phone_invalid', "The phone number is not valid.")
     return phone
 
 
@@ -247,7 +248,8 @@ class AliyunProvider(SmsProvider):
                 timeout=self.timeout)
         except requests.RequestException as exception:
             logger.warning("Aliyun SMS unreachable: %s", exception)
-            raise SmsError('provider_unavailable', "短信发送失败，请稍后再试")
+            raise SmsError(
+                'provider_unavailable', "The text message could not be sent.")
         try:
             result = response.json()
         except ValueError:
@@ -256,7 +258,8 @@ class AliyunProvider(SmsProvider):
             logger.warning(
                 "Aliyun SMS answered HTTP %s without JSON",
                 response.status_code)
-            raise SmsError('provider_unavailable', "短信发送失败，请稍后再试")
+            raise SmsError(
+                'provider_unavailable', "The text message could not be sent.")
         code = result.get('Code')
         if response.status_code != 200 or code != 'OK':
             logger.warning(
@@ -264,166 +267,13 @@ class AliyunProvider(SmsProvider):
                 result.get('Message'), result.get('RequestId'))
             if code == 'isv.MOBILE_NUMBER_ILLEGAL':
                 raise SmsError(
-                    'phone_invalid', "请输入正确的手机号码",
+                    'phone_invalid', "The phone number is not valid.",
                     provider_code=code)
             if code in {'isv.BUSINESS_LIMIT_CONTROL', 'Throttling.User'}:
                 raise SmsError(
-                    'rate_limited', "发送过于频繁，请稍后再试",
+                    'rate_limited', "Too many messages sent.",
                     provider_code=code)
             raise SmsError(
-                'provider_error', "短信发送失败，请稍后再试",
+                'provider_error', "The text message could not be sent.",
                 provider_code=code)
         return result.get('BizId') or result.get('RequestId') or ''
-
-
-class CodeStorage:
-    """Where VerificationCodes keeps its state: a key-value store with
-    expiry of small JSON-compatible dicts.
-
-    The ORM may implement it on a table; VerificationCodes serialises the
-    calls of one process, a shared store must be used inside a transaction.
-    """
-
-    def get(self, key, now):
-        "Return the value of key, None if unknown or expired"
-        raise NotImplementedError
-
-    def set(self, key, value, expires):
-        "Store value under key until expires (epoch seconds)"
-        raise NotImplementedError
-
-    def delete(self, key):
-        raise NotImplementedError
-
-
-class MemoryCodeStorage(CodeStorage):
-    "In-memory storage for a single process and for tests"
-
-    def __init__(self):
-        self._values = {}
-
-    def get(self, key, now):
-        value = self._values.get(key)
-        if value is None:
-            return None
-        expires, data = value
-        if expires <= now:
-            del self._values[key]
-            return None
-        return dict(data)
-
-    def set(self, key, value, expires):
-        self._values[key] = (expires, dict(value))
-
-    def delete(self, key):
-        self._values.pop(key, None)
-
-    def purge(self, now):
-        for key, (expires, _) in list(self._values.items()):
-            if expires <= now:
-                del self._values[key]
-
-
-class VerificationCodes:
-    """Sends and checks the 6-digit codes proving a phone number.
-
-    A new code replaces the previous one; a code is valid ttl seconds, for
-    max_attempts wrong tries and a single success.  A phone receives at
-    most one code per interval seconds and daily_limit codes per day.
-    """
-    length = 6
-
-    def __init__(
-            self, provider, storage=None, template='verification',
-            ttl=300, max_attempts=5, interval=60, daily_limit=10):
-        self.provider = provider
-        self.storage = storage if storage is not None else (
-            MemoryCodeStorage())
-        self.template = template
-        self.ttl = ttl
-        self.max_attempts = max_attempts
-        self.interval = interval
-        self.daily_limit = daily_limit
-        self._lock = threading.RLock()
-
-    @staticmethod
-    def _day(now):
-        return dt.datetime.fromtimestamp(now, CHINA_TZ).date()
-
-    @classmethod
-    def _end_of_day(cls, now):
-        tomorrow = cls._day(now) + dt.timedelta(days=1)
-        return dt.datetime.combine(
-            tomorrow, dt.time(), tzinfo=CHINA_TZ).timestamp()
-
-    def _generate(self):
-        return str(secrets.randbelow(10 ** self.length)).zfill(self.length)
-
-    def send(self, phone, purpose='bind', now=None):
-        """Send a new code to phone for purpose and return its expiry.
-
-        Raise SmsError when the phone is invalid, when sending too often or
-        when the provider fails.
-        """
-        if now is None:
-            now = time.time()
-        phone = normalize_phone(phone)
-        with self._lock:
-            last = self.storage.get('sms-last:%s' % phone, now)
-            if last is not None:
-                wait = int(last['time'] + self.interval - now + 0.999)
-                raise SmsError(
-                    'rate_limited', "发送过于频繁，请 %d 秒后再试" % wait,
-                    retry_after=wait)
-            day_key = 'sms-day:%s:%s' % (phone, self._day(now).isoformat())
-            day = self.storage.get(day_key, now) or {'count': 0}
-            if day['count'] >= self.daily_limit:
-                raise SmsError(
-                    'daily_limit', "今日获取验证码次数已达上限，请明天再试")
-            code = self._generate()
-            self.provider.send(phone, self.template, {'code': code})
-            expires = now + self.ttl
-            self.storage.set(
-                'sms-last:%s' % phone, {'time': now}, now + self.interval)
-            self.storage.set(
-                day_key, {'count': day['count'] + 1},
-                self._end_of_day(now))
-            self.storage.set(
-                self._code_key(phone, purpose),
-                {'code': code, 'attempts': 0, 'expires': expires}, expires)
-            return expires
-
-    @staticmethod
-    def _code_key(phone, purpose):
-        return 'sms-code:%s:%s' % (purpose, phone)
-
-    def verify(self, phone, code, purpose='bind', now=None):
-        """Check code for phone and purpose and consume it.
-
-        Return the normalized phone, raise VerificationError otherwise.
-        """
-        if now is None:
-            now = time.time()
-        phone = normalize_phone(phone)
-        key = self._code_key(phone, purpose)
-        with self._lock:
-            entry = self.storage.get(key, now)
-            if entry is None:
-                raise VerificationError(
-                    'code_expired', "验证码已失效，请重新获取")
-            code = code.strip() if isinstance(code, str) else ''
-            if hmac.compare_digest(
-                    code.encode('utf-8'), entry['code'].encode('ascii')):
-                self.storage.delete(key)
-                return phone
-            attempts = entry['attempts'] + 1
-            remaining = self.max_attempts - attempts
-            if remaining <= 0:
-                self.storage.delete(key)
-                raise VerificationError(
-                    'too_many_attempts', "验证码错误次数过多，请重新获取")
-            entry['attempts'] = attempts
-            self.storage.set(key, entry, entry['expires'])
-            raise VerificationError(
-                'code_invalid', "验证码错误，还可尝试 %d 次" % remaining,
-                remaining=remaining)

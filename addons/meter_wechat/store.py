@@ -16,8 +16,8 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 from wechatpy.session import SessionStorage
 
-from .callback import NonceStore
-from .sms import CodeStorage
+from .nonce import NonceStore
+from .verification import CodeStorage
 
 
 class Store(ModelSQL):

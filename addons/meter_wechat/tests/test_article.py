@@ -5,7 +5,7 @@ import unittest
 
 from trytond.i18n import gettext
 from trytond.modules.meter_wechat.article import split_keywords
-from trytond.modules.meter_wechat.callback import (
+from trytond.modules.meter_wechat.reply import (
     LISTED_ARTICLES, Article, default_menu, default_reply_table, fill)
 from trytond.modules.meter_wechat.exceptions import ArticleValidationError
 from trytond.pool import Pool
@@ -13,6 +13,7 @@ from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
 from . import test_routes
+from .reply_texts import TEXTS
 from .test_routes import ACCOUNT, TEXT
 
 BASE_URL = 'https://wx.example.edu.cn/meter/'
@@ -43,7 +44,7 @@ class ArticleTextTestCase(unittest.TestCase):
 
     def test_article_answer(self):
         "The reply is the summary with the link of the article's page"
-        table = default_reply_table(BASE_URL, articles=[
+        table = default_reply_table(BASE_URL, TEXTS, articles=[
                 Article(['热水'], '热水请看<a href="{info}">这里</a>{bad}',
                     'info/7', title='热水')])
         answer = table.match('宿舍没有热水')
@@ -52,14 +53,14 @@ class ArticleTextTestCase(unittest.TestCase):
             '热水请看<a href="%sinfo">这里</a>{bad}\n'
             '<a href="%sinfo/7">查看详情</a>' % (BASE_URL, BASE_URL))
         # Without a service phone {phone} still reads well
-        phone = default_reply_table(BASE_URL, articles=[
+        phone = default_reply_table(BASE_URL, TEXTS, articles=[
                 Article(['电话'], '值班电话：{phone}', 'info/8')])
         self.assertIn('值班电话：见“联系我们”页面',
             phone.match('电话').content(None, phone))
 
     def test_reserved_keywords(self):
         "An article can not take the words of the usage query"
-        table = default_reply_table(BASE_URL, usage=lambda m, t: 'usage',
+        table = default_reply_table(BASE_URL, TEXTS, usage=lambda m, t: 'usage',
             articles=[Article(['用量', '用量说明'], 'article', 'info/1')])
         self.assertEqual(table.match('用量').content(None, table), 'usage')
         self.assertIn('info/1', table.match('用量说明').content(None, table))
@@ -70,7 +71,7 @@ class ArticleTextTestCase(unittest.TestCase):
             Article(['问题%d' % i], 'answer', 'info/%d' % i,
                 title='标题%d' % i, listed=True)
             for i in range(LISTED_ARTICLES + 3)]
-        welcome = default_reply_table(BASE_URL, articles=articles).render(
+        welcome = default_reply_table(BASE_URL, TEXTS, articles=articles).render(
             '{keywords}')
         self.assertIn('回复「问题0」标题0', welcome)
         self.assertIn('回复「问题%d」' % (LISTED_ARTICLES - 1), welcome)
@@ -79,7 +80,7 @@ class ArticleTextTestCase(unittest.TestCase):
 
     def test_menu_limits(self):
         "WeChat takes at most 3 buttons of 5 sub-buttons"
-        table = default_reply_table(BASE_URL)
+        table = default_reply_table(BASE_URL, TEXTS)
         menu = default_menu(table)
         self.assertLessEqual(len(menu['button']), 3)
         urls = []

@@ -9,9 +9,12 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import ArticlesReply
 
 from trytond.modules.meter_wechat.callback import (
-    MAX_BODY_SIZE, Answer, Article, CallbackError, CallbackSettings,
-    MemoryNonceStore, NonceStore, ReplyTable, default_menu,
-    default_reply_table, handle, handshake)
+    MAX_BODY_SIZE, CallbackError, CallbackSettings, handle, handshake)
+from trytond.modules.meter_wechat.nonce import MemoryNonceStore, NonceStore
+from trytond.modules.meter_wechat.reply import (
+    Answer, Article, ReplyTable, default_menu, default_reply_table)
+
+from .reply_texts import TEXTS
 
 BASE_URL = 'https://wx.example.edu.cn/meter/'
 # The keyword answers, kept by staff as articles (meter.wechat.article)
@@ -141,7 +144,7 @@ class CallbackTestCase(unittest.TestCase):
         self.store = MemoryNonceStore()
         self.settings = CallbackSettings(APPID, TOKEN)
         self.table = default_reply_table(
-            BASE_URL, phone='0571-88881234', articles=ARTICLES)
+            BASE_URL, TEXTS, phone='0571-88881234', articles=ARTICLES)
 
     def plain_args(self, timestamp=None, nonce=None):
         timestamp = str(self.now if timestamp is None else timestamp)
@@ -263,7 +266,7 @@ class OfficialSampleTestCase(unittest.TestCase):
         query.update(args)
         answer = handle(
             settings, query, sample['body'],
-            default_reply_table(BASE_URL), now=int(sample['timestamp']),
+            default_reply_table(BASE_URL, TEXTS), now=int(sample['timestamp']),
             nonce_store=MemoryNonceStore())
         return settings, answer
 
@@ -327,7 +330,7 @@ class OfficialSampleTestCase(unittest.TestCase):
                     'msg_signature': SAFE_SAMPLE['msg_signature'],
                     'timestamp': SAFE_SAMPLE['timestamp'],
                     'nonce': SAFE_SAMPLE['nonce'],
-                    }, SAFE_SAMPLE['body'], default_reply_table(BASE_URL),
+                    }, SAFE_SAMPLE['body'], default_reply_table(BASE_URL, TEXTS),
                 nonce_store=MemoryNonceStore())
         self.assertEqual(context.exception.code, 'timestamp_skew')
 
@@ -465,7 +468,7 @@ class PlainModeTestCase(CallbackTestCase):
         def photo(message, table):
             seen.append(message.media_id)
             return '照片已收到，谢谢！'
-        table = default_reply_table(BASE_URL, handlers={'image': photo})
+        table = default_reply_table(BASE_URL, TEXTS, handlers={'image': photo})
         body = IMAGE.format(to=ACCOUNT, openid=OPENID).encode()
         reply = reply_of(self.post(body, table=table))
         self.assertEqual(reply['Content'], '照片已收到，谢谢！')
@@ -474,7 +477,7 @@ class PlainModeTestCase(CallbackTestCase):
     def test_callable_answer(self):
         def usage(message, table):
             return '户号 1001 本月用电 35.2 度，余额 12.80 元。'
-        table = default_reply_table(BASE_URL, usage=usage)
+        table = default_reply_table(BASE_URL, TEXTS, usage=usage)
         reply = reply_of(self.post(text_body('用量'), table=table))
         self.assertEqual(reply['Content'], '户号 1001 本月用电 35.2 度，余额 12.80 元。')
         reply = reply_of(self.post(event_body('CLICK', 'USAGE'), table=table))
@@ -485,7 +488,7 @@ class PlainModeTestCase(CallbackTestCase):
 
         def usage(message, table):
             openids.append(message.source)
-        table = default_reply_table(BASE_URL, usage=usage)
+        table = default_reply_table(BASE_URL, TEXTS, usage=usage)
         self.assertEqual(
             self.post(text_body('用量'), table=table), b'success')
         self.assertEqual(openids, [OPENID])
@@ -493,7 +496,7 @@ class PlainModeTestCase(CallbackTestCase):
     def test_callable_failure(self):
         def usage(message, table):
             raise RuntimeError("database is down")
-        table = default_reply_table(BASE_URL, usage=usage)
+        table = default_reply_table(BASE_URL, TEXTS, usage=usage)
         with self.assertLogs('trytond.modules.meter_wechat.callback'):
             reply = reply_of(self.post(text_body('用量'), table=table))
         self.assertEqual(reply['Content'], '系统繁忙，请稍后再试。')

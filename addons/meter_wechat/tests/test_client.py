@@ -3,13 +3,14 @@ import unittest
 
 from wechatpy.session.memorystorage import MemoryStorage
 
-from trytond.modules.meter_wechat.callback import (
+from trytond.modules.meter_wechat.reply import (
     default_menu, default_reply_table)
 from trytond.modules.meter_wechat.client import (
     MeterWeChatClient, MeterWeChatOAuth, WeChatApi, WeChatApiError,
     jsapi_signature)
 
 from .fakes import FakeWeChatApi
+from .reply_texts import TEXTS
 
 
 APPID = 'wx0123456789abcdef'
@@ -194,7 +195,7 @@ class ClientTestCase(unittest.TestCase):
             OPENID, 'TPL_OTHER', {'first': 'x'})
 
     def test_create_menu(self):
-        table = default_reply_table('https://wx.example.edu.cn/meter/')
+        table = default_reply_table('https://wx.example.edu.cn/meter/', TEXTS)
         oauth = self.api.oauth
         menu = default_menu(
             table, link=lambda url: oauth(url).authorize_url)

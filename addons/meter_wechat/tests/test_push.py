@@ -32,6 +32,8 @@ def run_queue():
 class PushTestCase(DBTestCase):
     "Test the template messages pushed to residents"
     module = 'meter_wechat'
+    # The messages speak the residents' language, with its translations
+    language = 'zh_CN'
 
     @classmethod
     def setUpClass(cls):

@@ -17,7 +17,8 @@ from PIL import Image
 from wechatpy.crypto import WeChatCrypto
 
 from trytond import config
-from trytond.modules.meter_wechat import menu, routes
+from trytond.modules.meter_wechat import limits, menu, routes, web
+from trytond.modules.meter_wechat import reading as wechat_reading
 from trytond.modules.meter_wechat.client import jsapi_signature
 from trytond.modules.meter_wechat.exceptions import BindingLimitError
 from trytond.pool import Pool
@@ -61,6 +62,8 @@ def image(kind='PNG', size=(640, 480)):
 class WeChatRouteTestCase(RouteTestCase):
     "Test the routes of the WeChat service"
     module = 'meter_wechat'
+    # The pages speak the residents' language, with its translations
+    language = 'zh_CN'
 
     @classmethod
     def setUpClass(cls):
@@ -552,7 +555,7 @@ class WeChatRouteTestCase(RouteTestCase):
                 (None, ''),
                 ]:
             with self.subTest(value=value):
-                self.assertEqual(routes._safe_next(value), expected)
+                self.assertEqual(web.safe_next(value), expected)
 
     def test_registration(self):
         "A resident registers their phone with the SMS code"
@@ -849,11 +852,11 @@ class WeChatRouteTestCase(RouteTestCase):
             return client.post(self.url('reading'), data={
                     'csrf_token': token, 'meter': str(meter), 'value': '5',
                     'photo': (io.BytesIO(b'not an image'), 'meter.jpg')})
-        for _ in range(routes.DAILY_LIMITS['reading']):
+        for _ in range(limits.DAILY_LIMITS['reading']):
             self.assertEqual(post().status_code, 400)
-        with patch.object(routes, 'check_photo',
+        with patch.object(wechat_reading, 'check_photo',
                     side_effect=AssertionError("photo decoded")), \
-                patch.object(routes, '_uploaded_photo',
+                patch.object(limits, 'uploaded_photo',
                     side_effect=AssertionError("photo read")):
             response = post()
         self.assertEqual(response.status_code, 429)
@@ -873,7 +876,7 @@ class WeChatRouteTestCase(RouteTestCase):
             Configuration.write([Configuration(1)], {'timezone': zone})
             try:
                 user = User.login('oClock')
-                routes.check_limit(pool, user, 'bind')
+                limits.check_limit(pool, user, 'bind')
                 local = dt.datetime.now(Configuration.tzinfo()).date()
                 self.assertNotEqual(local, utc.date())
 
@@ -912,7 +915,7 @@ class WeChatRouteTestCase(RouteTestCase):
                         'meter': meter.id, 'value': Decimal(42),
                         'source': 'field', 'taken_at': taken_at}])
             self.assertEqual(reading.state, 'confirmed')
-            months = dict(routes.monthly_usage(pool, meter))
+            months = dict(meter.monthly_usage())
             self.assertEqual(
                 months[last_month.strftime('%Y-%m')], Decimal(42))
             self.assertEqual(sum(months.values()), Decimal(42))
@@ -1080,7 +1083,7 @@ class WeChatRouteTestCase(RouteTestCase):
             Store.delete_key('wechatpy:%s_jsapi_ticket' % APPID)
             transaction.commit()
         try:
-            with self.assertLogs('trytond.modules.meter_wechat.routes',
+            with self.assertLogs('trytond.modules.meter_wechat.web',
                     'WARNING') as logs:
                 response = client.get(self.url('reading'), headers=IN_WECHAT)
         finally:
@@ -1127,7 +1130,7 @@ class WeChatRouteTestCase(RouteTestCase):
             Meter = pool.get('meter.meter')
             meter, = Meter.search([('number', '=', 'M-U001')])
             today = dt.date.today()
-            months = routes.monthly_usage(pool, meter, today)
+            months = meter.monthly_usage(today)
         self.assertEqual(len(months), 12)
         self.assertEqual(months[-1][0], today.strftime('%Y-%m'))
         self.assertEqual(sum(v for _, v in months), Decimal(180))

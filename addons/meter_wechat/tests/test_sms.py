@@ -7,9 +7,11 @@ from urllib.parse import parse_qsl
 import requests
 
 from trytond.modules.meter_wechat.sms import (
-    CHINA_TZ, PROVIDERS, AliyunProvider, LogProvider, MemoryCodeStorage,
-    SmsError, SmsProvider, VerificationCodes, VerificationError,
-    aliyun_signature, get_provider, normalize_phone, percent_encode)
+    CHINA_TZ, PROVIDERS, AliyunProvider, LogProvider, SmsError, SmsProvider,
+    VerificationError, aliyun_signature, get_provider, normalize_phone,
+    percent_encode)
+from trytond.modules.meter_wechat.verification import (
+    MemoryCodeStorage, VerificationCodes)
 
 from .fakes import FakeAliyunSms, reference_signature
 

@@ -1,0 +1,31 @@
+"""The texts of the standard reply table and menu as the ORM side gives
+them in zh_CN (Configuration.reply_texts), for the plain-Python tests."""
+
+TEXTS = {
+    'service_name': '水电保障中心',
+    'details': '查看详情',
+    'listing': '回复「{word}」{summary}',
+    'phone_unknown': '见“联系我们”页面',
+    'usage': '查询水电用量和余额，请<a href="{usage}">点击这里</a>。\n首次使用请先<a href="{bind}">绑定户号</a>。',
+    'usage_summary': '查询水电用量和余额',
+    'info': '便民信息、生活小贴士和常见问题请<a href="{info}">点击查看</a>。',
+    'info_summary': '查看便民信息和生活小贴士',
+    'pay': '在线缴纳水电费，请<a href="{pay}">点击这里</a>。',
+    'repair': '报修水电故障，请<a href="{repair}">填写报修单</a>。',
+    'notice': '停水、停电等通知请查看<a href="{notice}">最新公告</a>。',
+    'contact': '{name}的服务网点和办公时间请查看<a href="{contact}">联系我们</a>。',
+    'contact_phone': '值班电话：{phone}',
+    'welcome': '欢迎关注{name}！\n在这里您可以：\n{keywords}\n也可以使用下方菜单。首次使用请先<a href="{bind}">绑定户号</a>。',
+    'help': '抱歉，没有理解您的意思。您可以：\n{keywords}\n或使用下方菜单。',
+    'error': '系统繁忙，请稍后再试。',
+    'menu_utilities': '用水用电',
+    'menu_usage': '用量查询',
+    'menu_pay': '在线缴费',
+    'menu_bind': '绑定户号',
+    'menu_repair': '报修',
+    'menu_guide': '服务指南',
+    'menu_notice': '停水停电通知',
+    'menu_contact': '联系我们',
+    'menu_info': '便民服务',
+    'menu_help': '使用帮助',
+    }
