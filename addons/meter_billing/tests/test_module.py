@@ -7,7 +7,7 @@ from unittest.mock import patch
 
 from trytond import backend
 from trytond.modules.meter_billing.exceptions import PrepaidBalanceError
-from trytond.modules.meter_billing.words import amount_in_words
+from trytond.modules.meter_billing.rules.amount_words import amount_in_words
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME, ModuleTestCase, with_transaction)
