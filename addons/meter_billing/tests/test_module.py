@@ -3,9 +3,11 @@
 import datetime as dt
 import unittest
 from decimal import Decimal
+from types import SimpleNamespace
 from unittest.mock import patch
 
 from trytond import backend
+from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.meter_billing.exceptions import PrepaidBalanceError
 from trytond.modules.meter_billing.rules.amount_words import amount_in_words
 from trytond.pool import Pool
@@ -34,9 +36,63 @@ class AmountInWordsTestCase(unittest.TestCase):
                 self.assertEqual(amount_in_words(Decimal(amount)), words)
 
 
+def frozen_utc(moment):
+    "Patch ir.date's clock to the naive UTC moment"
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            aware = moment.replace(tzinfo=dt.timezone.utc)
+            if tz is None:
+                return moment
+            return aware.astimezone(tz)
+
+    return patch('trytond.ir.date.datetime', SimpleNamespace(
+            datetime=Clock, date=dt.date, timedelta=dt.timedelta))
+
+
 class MeterBillingTestCase(ModuleTestCase):
     "Test Billing module"
     module = 'meter_billing'
+
+    @with_transaction()
+    def test_one_clock(self):
+        "Billing's today is the pages' today around the centre's midnight"
+        pool = Pool()
+        Configuration = pool.get('meter.configuration')
+        Date = pool.get('ir.date')
+        company = create_company()
+        # A company on another zone does not give bills another day.
+        company.timezone = 'UTC'
+        company.save()
+
+        def pages_today(moment):
+            # As the resident pages do: now on the centre's clock.
+            return moment.replace(tzinfo=dt.timezone.utc).astimezone(
+                Configuration.tzinfo()).date()
+
+        for moment, day in [
+                (dt.datetime(2026, 1, 31, 15, 59), dt.date(2026, 1, 31)),
+                (dt.datetime(2026, 1, 31, 16, 0), dt.date(2026, 2, 1)),
+                (dt.datetime(2026, 1, 31, 16, 30), dt.date(2026, 2, 1)),
+                (dt.datetime(2026, 2, 1, 15, 59), dt.date(2026, 2, 1)),
+                ]:
+            with self.subTest(moment=moment), frozen_utc(moment):
+                self.assertEqual(pages_today(moment), day)
+                self.assertEqual(Date.today(), day)
+                with set_company(company):
+                    self.assertEqual(Date.today(), day)
+                # An explicit zone is still obeyed.
+                self.assertEqual(
+                    Date.today(dt.timezone.utc), moment.date())
+
+        # One setting: another zone for the centre moves both.
+        config = Configuration(1)
+        config.timezone = 'America/New_York'
+        config.save()
+        moment = dt.datetime(2026, 2, 1, 3, 0)
+        with frozen_utc(moment), set_company(company):
+            self.assertEqual(Date.today(), dt.date(2026, 1, 31))
+            self.assertEqual(pages_today(moment), dt.date(2026, 1, 31))
 
     @with_transaction()
     def test_low_balance_event(self):
