@@ -329,7 +329,7 @@ def set_up_devices(pool, campuses, rng):
     """A handheld format with an imported export (one row refused), an
     energy platform and a collector of the east campus polled once over
     the meter simulator; tell if they were created"""
-    from trytond.modules.meter_devices.simulator import (
+    from trytond.modules.meter_devices.bus.simulator import (
         DLT645Meter, Simulator)
     Format = pool.get('meter.import.format')
     Job = pool.get('meter.import.job')

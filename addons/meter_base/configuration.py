@@ -3,6 +3,7 @@ from decimal import Decimal
 from trytond.cache import Cache
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.tools import timezone as tz
+from trytond.transaction import without_check_access
 
 # The service centre's clock: office hours, slots and the times shown to
 # residents are in it, while Tryton stores every datetime in UTC.
@@ -57,13 +58,16 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
 
     @classmethod
     def tzinfo(cls):
-        """Return the zone of the service centre's clock
+        """Return the zone of the service centre's clock, the one setting
+        of the suite's dates (ir.date's today included, see ir.py)
 
-        Every resident page asks for it: its name is cached, and cleared
-        in every process when the configuration changes."""
+        Every page and every today asks for it: its name is cached, and
+        cleared in every process when the configuration changes.  Any user
+        may know it, whatever their access to the configuration."""
         name = cls._timezone_cache.get(None)
         if name is None:
-            name = cls(1).timezone or DEFAULT_TIMEZONE
+            with without_check_access():
+                name = cls(1).timezone or DEFAULT_TIMEZONE
             cls._timezone_cache.set(None, name)
         return tz.get_tzinfo(name)
 

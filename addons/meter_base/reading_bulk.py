@@ -2,8 +2,10 @@
 
 ``Reading.create`` checks each new reading with a few queries: fine for a
 person, far too slow for a handheld export or an energy platform file of
-100,000 rows.  ``create_readings`` gives the same result as creating the
-rows one after the other with ``Reading.create`` in chronological order:
+100,000 rows.  ``Reading.create_bulk`` (registered here as an extension
+of ``meter.reading``, so that other modules extend it through the pool)
+gives the same result as creating the rows one after the other with
+``Reading.create`` in chronological order:
 
 1. the rows go into a temporary staging table (``COPY`` on PostgreSQL,
    ``executemany`` on SQLite) as they come: they may be a generator
@@ -36,14 +38,14 @@ from decimal import Decimal
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import fields
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from . import consumption as rules
 from .exceptions import ReadingValidationError
 
-__all__ = ['create_readings', 'BulkResult']
+__all__ = ['Reading', 'BulkResult']
 logger = logging.getLogger(__name__)
 
 STAGING = 'meter_reading_bulk'
@@ -76,10 +78,13 @@ SET_COLUMNS = {'meter', 'taken_at', 'value', 'source', 'submitter',
 
 
 class BulkResult:
-    """What create_readings did: counts and the keys of duplicate rows
+    """What Reading.create_bulk did: counts, the keys of duplicate rows and
+    what tells the new readings apart
 
-    duplicates lists the keys of the duplicate rows unless create_readings
-    was asked not to keep them; duplicate_count counts them anyway.
+    duplicates lists the keys of the duplicate rows unless create_bulk was
+    asked not to keep them; duplicate_count counts them anyway.  The
+    readings created share create_uid (user) and create_date (created_at):
+    domain selects them (in SQL: the same two columns).
     """
 
     def __init__(self):
@@ -87,37 +92,68 @@ class BulkResult:
         self.confirmed = 0
         self.duplicates = []
         self.duplicate_count = 0
+        self.user = None
+        self.created_at = None
+
+    @property
+    def domain(self):
+        "The domain of the readings created, [] matching none when none"
+        if not self.created:
+            return [('id', '=', None)]
+        return [
+            ('create_uid', '=', self.user),
+            ('create_date', '=', self.created_at),
+            ]
 
     def __repr__(self):
         return '<BulkResult created=%s confirmed=%s duplicates=%s>' % (
             self.created, self.confirmed, len(self.duplicates))
 
 
-def create_readings(rows, source, submitter=None, reader=None, now=None,
-        numbered=False, duplicate_keys=True):
-    """Create readings from rows of (key, meter id, taken at, value).
+class Reading(metaclass=PoolMeta):
+    __name__ = 'meter.reading'
 
-    key identifies the row for the caller (a line number): the keys of the
-    rows skipped as duplicates are returned in the result.  rows may be any
-    iterable, a generator reading a file included: the rows are streamed
-    into the staging table and handled together in SQL.  While they are
-    read, the connection is busy with the copy: producing them must not
-    query the database.
+    @classmethod
+    def create_bulk(cls, rows, source, submitter=None, reader=None,
+            now=None, numbered=False, duplicate_keys=True):
+        """Create readings from rows of (key, meter id, taken at, value)
+        set-based and return a BulkResult.
 
-    numbered says the keys are distinct positive integers given in
-    increasing order (line numbers): they are used as they are instead of
-    being kept in memory.  Without duplicate_keys only the number of
-    duplicates is returned, so that the memory used by a file of duplicates
-    does not grow with it either.
-    """
-    return _Bulk(source, submitter, reader, now).run(
-        rows, numbered=numbered, duplicate_keys=duplicate_keys)
+        This is the path of every import (handhelds, energy platforms): call
+        it through the pool, ``pool.get('meter.reading').create_bulk``.
+
+        key identifies the row for the caller (a line number): the keys of
+        the rows skipped as duplicates are returned in the result.  rows
+        may be any iterable, a generator reading a file included: the rows
+        are streamed into the staging table and handled together in SQL.
+        While they are read, the connection is busy with the copy:
+        producing them must not query the database.
+
+        numbered says the keys are distinct positive integers given in
+        increasing order (line numbers): they are used as they are instead
+        of being kept in memory.  Without duplicate_keys only the number of
+        duplicates is returned, so that the memory used by a file of
+        duplicates does not grow with it either.
+
+        The rows skip create(), validate() and on_change: a module that
+        extends meter.reading and must see bulk readings too overrides
+        this method, calls super() and then works on the readings of
+        ``result.domain`` set-based (one query for the batch, never one
+        per reading: a batch holds up to hundreds of thousands of rows).
+        A new stored field is filled from its ``default_*`` (taken from
+        ``default_get``) unless the override writes it; whether a reading
+        may be confirmed at once follows ``auto_confirmable``, which such
+        a module extends rather than this method.
+        """
+        return _Bulk(cls, source, submitter, reader, now).run(
+            rows, numbered=numbered, duplicate_keys=duplicate_keys)
 
 
 class _Bulk:
 
-    def __init__(self, source, submitter, reader, now):
+    def __init__(self, Reading, source, submitter, reader, now):
         pool = Pool()
+        self.Reading = Reading
         Configuration = pool.get('meter.configuration')
         transaction = Transaction()
         self.database = transaction.database
@@ -135,10 +171,6 @@ class _Bulk:
         template = self.Reading(**{**self.defaults, 'source': source})
         self.auto_confirm = bool(
             self.config.auto_confirm and template.auto_confirmable())
-
-    @property
-    def Reading(self):
-        return Pool().get('meter.reading')
 
     def reading_defaults(self):
         "Return the default values of the other stored reading fields"
@@ -221,6 +253,8 @@ class _Bulk:
                 break
             pass_ += 1
         later = self.later_readings()
+        result.user = self.user
+        result.created_at = self.created_at = dt.datetime.now()
         result.created, result.confirmed = self.insert()
         self.recompute(later)
         self.drop()
@@ -754,7 +788,7 @@ class _Bulk:
                 'names': ''.join(', "%s"' % n for n, _ in defaults),
                 'values': ', %s' * len(defaults)},
             (self.source, self.submitter, self.reader, self.user,
-                dt.datetime.now(), *(
+                self.created_at, *(
                     Reading._fields[n].sql_format(v) for n, v in defaults)))
         self.execute(
             'SELECT COUNT(*), '

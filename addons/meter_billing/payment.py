@@ -13,10 +13,10 @@ from trytond.rpc import RPC
 from trytond.modules.meter_base.evidence import check_image
 from trytond.transaction import Transaction, without_check_access
 
-from . import pricing
 from .bill import OPEN_STATES
 from .exceptions import PaymentError, PaymentStateError
-from .words import amount_in_words
+from .rules import pricing
+from .rules.amount_words import amount_in_words
 
 METHODS = [
     ('cash', "Cash"),

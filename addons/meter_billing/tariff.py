@@ -8,8 +8,8 @@ from trytond.model import (
 from trytond.modules.meter_base.meter import KINDS
 from trytond.pyson import Eval
 
-from . import pricing
 from .exceptions import TariffError, TariffValidationError
+from .rules import pricing
 
 CATEGORIES = [
     ('resident', "Resident"),

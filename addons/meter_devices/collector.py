@@ -10,7 +10,8 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from . import polling, units
+from . import units
+from .bus import polling
 
 logger = logging.getLogger(__name__)
 

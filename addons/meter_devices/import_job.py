@@ -16,7 +16,6 @@ from trytond.exceptions import UserError
 from trytond.filestore import FileStore, filestore
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
-from trytond.modules.meter_base.reading_bulk import create_readings
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -404,10 +403,12 @@ class ImportJob(ModelSQL, ModelView):
         their reason.
 
         The rows are read from the file as a stream and sent as they come to
-        the bulk creation of readings, which stages them in the database
-        and checks them there all together.  A failure undoes the work of
-        the job, the transaction goes on.
+        the bulk creation of readings (Reading.create_bulk, which modules
+        extending meter.reading extend too), which stages them in the
+        database and checks them there all together.  A failure undoes the
+        work of the job, the transaction goes on.
         """
+        Reading = Pool().get('meter.reading')
         if not self.has_file():
             raise ImportFileError(gettext(
                     'meter_devices.msg_import_no_file', job=self.rec_name))
@@ -441,7 +442,7 @@ class ImportJob(ModelSQL, ModelView):
         cursor.execute('SAVEPOINT meter_import_job')
         try:
             with self.open_file() as file:
-                result = create_readings(readings(file), source,
+                result = Reading.create_bulk(readings(file), source,
                     submitter=submitter, numbered=True,
                     duplicate_keys=False)
             lines = rejected.save()

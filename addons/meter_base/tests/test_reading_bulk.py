@@ -3,7 +3,6 @@ import unittest
 from decimal import Decimal
 
 from trytond.modules.meter_base.exceptions import ReadingValidationError
-from trytond.modules.meter_base.reading_bulk import create_readings
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 
@@ -11,7 +10,7 @@ D = Decimal
 T = dt.datetime
 
 # (meter, taken at, value) of the sample: each meter exists twice, one
-# filled through Reading.create, the other through create_readings.
+# filled through Reading.create, the other through Reading.create_bulk.
 SAMPLE = [
     # Plain use, then a rollover of a 4-digit register: 9950 → 30.
     ('roll', T(2026, 1, 10, 9), D('9900')),
@@ -103,7 +102,7 @@ class ReadingBulkTestCase(unittest.TestCase):
                         'value': value, 'source': 'import'}])
         rows = [(i, bulk[name].id, taken_at, value)
             for i, (name, taken_at, value) in enumerate(SAMPLE)]
-        result = create_readings(rows, 'import')
+        result = Reading.create_bulk(rows, 'import')
         self.assertEqual(result.created, len(SAMPLE))
         self.assertEqual(result.duplicates, [])
         expected, got = self._readings(orm), self._readings(bulk)
@@ -115,6 +114,7 @@ class ReadingBulkTestCase(unittest.TestCase):
     @with_transaction()
     def test_same_as_orm(self):
         "Consumption, state and anomalies agree with Reading.create"
+        Reading = Pool().get('meter.reading')
         got, bulk = self._compare()
         roll = {r[0]: r for r in got['roll']}
         rolled = roll[T(2026, 3, 10, 9)]
@@ -139,7 +139,7 @@ class ReadingBulkTestCase(unittest.TestCase):
         # The same rows again are all duplicates.
         rows = [(i, bulk[name].id, taken_at, value)
             for i, (name, taken_at, value) in enumerate(SAMPLE)]
-        again = create_readings(rows, 'import')
+        again = Reading.create_bulk(rows, 'import')
         self.assertEqual(again.created, 0)
         self.assertEqual(again.duplicates, list(range(len(SAMPLE))))
         self.assertEqual(self._readings(bulk), got)
@@ -173,7 +173,7 @@ class ReadingBulkTestCase(unittest.TestCase):
                 ]:
             with self.subTest(value=value):
                 with self.assertRaises(ReadingValidationError) as context:
-                    create_readings([
+                    Reading.create_bulk([
                             (1, meter.id, T(2026, 1, 1, 10), D('9850')),
                             (2, meter.id, T(2026, 1, 2, 10), value),
                             (3, meter.id, T(2026, 1, 3, 10), D('9860')),
@@ -181,17 +181,18 @@ class ReadingBulkTestCase(unittest.TestCase):
                 self.assertIn(message, context.exception.message)
                 self.assertIn(meter.rec_name, context.exception.message)
         self.assertEqual(Reading.search([], count=True), count)
-        result = create_readings(
+        result = Reading.create_bulk(
             [(1, meter.id, T(2026, 1, 1, 10), D('9999.999'))], 'handheld')
         self.assertEqual(result.created, 1)
 
     @with_transaction()
     def test_duplicates_in_batch(self):
         "A row repeated in the batch is created once"
+        Reading = Pool().get('meter.reading')
         meters = self._meters('DUP')
         meter = meters['roll']
         taken_at = T(2026, 1, 1, 10)
-        result = create_readings([
+        result = Reading.create_bulk([
                 ('a', meter.id, taken_at, D('9850')),
                 ('b', meter.id, taken_at, D('9850.000')),
                 ('c', meter.id, taken_at, D('9851')),
@@ -199,3 +200,49 @@ class ReadingBulkTestCase(unittest.TestCase):
         self.assertEqual(result.created, 2)
         self.assertEqual(result.duplicates, ['b'])
         self.assertEqual(result.confirmed, 1)
+
+    @with_transaction()
+    def test_domain_selects_batch(self):
+        "The result's domain selects the readings of the batch and no other"
+        Reading = Pool().get('meter.reading')
+        meter = self._meters('DOM')['roll']
+        Reading.create([{'meter': meter.id, 'taken_at': T(2025, 12, 1, 9),
+                    'value': D('9700'), 'source': 'import'}])
+        first = Reading.create_bulk(
+            [(1, meter.id, T(2026, 1, 1, 9), D('9750'))], 'handheld')
+        second = Reading.create_bulk([
+                (1, meter.id, T(2026, 2, 1, 9), D('9800')),
+                (2, meter.id, T(2026, 3, 1, 9), D('9850')),
+                ], 'handheld')
+        self.assertEqual(
+            [r.value for r in Reading.search(first.domain)], [D('9750')])
+        self.assertEqual(
+            sorted(r.value for r in Reading.search(second.domain)),
+            [D('9800'), D('9850')])
+        nothing = Reading.create_bulk(
+            [(1, meter.id, T(2026, 3, 1, 9), D('9850'))], 'handheld')
+        self.assertEqual(nothing.created, 0)
+        self.assertEqual(Reading.search(nothing.domain), [])
+
+    @with_transaction()
+    def test_extension_through_pool(self):
+        "A module extending meter.reading sees the bulk readings"
+        pool = Pool()
+        Reading = pool.get('meter.reading')
+        meter = self._meters('EXT')['roll']
+        seen = []
+        create_bulk = Reading.create_bulk.__func__
+
+        def extended(cls, rows, source, **kwargs):
+            # What an extending module does: super(), then the batch.
+            result = create_bulk(cls, rows, source, **kwargs)
+            seen.extend(r.value for r in cls.search(result.domain))
+            return result
+
+        Reading.create_bulk = classmethod(extended)
+        try:
+            pool.get('meter.reading').create_bulk(
+                [(1, meter.id, T(2026, 1, 1, 9), D('9750'))], 'handheld')
+        finally:
+            del Reading.create_bulk
+        self.assertEqual(seen, [D('9750')])

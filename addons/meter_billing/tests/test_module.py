@@ -3,11 +3,16 @@
 import datetime as dt
 import unittest
 from decimal import Decimal
+from types import SimpleNamespace
 from unittest.mock import patch
 
 from trytond import backend
+from trytond.modules.company.tests import create_company, set_company
+from trytond.modules.meter_billing.bill import (
+    NewBill, NewBillLine, NewBillMeter, NewBillUsage)
 from trytond.modules.meter_billing.exceptions import PrepaidBalanceError
-from trytond.modules.meter_billing.words import amount_in_words
+from trytond.modules.meter_billing.rules import pricing
+from trytond.modules.meter_billing.rules.amount_words import amount_in_words
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME, ModuleTestCase, with_transaction)
@@ -34,9 +39,123 @@ class AmountInWordsTestCase(unittest.TestCase):
                 self.assertEqual(amount_in_words(Decimal(amount)), words)
 
 
+def frozen_utc(moment):
+    "Patch ir.date's clock to the naive UTC moment"
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            aware = moment.replace(tzinfo=dt.timezone.utc)
+            if tz is None:
+                return moment
+            return aware.astimezone(tz)
+
+    return patch('trytond.ir.date.datetime', SimpleNamespace(
+            datetime=Clock, date=dt.date, timedelta=dt.timedelta))
+
+
 class MeterBillingTestCase(ModuleTestCase):
     "Test Billing module"
     module = 'meter_billing'
+
+    @with_transaction()
+    def test_one_clock(self):
+        "Billing's today is the pages' today around the centre's midnight"
+        pool = Pool()
+        Configuration = pool.get('meter.configuration')
+        Date = pool.get('ir.date')
+        company = create_company()
+        # A company on another zone does not give bills another day.
+        company.timezone = 'UTC'
+        company.save()
+
+        def pages_today(moment):
+            # As the resident pages do: now on the centre's clock.
+            return moment.replace(tzinfo=dt.timezone.utc).astimezone(
+                Configuration.tzinfo()).date()
+
+        for moment, day in [
+                (dt.datetime(2026, 1, 31, 15, 59), dt.date(2026, 1, 31)),
+                (dt.datetime(2026, 1, 31, 16, 0), dt.date(2026, 2, 1)),
+                (dt.datetime(2026, 1, 31, 16, 30), dt.date(2026, 2, 1)),
+                (dt.datetime(2026, 2, 1, 15, 59), dt.date(2026, 2, 1)),
+                ]:
+            with self.subTest(moment=moment), frozen_utc(moment):
+                self.assertEqual(pages_today(moment), day)
+                self.assertEqual(Date.today(), day)
+                with set_company(company):
+                    self.assertEqual(Date.today(), day)
+                # An explicit zone is still obeyed.
+                self.assertEqual(
+                    Date.today(dt.timezone.utc), moment.date())
+
+        # One setting: another zone for the centre moves both.
+        config = Configuration(1)
+        config.timezone = 'America/New_York'
+        config.save()
+        moment = dt.datetime(2026, 2, 1, 3, 0)
+        with frozen_utc(moment), set_company(company):
+            self.assertEqual(Date.today(), dt.date(2026, 1, 31))
+            self.assertEqual(pages_today(moment), dt.date(2026, 1, 31))
+
+    @with_transaction()
+    def test_create_bulk(self):
+        "Bill.create_bulk stores a bill with its rows; runs call it"
+        pool = Pool()
+        Bill = pool.get('meter.bill')
+        Campus = pool.get('meter.campus')
+        Account = pool.get('meter.account')
+        Meter = pool.get('meter.meter')
+        Period = pool.get('meter.billing.period')
+        Run = pool.get('meter.billing.run')
+        campus, = Campus.create([{'name': "Main", 'code': 'MAIN'}])
+        account, = Account.create([{
+                    'number': '1', 'name': "1", 'campus': campus.id}])
+        meter, = Meter.create([{
+                    'number': 'E1', 'campus': campus.id,
+                    'account': account.id}])
+        period, = Period.create([{'name': '2026-03',
+                    'start_date': dt.date(2026, 3, 1),
+                    'end_date': dt.date(2026, 3, 31)}])
+        line = pricing.BillLine('usage', 'energy', "Energy", "",
+            Decimal('10'), Decimal('0.55'), Decimal('5.50'), None,
+            period.start_date, period.end_date)
+        ten, zero = Decimal(10), Decimal(0)
+        bill_id, = Bill.create_bulk([NewBill(account.id, campus.id,
+                    'resident', 'postpaid', period.id, None,
+                    period.start_date, period.end_date, None,
+                    Decimal('5.50'), None,
+                    [NewBillMeter(meter.id, 'electricity', zero, ten,
+                            Decimal(1), ten)],
+                    [NewBillUsage('electricity', None, ten, zero, ten,
+                            Decimal('5.50'), zero, None, ten)],
+                    [NewBillLine('electricity', line)])])
+        bill = Bill(bill_id)
+        self.assertEqual((bill.state, bill.amount, bill.paid_amount),
+            ('draft', Decimal('5.50'), Decimal(0)))
+        self.assertEqual([(m.meter, m.usage) for m in bill.meters],
+            [(meter, Decimal(10))])
+        self.assertEqual([(u.kind, u.billable) for u in bill.usages],
+            [('electricity', Decimal(10))])
+        self.assertEqual(
+            [(l.sequence, l.code, l.quantity, l.amount) for l in bill.lines],
+            [(1, 'energy', Decimal(10), Decimal('5.50'))])
+
+        # A run stores its bills through the pool's create_bulk, which
+        # an extending module overrides.
+        run, = Run.create([{'period': period.id}])
+        calls = []
+        create_bulk = Bill.create_bulk.__func__
+
+        def create_bulk_seen(cls, bills):
+            calls.append(list(bills))
+            return create_bulk(cls, bills)
+
+        Bill.create_bulk = classmethod(create_bulk_seen)
+        try:
+            Run.process([run])
+        finally:
+            del Bill.create_bulk
+        self.assertEqual(calls, [[]])
 
     @with_transaction()
     def test_low_balance_event(self):

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from trytond.modules.meter_billing.pricing import (
+from trytond.modules.meter_billing.rules.pricing import (
     LINE_FIXED, LINE_FREE, LINE_MINIMUM, LINE_USAGE, Component, FixedCharge,
     OpenBill, PricingError, Tariff, TariffVersion, Tier, allocate_payment,
     compute_bill, split_by_days, tier_year_start)

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import patch
 
 from trytond.exceptions import UserError, UserWarning
-from trytond.modules.meter_devices import polling
-from trytond.modules.meter_devices.simulator import (
+from trytond.modules.meter_devices.bus import polling
+from trytond.modules.meter_devices.bus.simulator import (
     CJT188Meter, DLT645Meter, Simulator)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
@@ -419,6 +419,32 @@ class MeterDevicesTestCase(ModuleTestCase):
             (again.total, again.created, again.duplicates, again.rejected),
             (11, 0, 6, 5))
         self.assertEqual(Reading.search([], count=True), 6)
+
+    @with_transaction()
+    def test_import_through_pool(self):
+        "An import creates its readings through the pool's create_bulk"
+        pool = Pool()
+        Reading = pool.get('meter.reading')
+        self._handheld_meters()
+        job = self._job(self._format(), self.CSV.encode())
+        create_bulk = Reading.create_bulk.__func__
+        marked = []
+
+        def create_bulk_marked(cls, rows, source, **kwargs):
+            # As a module extending meter.reading would: the batch after
+            # super(), set-based through the result's domain.
+            result = create_bulk(cls, rows, source, **kwargs)
+            marked.extend(cls.search(result.domain))
+            return result
+
+        Reading.create_bulk = classmethod(create_bulk_marked)
+        try:
+            self._run(job)
+        finally:
+            del Reading.create_bulk
+        self.assertEqual(job.created, 6)
+        self.assertEqual(sorted(r.id for r in marked), sorted(
+                r.id for r in Reading.search([('source', '=', 'handheld')])))
 
     @with_transaction()
     def test_import_txt_gbk(self):

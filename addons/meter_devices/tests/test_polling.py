@@ -4,11 +4,11 @@ import time
 import unittest
 from decimal import Decimal
 
-from trytond.modules.meter_devices import polling
-from trytond.modules.meter_devices.polling import (
+from trytond.modules.meter_devices.bus import polling
+from trytond.modules.meter_devices.bus.polling import (
     MeterRequest, Poller, PollingError, PollResult, open_port, poll)
 from trytond.modules.meter_devices.protocols import cjt188, dlt645
-from trytond.modules.meter_devices.simulator import (
+from trytond.modules.meter_devices.bus.simulator import (
     CJT188Meter, DLT645Meter, Simulator)
 
 TIMEOUT = 0.2

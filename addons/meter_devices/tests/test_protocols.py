@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from trytond.modules.meter_devices.protocols import (
     EncodeError, FrameError, cjt188, dlt645)
-from trytond.modules.meter_devices.simulator import (
+from trytond.modules.meter_devices.bus.simulator import (
     CJT188Meter, DLT645Meter, FrameSplitter, Simulator, demo_meters,
     meter_from_dict)
 

@@ -2,7 +2,9 @@
 # of this repository contains the full copyright notices and license terms.
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from sql import Literal
 from sql.aggregate import Count
@@ -13,8 +15,10 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from . import bulk, pricing
+from . import bulk_write
+from .bill import NewBill, NewBillLine, NewBillMeter, NewBillUsage
 from .exceptions import BillingError
+from .rules import pricing
 from .tariff import CATEGORIES
 
 # Usage is priced with the decimals of the stored consumption
@@ -22,6 +26,52 @@ USAGE_DIGITS = 3
 _USAGE_EXP = Decimal(1).scaleb(-USAGE_DIGITS)
 # Free quota and yearly tiers look back at most this far for the last bill
 _HISTORY_DAYS = 400
+
+
+@dataclass(slots=True)
+class MeterUsage:
+    """A meter's confirmed readings in a period: the first previous value,
+    the last value and the sum of their consumption"""
+    meter: int
+    kind: str
+    multiplier: Optional[Decimal]
+    previous_value: Optional[Decimal]
+    value: Optional[Decimal]
+    usage: Decimal
+
+
+class Previous(NamedTuple):
+    "What the last bill of an account leaves to the next for a kind"
+    tier_usage: Decimal
+    tier_year: Optional[dt.date]
+    carried: Decimal
+
+
+NO_PREVIOUS = Previous(Decimal(0), None, Decimal(0))
+
+
+class AccountToBill(NamedTuple):
+    "An account a run bills, with the usage of its meters"
+    id: int
+    campus: int
+    category: str
+    billing_mode: str
+    replaces: Optional[int]
+    meters: List[MeterUsage]
+
+
+class Missing(NamedTuple):
+    "An account a run does not bill, with the reason"
+    account: int
+    reason: str
+
+
+class Gathered(NamedTuple):
+    "What a billing run reads before pricing"
+    accounts: List[AccountToBill]
+    missing: List[Missing]
+    previous: Dict[Tuple[int, str], Previous]
+    tariffs: Dict[Tuple[str, str], object]
 
 
 class Period(Workflow, ModelSQL, ModelView):
@@ -239,26 +289,26 @@ class Run(Workflow, ModelSQL, ModelView):
         return account, where
 
     def _process(self):
-        """Bill the accounts of the run in bulk.
+        """Bill the accounts of the run in bulk: gather, price, store.
 
-        The readings and the state of the previous bills are fetched with
-        one query each for all the accounts, the bills are priced in plain
-        Python (pricing) and stored with their rows in bulk (bulk).
+        The accounts, their readings and the state of their previous bills
+        are gathered with one query each for all the accounts
+        (_gather), the bills are priced in plain Python (_price, with
+        rules/pricing.py) and stored with their rows through
+        Bill.create_bulk (_store).
         """
+        gathered = self._gather()
+        bills, no_tariff = self._price(gathered)
+        self._store(gathered.missing + no_tariff, bills)
+
+    def _gather(self):
+        "Return what pricing the run needs, as Gathered"
         pool = Pool()
         Bill = pool.get('meter.bill')
-        BillLine = pool.get('meter.bill.line')
-        BillMeter = pool.get('meter.bill.meter')
-        BillUsage = pool.get('meter.bill.usage')
-        Missing = pool.get('meter.billing.run.missing')
-        ModelAccess = pool.get('ir.model.access')
         Tariff = pool.get('meter.tariff')
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
+        cursor = Transaction().connection.cursor()
         period = self.period
         start, end = period.start_date, period.end_date
-        for Model in [Bill, BillMeter, BillUsage, BillLine, Missing]:
-            ModelAccess.check(Model.__name__, 'create')
 
         account, where = self._account_query()
         cursor.execute(*account.select(
@@ -276,97 +326,97 @@ class Run(Workflow, ModelSQL, ModelView):
                 replaces[account_id] = bill_id
             else:
                 billed.add(account_id)
-        replaces = {a: b for a, b in replaces.items() if a not in billed}
 
         readings = self._period_readings(account, where, start, end)
-        state = self._previous_usage(account, where, start)
-
-        tariffs = {}
-        for tariff in Tariff.search([]):
-            tariffs[tariff.category, tariff.kind] = tariff
-
-        missing = []
-        for account_id in sorted(accounts):
-            if account_id not in readings and account_id not in billed:
-                missing.append((self.id, account_id, 'no_reading'))
-
-        due_date = period.get_due_date()
-        pricings = {}
-        bills, children = [], []
+        missing = [Missing(account_id, 'no_reading')
+            for account_id in sorted(accounts)
+            if account_id not in readings and account_id not in billed]
+        to_bill = []
         for account_id in sorted(readings):
-            meters = readings[account_id]
             if account_id in billed or account_id not in accounts:
                 continue
             campus, category, billing_mode = accounts[account_id]
+            to_bill.append(AccountToBill(account_id, campus, category,
+                    billing_mode, replaces.get(account_id),
+                    readings[account_id]))
+        return Gathered(
+            accounts=to_bill,
+            missing=missing,
+            previous=self._previous_usage(account, where, start),
+            tariffs={(t.category, t.kind): t for t in Tariff.search([])})
+
+    def _price(self, gathered):
+        """Price the accounts gathered; return the NewBill values and the
+        accounts not billed for want of a tariff (as Missing)."""
+        pool = Pool()
+        Tariff = pool.get('meter.tariff')
+        period = self.period
+        start, end = period.start_date, period.end_date
+        due_date = period.get_due_date()
+        pricings = {}
+        bills, missing = [], []
+        for account in gathered.accounts:
             kinds = defaultdict(lambda: Decimal(0))
-            for meter in meters:
-                kinds[meter['kind']] += meter['usage']
+            for meter in account.meters:
+                kinds[meter.kind] += meter.usage
             usages, lines = [], []
             total = Decimal(0)
-            no_tariff = None
             for kind in sorted(kinds):
-                tariff = tariffs.get((category, kind))
+                tariff = gathered.tariffs.get((account.category, kind))
                 if tariff is None:
-                    no_tariff = kind
                     break
                 if tariff.id not in pricings:
                     pricings[tariff.id] = tariff.get_pricing()
-                tier_usage, tier_year, carried = state.get(
-                    (account_id, kind), (0, None, 0))
+                previous = gathered.previous.get(
+                    (account.id, kind), NO_PREVIOUS)
                 try:
                     result = pricing.compute_bill(
                         pricings[tariff.id], start, end,
                         kinds[kind].quantize(_USAGE_EXP),
                         digits=USAGE_DIGITS,
-                        tier_usage=tier_usage or 0, tier_year=tier_year,
-                        carried_quota=(carried or 0) if tariff.carry_over
+                        tier_usage=previous.tier_usage,
+                        tier_year=previous.tier_year,
+                        carried_quota=previous.carried if tariff.carry_over
                         else 0)
                 except pricing.PricingError as exception:
                     Tariff.raise_pricing_error(tariff, exception)
                 total += result.total
-                usages.append([kind, tariff.id, result.usage,
+                usages.append(NewBillUsage(kind, tariff.id, result.usage,
                         result.free_quantity, result.billable, result.total,
                         result.carry_out, result.tier_year,
-                        result.tier_usage])
-                for line in result.lines:
-                    lines.append(BillLine.row_from_pricing(
-                            kind, line, len(lines) + 1))
-            if no_tariff:
-                missing.append((self.id, account_id, 'no_tariff'))
+                        result.tier_usage))
+                lines.extend(NewBillLine(kind, line) for line in result.lines)
+            else:
+                bills.append(NewBill(account.id, account.campus,
+                        account.category, account.billing_mode, period.id,
+                        self.id, start, end, due_date, total,
+                        account.replaces,
+                        [NewBillMeter(m.meter, m.kind, m.previous_value,
+                                m.value, m.multiplier, m.usage)
+                            for m in account.meters],
+                        usages, lines))
                 continue
-            bills.append([account_id, campus, category, billing_mode,
-                    period.id, self.id, start, end, due_date, total,
-                    Decimal(0), 'draft', replaces.get(account_id)])
-            children.append((meters, usages, lines))
+            missing.append(Missing(account.id, 'no_tariff'))
+        return bills, missing
 
-        missing_table = Missing.__table__()
-        cursor.execute(*missing_table.delete(
-                where=missing_table.run == self.id))
-        bulk.insert(Missing, ['run', 'account', 'reason'], missing)
-        ids = bulk.insert(Bill, [
-                'account', 'campus', 'category', 'billing_mode', 'period',
-                'run', 'start_date', 'end_date', 'due_date', 'amount',
-                'paid_amount', 'state', 'replaces'], bills, with_ids=True)
-        meter_rows, usage_rows, line_rows = [], [], []
-        for bill_id, (meters, usages, lines) in zip(ids, children):
-            for values in meters:
-                meter_rows.append([bill_id, values['meter'], values['kind'],
-                        values['previous_value'], values['value'],
-                        values['multiplier'], values['usage']])
-            for row in usages:
-                usage_rows.append([bill_id] + row)
-            for row in lines:
-                line_rows.append([bill_id] + row)
-        bulk.insert(BillMeter, ['bill', 'meter', 'kind', 'previous_value',
-                'value', 'multiplier', 'usage'], meter_rows)
-        bulk.insert(BillUsage, ['bill', 'kind', 'tariff', 'usage',
-                'free_quantity', 'billable', 'amount', 'carry_out',
-                'tier_year', 'tier_usage'], usage_rows)
-        bulk.insert(BillLine, ['bill'] + BillLine.PRICING_COLUMNS, line_rows)
+    def _store(self, missing, bills):
+        """Replace the accounts not billed of the run by missing and create
+        the bills through Bill.create_bulk."""
+        pool = Pool()
+        Bill = pool.get('meter.bill')
+        RunMissing = pool.get('meter.billing.run.missing')
+        ModelAccess = pool.get('ir.model.access')
+        ModelAccess.check(RunMissing.__name__, 'create')
+        cursor = Transaction().connection.cursor()
+        table = RunMissing.__table__()
+        cursor.execute(*table.delete(where=table.run == self.id))
+        bulk_write.insert(RunMissing, ['run', 'account', 'reason'],
+            [(self.id, m.account, m.reason) for m in missing])
+        Bill.create_bulk(bills)
 
     @staticmethod
     def _period_readings(account, where, start, end):
-        """Return {account id: [meter usage]} of the confirmed readings of
+        """Return {account id: [MeterUsage]} of the confirmed readings of
         the period, in one query for all the accounts."""
         pool = Pool()
         Meter = pool.get('meter.meter')
@@ -393,25 +443,19 @@ class Run(Workflow, ModelSQL, ModelView):
         for (account_id, meter_id, kind, multiplier, previous_value, value,
                 consumption) in cursor:
             consumption = Decimal(str(consumption or 0))
-            if current is None or current['meter'] != meter_id:
-                current = {
-                    'meter': meter_id,
-                    'kind': kind,
-                    'multiplier': multiplier,
-                    'previous_value': previous_value,
-                    'value': value,
-                    'usage': consumption,
-                    }
+            if current is None or current.meter != meter_id:
+                current = MeterUsage(meter_id, kind, multiplier,
+                    previous_value, value, consumption)
                 result[account_id].append(current)
             else:
-                current['value'] = value
-                current['usage'] += consumption
+                current.value = value
+                current.usage += consumption
         return result
 
     @staticmethod
     def _previous_usage(account, where, start):
-        """Return {(account id, kind): (tier usage, tier year, carried
-        quota)} of the last bill before start of each account."""
+        """Return {(account id, kind): Previous} of the last bill before
+        start of each account."""
         pool = Pool()
         Bill = pool.get('meter.bill')
         BillUsage = pool.get('meter.bill.usage')
@@ -432,7 +476,7 @@ class Run(Workflow, ModelSQL, ModelView):
         for account_id, kind, tier_usage, tier_year, carry_out in cursor:
             if isinstance(tier_year, str):
                 tier_year = dt.date.fromisoformat(tier_year)
-            result[account_id, kind] = (
+            result[account_id, kind] = Previous(
                 _quantity(tier_usage), tier_year, _quantity(carry_out))
         return result
 

@@ -28,7 +28,7 @@ try:
 except ImportError:
     TermiosError = OSError
 
-from .protocols import START, EncodeError, FrameError, cjt188, dlt645
+from ..protocols import START, EncodeError, FrameError, cjt188, dlt645
 
 __all__ = ['PollingError', 'MeterRequest', 'PollResult', 'Poller',
     'open_port', 'poll', 'PROTOCOLS', 'ERRORS']

@@ -17,7 +17,7 @@ collectors).  Tests run it in a thread::
     ...
     simulator.stop()
 
-and ``python -m trytond.modules.meter_devices.simulator`` runs a demo bus.
+and ``python -m trytond.modules.meter_devices.bus.simulator`` runs a demo bus.
 """
 import argparse
 import datetime as dt
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Dict, Optional
 
-from .protocols import START, FrameError, cjt188, dlt645
+from ..protocols import START, FrameError, cjt188, dlt645
 
 __all__ = ['SimulatedMeter', 'DLT645Meter', 'CJT188Meter', 'Simulator',
     'FrameSplitter', 'meter_from_dict', 'demo_meters', 'MODES', 'main']

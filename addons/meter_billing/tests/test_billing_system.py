@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 
 import xlsxwriter
 
-from trytond.modules.meter_billing.exchange import (
+from trytond.modules.meter_billing.rules.billing_system import (
     BILL_COLUMNS, PAYMENT_COLUMNS, ExchangeError, parse_month, read_history,
     write_bills_xlsx, write_payments_xlsx)
 
