@@ -152,3 +152,33 @@ def launch_browser(playwright):
             '--disable-background-networking',
             '--disable-component-update', '--disable-sync',
             '--no-first-run'])
+
+
+def sao_login(page, url, database, login, password):
+    """Log in to sao at url as a user does: the database, the login, then
+    the password asked in a dialog"""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    # A freshly started server may answer the very first login with an
+    # error while its pool loads: try again as a user would.
+    for attempt in range(3):
+        page.goto(url)
+        # With several databases on the server, sao lists them.
+        page.wait_for_function('''() => {
+            const s = document.querySelector('select#database');
+            const i = document.querySelector('input#database');
+            return (s && s.options.length) || (i && i.value); }''')
+        choice = page.locator('select#database')
+        if choice.is_visible():
+            choice.select_option(value=database)
+        elif not page.locator('input#database').input_value():
+            page.fill('input#database', database)
+        page.fill('#login', login)
+        page.click('button[type=submit]')
+        field = page.locator('.modal input[type=password]')
+        try:
+            field.wait_for(timeout=10000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    field.fill(password)
+    page.keyboard.press('Enter')

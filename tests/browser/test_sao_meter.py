@@ -10,10 +10,9 @@ import re
 import tempfile
 import unittest
 
-from playwright.sync_api import (
-    TimeoutError as PlaywrightTimeoutError, expect, sync_playwright)
+from playwright.sync_api import expect, sync_playwright
 
-from .server import PASSWORD, Server, launch_browser
+from .server import PASSWORD, Server, launch_browser, sao_login
 
 SETUP = """
 Campus = pool.get('meter.campus')
@@ -58,30 +57,9 @@ class SaoMeterTestCase(unittest.TestCase):
             f'sao-failure-{self.server.name}.png')
 
     def login(self):
-        page = self.page
-        # A freshly started server may answer the very first login with
-        # an error while its pool loads: try again as a user would.
-        for attempt in range(3):
-            page.goto(self.server.url)
-            # With several databases on the server, sao lists them.
-            page.wait_for_function('''() => {
-                const s = document.querySelector('select#database');
-                const i = document.querySelector('input#database');
-                return (s && s.options.length) || (i && i.value); }''')
-            database = page.locator('select#database')
-            if database.is_visible():
-                database.select_option(value=self.server.name)
-            page.fill('#login', 'admin')
-            page.click('button[type=submit]')
-            password = page.locator('.modal input[type=password]')
-            try:
-                password.wait_for(timeout=10000)
-                break
-            except PlaywrightTimeoutError:
-                continue
-        password.fill(PASSWORD)
-        page.keyboard.press('Enter')
-        expect(page.locator('.treeview')).to_contain_text("计量管理")
+        sao_login(self.page, self.server.url, self.server.name, 'admin',
+            PASSWORD)
+        expect(self.page.locator('.treeview')).to_contain_text("计量管理")
 
     def open_menu(self, *path):
         page = self.page

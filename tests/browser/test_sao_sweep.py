@@ -25,7 +25,7 @@ import unittest
 from playwright.sync_api import (
     TimeoutError as PlaywrightTimeoutError, sync_playwright)
 
-from .server import PASSWORD, ROOT, Server, launch_browser
+from .server import PASSWORD, ROOT, Server, launch_browser, sao_login
 
 MODULES = ['meter_base', 'meter_devices', 'meter_billing', 'meter_wechat',
     'meter_field']
@@ -170,31 +170,9 @@ class SaoSweepTestCase(unittest.TestCase):
         self.page.evaluate(SETTLE)
 
     def login(self, login):
-        page = self.page
-        # A freshly started server may answer the very first login with
-        # an error while its pool loads: try again as a user would.
-        for attempt in range(3):
-            page.goto(self.url)
-            page.wait_for_function('''() => {
-                const s = document.querySelector('select#database');
-                const i = document.querySelector('input#database');
-                return (s && s.options.length) || (i && i.value); }''')
-            database = page.locator('select#database')
-            if database.is_visible():
-                database.select_option(value=self.database)
-            elif not page.locator('input#database').input_value():
-                page.fill('input#database', self.database)
-            page.fill('#login', login)
-            page.click('button[type=submit]')
-            password = page.locator('.modal input[type=password]')
-            try:
-                password.wait_for(timeout=10000)
-                break
-            except PlaywrightTimeoutError:
-                continue
-        password.fill(self.passwords[login])
-        page.keyboard.press('Enter')
-        page.wait_for_function(
+        sao_login(self.page, self.url, self.database, login,
+            self.passwords[login])
+        self.page.wait_for_function(
             '() => window.Sao && Sao.main_menu_screen && '
             'document.querySelector(".treeview tbody tr")',
             timeout=60000)
@@ -321,13 +299,20 @@ class SaoSweepTestCase(unittest.TestCase):
         dialog = page.locator('.modal-dialog', has_text=where.split(' / ')[-1])
         format_ = dialog.locator('input[name="format"]')
         format_.wait_for(timeout=10000)
-        format_.fill("HT-200")
-        format_.press('Tab')
-        self.settle()
-        search = page.locator('.modal-dialog', has_text="搜索")
-        if search.count():
-            search.locator('tbody tr').first.dblclick()
+        # On a loaded machine the text may be typed before the widget
+        # listens, and is then wiped: type it again.
+        for attempt in range(3):
+            format_.fill("HT-200")
+            format_.press('Tab')
             self.settle()
+            search = page.locator('.modal-dialog', has_text="搜索")
+            if search.count():
+                search.locator('tbody tr').first.dblclick()
+                self.settle()
+            if "HT-200" in (format_.input_value() or ''):
+                break
+        else:
+            failures.append(f"{where}: the format cannot be chosen")
         with tempfile.NamedTemporaryFile(
                 'w', suffix='.csv', encoding='utf-8', delete=False) as fp:
             fp.write(IMPORT_CSV)
@@ -338,12 +323,12 @@ class SaoSweepTestCase(unittest.TestCase):
         self.settle()
         dialog.locator('button', has_text="预览").click()
         self.settle()
-        preview = page.locator('.modal-dialog', has_text="返回").last
-        rows = preview.locator('.treeview > table > tbody > tr')
+        rows = dialog.locator('.treeview > table > tbody > tr')
         try:
-            rows.first.wait_for(timeout=10000)
+            rows.first.wait_for(timeout=30000)
         except PlaywrightTimeoutError:
-            failures.append(f"{where}: the preview shows no row")
+            failures.append(f"{where}: the preview shows no row "
+                f"({self.error_dialog()})")
         else:
             text = rows.first.inner_text()
             if 'H0000000' not in text:
@@ -351,7 +336,11 @@ class SaoSweepTestCase(unittest.TestCase):
         if self.errors:
             failures.append(f"{where}: JavaScript error: {self.errors[:2]}")
             self.errors.clear()
-        preview.locator('button', has_text="取消").click()
+        cancel = dialog.locator('button', has_text="取消")
+        if cancel.count():
+            cancel.click()
+        else:
+            page.keyboard.press('Escape')
         self.settle()
 
     def sweep(self, login):
