@@ -219,6 +219,16 @@ def base_url(request, configuration):
     return url
 
 
+def pages_url(request, configuration):
+    """Return the URL of the pages of the request, ending with a slash:
+    the staff's are beside the residents' (…/field/ by …/wechat/)"""
+    url = base_url(request, configuration)
+    pages = pages_of(request)
+    if pages != 'wechat' and url.endswith('/wechat/'):
+        url = url[:-len('wechat/')] + pages + '/'
+    return url
+
+
 def pages_of(request):
     """Return the set of pages the request is for: 'wechat' (residents)
     or 'field' (staff), the segment of its path after the database"""
@@ -281,7 +291,7 @@ def jssdk_config(request, configuration):
     if not api:
         return None
     # The signature is of the address the resident's browser shows
-    url = base_url(request, configuration) + page_path(request)
+    url = pages_url(request, configuration) + page_path(request)
     try:
         return api.jsapi_config(url)
     except WeChatApiError as exception:
@@ -391,8 +401,8 @@ def page(name, registered=True, methods=('GET',), jssdk=False,
 __all__ = [
     'PREFIX', 'CONTEXT', 'templates', 'PageError',
     'not_found', 'render', 'error_page', 'json_response', 'refusal',
-    'add_templates', 'configuration', 'base_url', 'pages_of', 'page_url',
-    'static_url', 'safe_next', 'page_path',
+    'add_templates', 'configuration', 'base_url', 'pages_url', 'pages_of',
+    'page_url', 'static_url', 'safe_next', 'page_path',
     'in_wechat', 'dev_login_enabled', 'jssdk_config', 'set_session',
     'set_session_cookie',
     'login_redirect', 'page', 'parse_id', 'centre_now', 'centre_today',

@@ -315,6 +315,27 @@ class FieldRouteTestCase(RouteTestCase):
                 self.url('m/' + quote('E-1002'))))
 
 
+class PagesUrlTestCase(unittest.TestCase):
+    "The public address of the field pages, for WeChat's JS-SDK signature"
+
+    def test_pages_url(self):
+        from types import SimpleNamespace
+        from trytond.modules.meter_wechat.web import pages_url
+        for setting, path, expected in [
+                (None, '/db/field/m/E-1', 'http://h/db/field/'),
+                (None, '/db/wechat/usage', 'http://h/db/wechat/'),
+                ('https://x.cn/db/wechat', '/db/field/',
+                    'https://x.cn/db/field/'),
+                ('https://x.cn/db/wechat/', '/db/wechat/reading',
+                    'https://x.cn/db/wechat/'),
+                ]:
+            with self.subTest(setting=setting, path=path):
+                request = SimpleNamespace(path=path, host_url='http://h/',
+                    view_args={'database_name': 'db'})
+                settings = SimpleNamespace(get_setting=lambda n: setting)
+                self.assertEqual(pages_url(request, settings), expected)
+
+
 del RouteTestCase
 
 if __name__ == '__main__':
