@@ -173,6 +173,7 @@ def not_found(message='msg_page_not_found'):
 def render(request, name, status=HTTPStatus.OK, **values):
     values.setdefault('url', lambda n, **q: page_url(request, n, **q))
     values.setdefault('static', lambda n: static_url(request, n))
+    values.setdefault('pages', pages_of(request))
     return Response(
         templates.get_template(name).render(**values), status=status,
         content_type='text/html; charset=utf-8',

@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote
 
 from PIL import Image
 
+from trytond import config
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
@@ -143,6 +144,21 @@ class FieldRouteTestCase(RouteTestCase):
         self.assertIn('value="field1"', response.text)
         self.assertNotIn('wrong-password', response.text)
         self.assertIn('name="password"', client.get(self.url()).text)
+
+    def test_login_throttled(self):
+        "Tryton's own throttling of the logins answers in Chinese"
+        old = config.get('session', 'max_attempt', default=None)
+        config.set('session', 'max_attempt', '-1')
+        try:
+            response = self.post_login(self.client(), 'field1', PASSWORD)
+        finally:
+            if old is None:
+                config.remove_option('session', 'max_attempt')
+            else:
+                config.set('session', 'max_attempt', old)
+        self.assertEqual(response.status_code, 429)
+        self.assertIn('登录失败次数过多', response.text)
+        self.assertIn('value="field1"', response.text)
 
     def test_login_inactive_user(self):
         "A deactivated user is refused"
@@ -306,6 +322,10 @@ class FieldRouteTestCase(RouteTestCase):
         response = self.client().get(self.url('no/such/page'))
         self.assertEqual(response.status_code, 404)
         self.assertIn('无法完成操作', response.text)
+        # Its links are of the field pages, which have no contact page
+        self.assertIn('href="%s"' % self.url().replace(':', '%3A'),
+            response.text)
+        self.assertNotIn('联系我们', response.text)
 
     def test_quoted_card_url(self):
         "The card's address is the meter's code, quoted"
