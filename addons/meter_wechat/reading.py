@@ -37,9 +37,12 @@ class Reading(metaclass=PoolMeta):
         return cls.preview(meter, cls.parse_submitted_value(text), source)
 
     @classmethod
-    def submit(cls, meter, text, photo, submitter, source='self'):
+    def submit(cls, meter, text, photo, submitter, source='self',
+            reader=None):
         """Create the reading of meter typed as text with its photo, taken
-        now, and return it; it is then checked as every reading.
+        now, and return it; it is then checked as every reading.  reader
+        is the Tryton user who read the meter (a member of staff on their
+        pages), None for a resident.
 
         photo is the bytes of the photo or a callable returning them,
         called after the value is checked (see submission.py).  Raise
@@ -52,7 +55,7 @@ class Reading(metaclass=PoolMeta):
                     'value': value,
                     'taken_at': dt.datetime.now().replace(microsecond=0),
                     'source': source,
-                    'reader': None,
+                    'reader': reader.id if reader else None,
                     'submitter': submitter,
                     'photo': photo,
                     }])

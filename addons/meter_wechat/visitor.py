@@ -7,7 +7,7 @@ resident (``User.account``, ``User.meter``); anything else answers 404.
 A ``Staff`` is a Tryton user (res.user): the page runs as that user with
 the access and record rules on, as sao does, so a page shows and changes
 only what the user's groups allow.  Staff sign in on a page of their own
-(a later issue); ``Staff.open_session`` gives the cookie of their
+(meter_field); ``Staff.open_session`` gives the cookie of their
 session, and ``Staff.running`` is what runs a page as them.
 
 Both keep their session in their own cookie, signed with their own key,
@@ -27,6 +27,8 @@ __all__ = ['Resident', 'Staff']
 class Visitor:
     "The visitor of a page; its session is in cookie, signed by secret"
     cookie = None
+    # The segment of the pages' addresses after the database
+    pages = None
     registered = True
     blocked = False
 
@@ -62,6 +64,7 @@ class Visitor:
 class Resident(Visitor):
     "A WeChat user of the residents' pages"
     cookie = sessions.COOKIE_NAME
+    pages = 'wechat'
 
     @classmethod
     def secret(cls, configuration):
@@ -114,6 +117,7 @@ class Resident(Visitor):
 class Staff(Visitor):
     "A Tryton user of the staff's pages"
     cookie = 'meter_staff_session'
+    pages = 'field'
 
     @classmethod
     def secret(cls, configuration):

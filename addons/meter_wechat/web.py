@@ -17,7 +17,8 @@ import re
 from urllib.parse import parse_qsl, quote, urlencode
 
 from jinja2 import (
-    Environment, FileSystemLoader, pass_context, select_autoescape)
+    ChoiceLoader, Environment, FileSystemLoader, pass_context,
+    select_autoescape)
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
@@ -43,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 PREFIX = '/<database_name>/wechat'
 HERE = os.path.dirname(__file__)
-_NEXT = re.compile(r'^[a-z0-9_/-]{0,64}$')
+_NEXT = re.compile(r'^[A-Za-z0-9_/-]{0,64}$')
 MAX_NEXT_QUERY = 512
 # WeChat's JS-SDK, which the WeChat client loads for the pages it opens
 JWEIXIN = 'https://res.wx.qq.com/open/js/jweixin-1.6.0.js'
@@ -51,8 +52,14 @@ CONTEXT = {'language': RESIDENT_LANGUAGE}
 MAX_REQUEST_SIZE = 12 * 1024 * 1024
 
 templates = Environment(
-    loader=FileSystemLoader(os.path.join(HERE, 'templates')),
+    loader=ChoiceLoader([FileSystemLoader(os.path.join(HERE, 'templates'))]),
     autoescape=select_autoescape(['html']))
+
+
+def add_templates(directory):
+    """Add the templates of another set of pages (meter_field's), which
+    extend base.html; name them in a folder of their own (field/...)."""
+    templates.loader.loaders.append(FileSystemLoader(directory))
 
 
 @pass_context
@@ -142,7 +149,8 @@ def centre_today(pool):
 
 class PageError(Exception):
     """Ends a page with the error page; message is the id of a message
-    of meter_wechat, translated when the page is rendered."""
+    of meter_wechat (or module.msg_... of another module), translated when
+    the page is rendered."""
 
     def __init__(self, status, message, **variables):
         super().__init__(message)
@@ -152,7 +160,10 @@ class PageError(Exception):
 
     @property
     def message(self):
-        return gettext('meter_wechat.%s' % self.message_id, **self.variables)
+        message_id = self.message_id
+        if '.' not in message_id:
+            message_id = 'meter_wechat.' + message_id
+        return gettext(message_id, **self.variables)
 
 
 def not_found(message='msg_page_not_found'):
@@ -161,6 +172,8 @@ def not_found(message='msg_page_not_found'):
 
 def render(request, name, status=HTTPStatus.OK, **values):
     values.setdefault('url', lambda n, **q: page_url(request, n, **q))
+    values.setdefault('static', lambda n: static_url(request, n))
+    values.setdefault('pages', pages_of(request))
     return Response(
         templates.get_template(name).render(**values), status=status,
         content_type='text/html; charset=utf-8',
@@ -207,12 +220,35 @@ def base_url(request, configuration):
     return url
 
 
+def pages_url(request, configuration):
+    """Return the URL of the pages of the request, ending with a slash:
+    the staff's are beside the residents' (…/field/ by …/wechat/)"""
+    url = base_url(request, configuration)
+    pages = pages_of(request)
+    if pages != 'wechat' and url.endswith('/wechat/'):
+        url = url[:-len('wechat/')] + pages + '/'
+    return url
+
+
+def pages_of(request):
+    """Return the set of pages the request is for: 'wechat' (residents)
+    or 'field' (staff), the segment of its path after the database"""
+    start = len('/%s/' % request.view_args['database_name'])
+    return request.path[start:].split('/', 1)[0]
+
+
 def page_url(request, name, **query):
-    url = '/%s/wechat/%s' % (
-        quote(request.view_args['database_name']), name)
+    url = '/%s/%s/%s' % (
+        quote(request.view_args['database_name']), pages_of(request), name)
     if query:
         url += '?' + urlencode(query)
     return url
+
+
+def static_url(request, name):
+    "Return the URL of an asset of the pages, served by meter_wechat"
+    return '/%s/wechat/static/%s' % (
+        quote(request.view_args['database_name']), name)
 
 
 def safe_next(value):
@@ -230,7 +266,7 @@ def safe_next(value):
 
 def page_path(request):
     "Return the requested page relative to the pages, with its query"
-    path = request.path.rsplit('/wechat/', 1)[-1]
+    path = request.path.rsplit('/%s/' % pages_of(request), 1)[-1]
     if request.query_string:
         path += '?' + request.query_string.decode('utf-8', 'replace')
     return path
@@ -256,7 +292,7 @@ def jssdk_config(request, configuration):
     if not api:
         return None
     # The signature is of the address the resident's browser shows
-    url = base_url(request, configuration) + page_path(request)
+    url = pages_url(request, configuration) + page_path(request)
     try:
         return api.jsapi_config(url)
     except WeChatApiError as exception:
@@ -269,11 +305,17 @@ def set_session(request, response, configuration, visitor):
     "Open the session of the visitor (a Resident or Staff) on response"
     secret = visitor.secret(configuration)
     session, cookie = sessions.encode(secret, visitor.id)
+    set_session_cookie(request, response, visitor, cookie)
+    return session
+
+
+def set_session_cookie(request, response, visitor, cookie):
+    "Set the session cookie of the visitor's pages on response"
     response.set_cookie(
         visitor.cookie, cookie, max_age=sessions.DEFAULT_MAX_AGE,
-        path='/%s/wechat' % request.view_args['database_name'],
+        path='/%s/%s' % (
+            request.view_args['database_name'], visitor.pages),
         secure=request.is_secure, httponly=True, samesite='Lax')
-    return session
 
 
 def login_redirect(request, configuration, next_):
@@ -293,7 +335,8 @@ def page(name, registered=True, methods=('GET',), jssdk=False,
     """Decorate a page: route, transaction, session, CSRF and visitor.
 
     The function receives the request, the pool, the visitor (a Resident
-    by default, Staff for the staff's pages) and the values every
+    by default, Staff for the staff's pages, under /<database>/field/)
+    and the values every
     template needs.  A resident's page runs as root and checks what the
     resident owns; a staff page runs as the staff's Tryton user with the
     access and record rules on.  A jssdk page gets in ``wx`` the
@@ -302,7 +345,8 @@ def page(name, registered=True, methods=('GET',), jssdk=False,
     jsapi_ticket for the other processes.
     """
     def decorator(func):
-        @app.route(PREFIX + '/' + name, methods=list(methods))
+        @app.route('/<database_name>/%s/%s' % (visitor.pages, name),
+            methods=list(methods))
         @set_max_request_size(MAX_REQUEST_SIZE)
         @with_pool
         @with_transaction(
@@ -358,8 +402,10 @@ def page(name, registered=True, methods=('GET',), jssdk=False,
 __all__ = [
     'PREFIX', 'CONTEXT', 'templates', 'PageError',
     'not_found', 'render', 'error_page', 'json_response', 'refusal',
-    'configuration', 'base_url', 'page_url', 'safe_next', 'page_path',
+    'add_templates', 'configuration', 'base_url', 'pages_url', 'pages_of',
+    'page_url', 'static_url', 'safe_next', 'page_path',
     'in_wechat', 'dev_login_enabled', 'jssdk_config', 'set_session',
+    'set_session_cookie',
     'login_redirect', 'page', 'parse_id', 'centre_now', 'centre_today',
     'day', 'weekday', 'Resident', 'Staff',
     ]

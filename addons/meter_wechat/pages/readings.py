@@ -66,15 +66,21 @@ def self_reading(request, pool, visitor, values):
 def reading_check(request, pool, visitor, values):
     """Tell, before the resident submits, what the reading typed would be
     flagged for: the same checks the submitted reading gets, as JSON."""
-    Reading = pool.get('meter.reading')
     meter = _active_meter(visitor, request.args.get('meter', ''))
     if meter is None:
         return json_response(
             {'error': not_found('msg_meter_not_found_reading').message},
             HTTPStatus.NOT_FOUND)
+    return preview(pool, meter, request.args.get('value', ''))
+
+
+def preview(pool, meter, text, source='self'):
+    """Answer, as JSON, what a reading of meter typed as text would be
+    flagged for: the residents' and the field staff's check"""
+    Reading = pool.get('meter.reading')
     try:
         anomalies, consumption = Reading.submit_preview(
-            meter, request.args.get('value', '').strip())
+            meter, text.strip(), source)
     except SubmissionError as exception:
         return json_response(
             {'error': exception.message}, HTTPStatus.BAD_REQUEST)

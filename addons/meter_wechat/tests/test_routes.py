@@ -550,7 +550,10 @@ class WeChatRouteTestCase(RouteTestCase):
                 ('pay?a=1\r\nSet-Cookie: x', 'pay?a=1%0D%0ASet-Cookie%3A+x'),
                 ('http://evil.example/', ''),
                 ('../../admin', ''),
-                ('Reading', ''),
+                # A meter's code on the field pages (m/<code>)
+                ('m/E-1001', 'm/E-1001'),
+                ('m/E.1001', ''),
+                ('m/E%2F1', ''),
                 ('reading?' + 'a=1&' * 200, ''),
                 (None, ''),
                 ]:

@@ -54,7 +54,7 @@ class StaffPageTestCase(RouteTestCase):
                     }])
 
     def url(self):
-        return '/%s/wechat/%s' % (DB_NAME, PAGE)
+        return '/%s/field/%s' % (DB_NAME, PAGE)
 
     def cookie(self, login, visitor=Staff):
         "Return the session cookie of the user of login for visitor"
