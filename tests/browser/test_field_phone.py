@@ -12,16 +12,14 @@ loopback.
 """
 import base64
 import json
-import os
 import re
-import tempfile
 import unittest
 import urllib.error
 import urllib.request
 
-from playwright.sync_api import (
-    TimeoutError as PlaywrightTimeoutError, expect, sync_playwright)
+from playwright.sync_api import expect, sync_playwright
 
+from .phone import PhoneMixin
 from .server import Server, launch_browser
 from .test_wechat_phone import PHONE_UA, meter_photo
 
@@ -68,7 +66,8 @@ User.create([{
 """.replace('LOGIN', LOGIN).replace('PASSWORD', PASSWORD)
 
 
-class FieldPhoneTestCase(unittest.TestCase):
+class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
+    PAGES = 'field'
 
     @classmethod
     def setUpClass(cls):
@@ -87,45 +86,6 @@ class FieldPhoneTestCase(unittest.TestCase):
         cls.browser.close()
         cls.playwright.stop()
         cls.server.stop()
-
-    def phone(self):
-        "A new page of a phone that can reach nothing but the loopback"
-        context = self.browser.new_context(
-            viewport={'width': 390, 'height': 844}, device_scale_factor=3,
-            is_mobile=True, has_touch=True, locale='zh-CN',
-            timezone_id='Asia/Shanghai', user_agent=PHONE_UA)
-        self.addCleanup(context.close)
-        self.outside = []
-
-        def route(route):
-            url = route.request.url
-            if url.startswith(('http://127.0.0.1:', 'data:', 'blob:')):
-                route.continue_()
-            else:
-                self.outside.append(url)
-                route.abort()
-        context.route('**/*', route)
-        page = context.new_page()
-        self.errors = []
-        page.on('pageerror', lambda e: self.errors.append(str(e)))
-        return page
-
-    def run(self, result=None):
-        "Keep a screenshot of the page when a test fails"
-        failures = len(result.failures) + len(result.errors) if result else 0
-        result = super().run(result)
-        if result and len(result.failures) + len(result.errors) > failures:
-            print(f"screenshot: {self.screenshot}")
-            print(self.server.read_log())
-        return result
-
-    @property
-    def screenshot(self):
-        return os.path.join(tempfile.gettempdir(),
-            f'field-failure-{self.id().rsplit(".", 1)[-1]}.png')
-
-    def url(self, page=''):
-        return f'{self.server.url}{self.server.name}/field/{page}'
 
     def rpc(self, method, *params):
         "Call the server as the field user, as the web client does"
@@ -151,23 +111,9 @@ class FieldPhoneTestCase(unittest.TestCase):
         finally:
             call('common.db.logout', [], session)
 
-    def open_first(self, page, url, ready):
-        """Open the first page; a freshly started server may answer the
-        very first request with an error while its pool loads."""
-        for attempt in range(3):
-            try:
-                response = page.goto(url)
-                if response and response.ok:
-                    expect(ready).to_be_visible(timeout=10000)
-                    return
-            except (AssertionError, PlaywrightTimeoutError):
-                pass
-        page.goto(url)
-        expect(ready).to_be_visible()
-
     def test_read_a_meter_on_phone(self):
         "Log in, scan a meter, read it with a photo, see the warning"
-        page = self.phone()
+        page = self.phone(PHONE_UA)
         try:
             self.open_first(page, self.url(), page.locator('#login'))
             expect(page).to_have_title("外线人员登录")

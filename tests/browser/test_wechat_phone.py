@@ -18,18 +18,17 @@ import io
 import json
 import os
 import re
-import tempfile
 import unittest
 import urllib.error
 import urllib.request
 
 from PIL import Image, ImageDraw
-from playwright.sync_api import (
-    TimeoutError as PlaywrightTimeoutError, expect, sync_playwright)
+from playwright.sync_api import expect, sync_playwright
 
 from trytond.modules.meter_wechat.client import jsapi_signature
 
 from ..fakes.wechat_api import FakeWeChatApi
+from .phone import PhoneMixin
 from .server import Server, launch_browser
 
 APPID = 'wx5ea1b2c3d4e5f6a7'
@@ -234,7 +233,8 @@ def meter_photo():
     return data.getvalue()
 
 
-class WeChatPhoneTestCase(unittest.TestCase):
+class WeChatPhoneTestCase(PhoneMixin, unittest.TestCase):
+    PAGES = 'wechat'
 
     @classmethod
     def setUpClass(cls):
@@ -271,61 +271,13 @@ class WeChatPhoneTestCase(unittest.TestCase):
         cls.server.stop()
         cls.api.stop()
 
-    def phone(self, user_agent):
-        "A new page of a phone that can reach nothing but the loopback"
-        context = self.browser.new_context(
-            viewport={'width': 390, 'height': 844}, device_scale_factor=3,
-            is_mobile=True, has_touch=True, locale='zh-CN',
-            timezone_id='Asia/Shanghai', user_agent=user_agent)
-        self.addCleanup(context.close)
-        self.outside = []
-
-        def route(route):
-            url = route.request.url
-            if url.startswith(('http://127.0.0.1:', 'data:', 'blob:')):
-                route.continue_()
-            elif url == JWEIXIN and 'MicroMessenger' in user_agent:
-                route.fulfill(
-                    body=WX_STAND_IN, content_type='application/javascript')
-            else:
-                self.outside.append(url)
-                route.abort()
-        context.route('**/*', route)
-        page = context.new_page()
-        self.errors = []
-        page.on('pageerror', lambda e: self.errors.append(str(e)))
-        return page
-
-    def run(self, result=None):
-        "Keep a screenshot of the page when a test fails"
-        failures = len(result.failures) + len(result.errors) if result else 0
-        result = super().run(result)
-        if result and len(result.failures) + len(result.errors) > failures:
-            print(f"screenshot: {self.screenshot}")
-            print(self.server.read_log())
-        return result
-
-    @property
-    def screenshot(self):
-        return os.path.join(tempfile.gettempdir(),
-            f'wechat-failure-{self.id().rsplit(".", 1)[-1]}.png')
-
-    def url(self, page=''):
-        return f'{self.server.url}{self.server.name}/wechat/{page}'
-
-    def open_first(self, page, url, ready):
-        """Open the first page; a freshly started server may answer the
-        very first request with an error while its pool loads."""
-        for attempt in range(3):
-            try:
-                response = page.goto(url)
-                if response and response.ok:
-                    expect(ready).to_be_visible(timeout=10000)
-                    return
-            except (AssertionError, PlaywrightTimeoutError):
-                pass
-        page.goto(url)
-        expect(ready).to_be_visible()
+    def stand_in(self, route, url, user_agent):
+        "WeChat's JS-SDK, inside WeChat only"
+        if url == JWEIXIN and 'MicroMessenger' in user_agent:
+            route.fulfill(
+                body=WX_STAND_IN, content_type='application/javascript')
+            return True
+        return False
 
     def sms_code(self, phone):
         "The last code the log provider wrote for phone"
