@@ -16,16 +16,12 @@ import os
 import re
 from urllib.parse import parse_qsl, quote, urlencode
 
-from jinja2 import (
-    ChoiceLoader, Environment, FileSystemLoader, pass_context,
-    select_autoescape)
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
 from trytond import config
 from trytond.i18n import gettext
 from trytond.modules.meter_base import numerals
-from trytond.modules.meter_base.configuration import to_local
 from trytond.protocols.wrappers import (
     HTTPStatus, Response, redirect, set_max_request_size, with_pool,
     with_transaction)
@@ -36,7 +32,8 @@ from . import session as sessions
 from .account import RESIDENT_LANGUAGE
 from .client import WeChatApiError
 from .exceptions import SubmissionError
-from .labels import anomaly, label, selection
+# add_templates and day are the pages' names for them too
+from .templating import add_templates, day, templates, weekday
 from .user import valid_id
 from .visitor import Resident, Staff
 
@@ -46,64 +43,8 @@ PREFIX = '/<database_name>/wechat'
 HERE = os.path.dirname(__file__)
 _NEXT = re.compile(r'^[A-Za-z0-9_/-]{0,64}$')
 MAX_NEXT_QUERY = 512
-# WeChat's JS-SDK, which the WeChat client loads for the pages it opens
-JWEIXIN = 'https://res.wx.qq.com/open/js/jweixin-1.6.0.js'
 CONTEXT = {'language': RESIDENT_LANGUAGE}
 MAX_REQUEST_SIZE = 12 * 1024 * 1024
-
-templates = Environment(
-    loader=ChoiceLoader([FileSystemLoader(os.path.join(HERE, 'templates'))]),
-    autoescape=select_autoescape(['html']))
-
-
-def add_templates(directory):
-    """Add the templates of another set of pages (meter_field's), which
-    extend base.html; name them in a folder of their own (field/...)."""
-    templates.loader.loaders.append(FileSystemLoader(directory))
-
-
-@pass_context
-def _local(context, moment, format='%Y-%m-%d %H:%M'):
-    """Write a stored moment (naive UTC, as Tryton keeps them) on the
-    service centre's clock; the page's ``zone`` is the centre's zone."""
-    if moment is None:
-        return ''
-    return to_local(moment, context['zone']).strftime(format)
-
-
-def weekday(date):
-    "Return the day of the week as the pages write it: 周四"
-    return gettext('meter_wechat.msg_weekday_%d' % date.weekday())
-
-
-def day(date):
-    "Return the day as the pages write it: 11月26日 周四"
-    return gettext('meter_wechat.msg_day',
-        month=date.month, day=date.day, weekday=weekday(date))
-
-
-@pass_context
-def _local_day(context, moment):
-    "The day of a stored (UTC) moment on the centre's clock: 11月26日 周四"
-    return day(to_local(moment, context['zone']))
-
-
-@pass_context
-def _local_weekday(context, moment):
-    return weekday(to_local(moment, context['zone']))
-
-
-def _order_type(order):
-    from .work_order import type_label
-    return type_label(order)
-
-
-templates.filters.update(
-    local=_local, day=_local_day, weekday=_local_weekday,
-    anomaly=anomaly, order_type=_order_type)
-templates.globals.update(
-    JWEIXIN=JWEIXIN, label=label, selection=selection, gettext=gettext)
-
 
 class RecordIdConverter(BaseConverter):
     """The id of a record in the path of a page: ASCII digits without a
