@@ -1,5 +1,6 @@
 """The whole test suite: every addon and cross-addon test, the browser
-tests included, on SQLite and on PostgreSQL side by side; ends with
+tests included, on SQLite and on PostgreSQL; the unit tests of both side
+by side, then the browser tests of one after the other.  Ends with
 `N passed, N failed`.
 
 PostgreSQL is the one of TRYTOND_DATABASE__URI when it points at one,
@@ -60,6 +61,11 @@ def finish(label, process, out, log):
     return counts
 
 
+def add(totals, counts):
+    for key in totals:
+        totals[key] += counts.get(key, 0)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--backend', choices=['sqlite', 'postgresql'],
@@ -75,6 +81,7 @@ def main():
     totals = {'passed': 0, 'failed': 0, 'skipped': 0}
     cluster = None
     runs = []
+    envs = []
     try:
         for backend in backends:
             env = base.copy()
@@ -94,13 +101,20 @@ def main():
                 env['TRYTOND_DATABASE__URI'] = uri
                 env['DB_NAME'] = 'test_meter'
                 env['TRYTOND_DATABASE__PATH'] = cache
-            kinds = ['unit'] if args.no_browser else ['unit', 'browser']
-            # The backends run side by side: each is mostly one core.
-            runs.append(start(backend, env, kinds, args.patterns))
+            envs.append((backend, env))
+            # The backends' unit tests run side by side: each is mostly
+            # one core.
+            runs.append(start(backend, env, ['unit'], args.patterns))
         for run in runs:
-            counts = finish(*run)
-            for key in totals:
-                totals[key] += counts.get(key, 0)
+            add(totals, finish(*run))
+        if not args.no_browser:
+            # A browser test is a browser and a server at once: one
+            # backend after the other, so that a loaded machine does not
+            # make their timings fail.
+            for backend, env in envs:
+                runs.append(start(f'{backend} (browser)', env, ['browser'],
+                        args.patterns))
+                add(totals, finish(*runs[-1]))
     finally:
         for _, process, _, _ in runs:
             if process.poll() is None:

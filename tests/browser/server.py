@@ -15,8 +15,13 @@ import tempfile
 import time
 import urllib.request
 
+from playwright.sync_api import expect
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
             os.path.abspath(__file__))))
+# The suite runs both backends' browser tests side by side on two cores:
+# wait up to 15 s for what a page should show, not Playwright's 5 s.
+expect.set_options(timeout=15000)
 BIN = os.path.dirname(sys.executable)
 PASSWORD = 'admin-browser'
 

@@ -381,6 +381,8 @@ class WeChatPhoneTestCase(PhoneMixin, unittest.TestCase):
         expect(page.locator('.page__desc')).to_have_text(
             "请填写户号登记的手机号，我们将发送验证码。")
         page.locator('#phone').fill(PHONE)
+        # The button listens once the page's script has run
+        page.wait_for_load_state('load')
         page.get_by_role('button', name="获取验证码").click()
         expect(page.locator('#sms-message')).to_have_text("验证码已发送")
         expect(page.locator('#send-code')).to_have_text(
