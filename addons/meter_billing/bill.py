@@ -9,6 +9,7 @@ from sql import For
 from sql.aggregate import Sum
 
 from trytond import backend
+from trytond.config import config
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.meter_base.meter import KINDS
@@ -37,11 +38,20 @@ LINE_TYPES = [
     ('minimum', "Minimum Charge"),
     ('fixed', "Fixed Charge"),
     ]
-# The notice is printed in Chinese whatever the user's language
-KIND_NAMES = {'electricity': '电', 'water': '水', 'hot_water': '热水'}
-LINE_TYPE_NAMES = {
-    'usage': '用量', 'free': '免费额度', 'minimum': '最低收费',
-    'fixed': '固定月费'}
+
+
+def centre_selection(model, field):
+    """Return {value: text} of the selection of field of model in the
+    centre's language (the database's default language), as the printed
+    notices and receipts show it whatever the language of the user who
+    prints them"""
+    with Transaction().set_context(language=centre_language()):
+        return dict(Pool().get(model).fields_get([field])[field]['selection'])
+
+
+def centre_language():
+    "Return the language the centre's documents are written in"
+    return config.get('database', 'language')
 
 
 class NewBillMeter(NamedTuple):
@@ -648,8 +658,19 @@ class BillLine(ModelSQL, ModelView):
     def row_from_pricing(cls, kind, line, sequence):
         "Return the values of PRICING_COLUMNS for a pricing.BillLine"
         return [sequence, kind, line.kind, line.code, line.name,
-            line.description, line.quantity, line.unit_price, line.amount,
-            line.tier, line.start, line.end]
+            cls.pricing_description(line), line.quantity, line.unit_price,
+            line.amount, line.tier, line.start, line.end]
+
+    @classmethod
+    def pricing_description(cls, line):
+        """Return the description of a pricing.BillLine (第2阶梯, 免费额度 …)
+        in the centre's language: it is stored with the bill and printed
+        on its notice"""
+        if line.kind == 'usage' and line.tier is None:
+            return ''
+        with Transaction().set_context(language=centre_language()):
+            return gettext('meter_billing.msg_bill_line_%s' % line.kind,
+                tier=line.tier)
 
 
 class NoticeReport(Report):
@@ -662,7 +683,7 @@ class NoticeReport(Report):
         Configuration = pool.get('meter.billing.configuration')
         context = super().get_context(records, header, data)
         context['config'] = Configuration(1)
-        context['kinds'] = KIND_NAMES
-        context['line_types'] = LINE_TYPE_NAMES
+        context['kinds'] = centre_selection('meter.bill.line', 'kind')
+        context['line_types'] = centre_selection('meter.bill.line', 'type')
         context['amount_in_words'] = amount_in_words
         return context

@@ -13,7 +13,7 @@ from trytond.rpc import RPC
 from trytond.modules.meter_base.evidence import check_image
 from trytond.transaction import Transaction, without_check_access
 
-from .bill import OPEN_STATES
+from .bill import OPEN_STATES, centre_selection
 from .exceptions import PaymentError, PaymentStateError
 from .rules import pricing
 from .rules.amount_words import amount_in_words
@@ -23,9 +23,6 @@ METHODS = [
     ('cheque', "Cheque"),
     ('transfer', "Bank Transfer"),
     ]
-
-# The receipt is printed in Chinese whatever the user's language
-METHOD_NAMES = {'cash': '现金', 'cheque': '支票', 'transfer': '银行转账'}
 
 
 class Campus(metaclass=PoolMeta):
@@ -530,6 +527,6 @@ class ReceiptReport(Report):
     @classmethod
     def get_context(cls, records, header, data):
         context = super().get_context(records, header, data)
-        context['methods'] = METHOD_NAMES
+        context['methods'] = centre_selection('meter.payment', 'method')
         context['amount_in_words'] = amount_in_words
         return context

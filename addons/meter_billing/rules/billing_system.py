@@ -229,9 +229,9 @@ HEADER_SYNONYMS = {
         'fee'),
     }
 REQUIRED_FIELDS = ('account', 'month', 'usage', 'amount')
+# A column is named in errors by its first, usual header
 _FIELD_LABELS = {
-    'account': '户号', 'meter': '表号', 'month': '月份', 'usage': '用量',
-    'amount': '金额'}
+    name: synonyms[0] for name, synonyms in HEADER_SYNONYMS.items()}
 _TOTAL_LABELS = {'合计', '总计', '小计', 'total', 'sum'}
 _HEADER_SCAN = 10
 _MAX_MEMBER_SIZE = 256 * 1024 * 1024

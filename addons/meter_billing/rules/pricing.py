@@ -52,8 +52,7 @@ tier_year=None, carried_quota=0) -> BillResult``
 
 ``BillLine``
     ``kind`` (``'usage'``, ``'free'``, ``'minimum'`` or ``'fixed'``),
-    ``code``, ``name``, ``description`` (e.g. ``'第2阶梯'``),
-    ``quantity``, ``unit_price``, ``amount``, ``tier`` (1-based or
+    ``code``, ``name``, ``quantity``, ``unit_price``, ``amount``, ``tier`` (1-based or
     ``None``), ``start`` and ``end``.
 
 ``split_by_days(quantity, days, digits=0)``
@@ -591,7 +590,6 @@ class BillLine:
     kind: str
     code: Optional[str]
     name: Optional[str]
-    description: str
     quantity: Decimal
     unit_price: Decimal
     amount: Decimal
@@ -625,10 +623,6 @@ class BillResult:
 
     def lines_of(self, kind):
         return [l for l in self.lines if l.kind == kind]
-
-
-def _tier_description(index):
-    return '第%s阶梯' % index if index is not None else ''
 
 
 def compute_bill(tariff, start, end, usage, digits=2, tier_usage=0,
@@ -704,13 +698,11 @@ def compute_bill(tariff, start, end, usage, digits=2, tier_usage=0,
     lines = []
     if free:
         lines.append(BillLine(
-                kind=LINE_FREE, code=None, name=None, description='免费额度',
-                quantity=free, unit_price=_ZERO,
-                amount=round_money(0), tier=None, start=start, end=end))
+                kind=LINE_FREE, code=None, name=None, quantity=free,
+                unit_price=_ZERO, amount=round_money(0), tier=None, start=start, end=end))
     for component, index, price, quantity, first, last in merged:
         lines.append(BillLine(
                 kind=LINE_USAGE, code=component.code, name=component.name,
-                description=_tier_description(index),
                 quantity=quantity, unit_price=price,
                 amount=_round_product(quantity, price, MONEY_DIGITS),
                 tier=index, start=first, end=last))
@@ -720,8 +712,7 @@ def compute_bill(tariff, start, end, usage, digits=2, tier_usage=0,
     minimum = round_money(_prorate(parts, lambda v: v.minimum_charge))
     if energy < minimum:
         lines.append(BillLine(
-                kind=LINE_MINIMUM, code=None, name=None,
-                description='最低收费补差', quantity=Decimal(1),
+                kind=LINE_MINIMUM, code=None, name=None, quantity=Decimal(1),
                 unit_price=minimum - energy, amount=minimum - energy,
                 tier=None, start=start, end=end))
 
@@ -741,7 +732,7 @@ def compute_bill(tariff, start, end, usage, digits=2, tier_usage=0,
     for charge, months, first, last in fixed.values():
         lines.append(BillLine(
                 kind=LINE_FIXED, code=charge.code, name=charge.name,
-                description='固定月费', quantity=_round(months, MONTH_DIGITS),
+                quantity=_round(months, MONTH_DIGITS),
                 unit_price=charge.amount,
                 amount=round_money(months * Fraction(charge.amount)),
                 tier=None, start=first, end=last))

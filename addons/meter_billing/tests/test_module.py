@@ -1,6 +1,7 @@
 # This file is part of the meter suite.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
 import datetime as dt
+import os
 import unittest
 from decimal import Decimal
 from types import SimpleNamespace
@@ -8,8 +9,9 @@ from unittest.mock import patch
 
 from trytond import backend
 from trytond.modules.company.tests import create_company, set_company
+from trytond.modules.meter_billing import bill as bill_module
 from trytond.modules.meter_billing.bill import (
-    NewBill, NewBillLine, NewBillMeter, NewBillUsage)
+    NewBill, NewBillLine, NewBillMeter, NewBillUsage, centre_selection)
 from trytond.modules.meter_billing.exceptions import PrepaidBalanceError
 from trytond.modules.meter_billing.rules import pricing
 from trytond.modules.meter_billing.rules.amount_words import amount_in_words
@@ -56,6 +58,48 @@ def frozen_utc(moment):
 class MeterBillingTestCase(ModuleTestCase):
     "Test Billing module"
     module = 'meter_billing'
+
+    @with_transaction()
+    def test_printed_words_in_centre_language(self):
+        """Notices and receipts print the selections' and the bill lines'
+        words in the centre's language, whatever the user's"""
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Translation = pool.get('ir.translation')
+        BillLine = pool.get('meter.bill.line')
+        lang, = Lang.search([('code', '=', 'zh_CN')])
+        lang.translatable = True
+        lang.save()
+        directory = os.path.dirname(os.path.dirname(__file__))
+        Translation.translation_import('zh_CN', 'meter_billing',
+            [os.path.join(directory, 'locale', 'zh_CN.po')])
+        Translation._translation_cache.clear()
+        dates = (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+
+        def line(kind, tier=None):
+            return pricing.BillLine(kind, None, None, Decimal(1),
+                Decimal(1), Decimal(1), tier, *dates)
+
+        for centre, user in [('zh_CN', 'en'), ('en', 'zh_CN')]:
+            with self.subTest(centre=centre), \
+                    patch.object(bill_module, 'centre_language',
+                        return_value=centre), \
+                    Transaction().set_context(language=user):
+                chinese = centre == 'zh_CN'
+                self.assertEqual(
+                    centre_selection('meter.payment', 'method')['cash'],
+                    '现金' if chinese else "Cash")
+                self.assertEqual(
+                    centre_selection('meter.bill.line', 'type')['fixed'],
+                    '固定月费' if chinese else "Fixed Charge")
+                self.assertEqual(
+                    [BillLine.pricing_description(l) for l in [
+                            line('usage', 2), line('usage'), line('free'),
+                            line('minimum'), line('fixed')]],
+                    ['第2阶梯', '', '免费额度', '最低收费补差', '固定月费']
+                    if chinese else ["Tier 2", '', "Free quota",
+                        "Top-up to the minimum charge",
+                        "Fixed monthly charge"])
 
     @with_transaction()
     def test_one_clock(self):
@@ -116,7 +160,7 @@ class MeterBillingTestCase(ModuleTestCase):
         period, = Period.create([{'name': '2026-03',
                     'start_date': dt.date(2026, 3, 1),
                     'end_date': dt.date(2026, 3, 31)}])
-        line = pricing.BillLine('usage', 'energy', "Energy", "",
+        line = pricing.BillLine('usage', 'energy', "Energy",
             Decimal('10'), Decimal('0.55'), Decimal('5.50'), None,
             period.start_date, period.end_date)
         ten, zero = Decimal(10), Decimal(0)

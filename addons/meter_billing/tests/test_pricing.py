@@ -50,7 +50,7 @@ class PricingTestCase(unittest.TestCase):
         self.assertEqual(amounts(result), [
                 ('water', None, D('12.34'), D('3.20'), D('39.49'))])
         self.assertEqual(result.total, D('39.49'))
-        self.assertEqual(result.lines[0].description, '')
+        self.assertIsNone(result.lines[0].tier)
         self.assertEqual(
             (result.lines[0].start, result.lines[0].end), MARCH)
 
@@ -65,8 +65,7 @@ class PricingTestCase(unittest.TestCase):
                 ('power', 1, D(200), D('0.5283'), D('105.66')),
                 ('power', 2, D(60), D('0.5783'), D('34.70')),
                 ])
-        self.assertEqual(
-            [l.description for l in result.lines], ['第1阶梯', '第2阶梯'])
+        self.assertEqual([l.tier for l in result.lines], [1, 2])
         self.assertEqual(result.total, D('140.36'))
         self.assertIsNone(result.tier_usage)
 
