@@ -2,6 +2,7 @@
 their templates use: times on the centre's clock, days as the pages write
 them, the selections' and anomalies' labels."""
 import os
+from decimal import Decimal
 
 from jinja2 import (
     ChoiceLoader, Environment, FileSystemLoader, pass_context,
@@ -58,6 +59,14 @@ def _local_weekday(context, moment):
     return weekday(to_local(moment, context['zone']))
 
 
+def quantity(value, decimals=0):
+    """Write a reading or a usage with the meter's decimals (the register
+    has no more): 3934, 12.5; '—' for none"""
+    if value is None:
+        return '—'
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-(decimals or 0))))
+
+
 def _order_type(order):
     from .work_order import type_label
     return type_label(order)
@@ -65,6 +74,6 @@ def _order_type(order):
 
 templates.filters.update(
     local=_local, day=_local_day, weekday=_local_weekday,
-    anomaly=anomaly, order_type=_order_type)
+    anomaly=anomaly, order_type=_order_type, quantity=quantity)
 templates.globals.update(
     JWEIXIN=JWEIXIN, label=label, selection=selection, gettext=gettext)
