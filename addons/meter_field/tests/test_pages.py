@@ -527,6 +527,25 @@ class FieldPagesTestCase(RouteTestCase):
         with Transaction().start(DB_NAME, 0):
             self.assertFalse(self.user().field_openid)
 
+    def test_official_account_menu(self):
+        "The official account's menu has 内部业务, opening the field pages"
+        from trytond.modules.meter_wechat.menu import build_menu
+        with Transaction().start(DB_NAME, 0):
+            settings = Pool().get('meter.wechat.configuration')(1)
+            settings.base_url = 'https://wx.example.edu.cn/meter/wechat/'
+            settings.save()
+            _, menu = build_menu(settings)
+        buttons = {b['name']: b for top in menu['button']
+            for b in top.get('sub_button', [top])}
+        self.assertLessEqual(max(len(top.get('sub_button', []))
+                for top in menu['button']), 5)
+        query = parse_qs(urlsplit(buttons['内部业务']['url']).query)
+        self.assertEqual(query['redirect_uri'], [
+                'https://wx.example.edu.cn/meter/field/oauth?next='])
+        query = parse_qs(urlsplit(buttons['在线缴费']['url']).query)
+        self.assertEqual(query['redirect_uri'], [
+                'https://wx.example.edu.cn/meter/wechat/oauth?next=pay'])
+
     # Session expiry
 
     def test_expired_session_keeps_typed(self):
