@@ -11,6 +11,7 @@ A meter of the west campus is not found.  No request may leave the
 loopback.
 """
 import base64
+import datetime as dt
 import json
 import re
 import unittest
@@ -56,6 +57,23 @@ for campus, number, barcode in [
     Reading.create([{'meter': meter.id, 'value': Decimal(v),
                 'source': 'field', 'taken_at': now - dt.timedelta(days=d)}
             for v, d in [(120, 60), (150, 30)]])
+# Never read: on today's list whatever the day
+Meter(number='E00009', kind='electricity', campus=east,
+    digits=6, decimals=0, multiplier=Decimal(1), initial_value=Decimal(0),
+    reading_method='manual').save()
+Period = pool.get('meter.billing.period')
+Bill = pool.get('meter.bill')
+today = dt.date.today()
+period, = Period.create([{'name': "上月",
+            'start_date': today.replace(day=1) - dt.timedelta(days=25),
+            'end_date': today.replace(day=1) - dt.timedelta(days=1)}])
+for account in Account.search([]):
+    Bill.create([{'number': 'B' + account.number, 'account': account.id,
+                'campus': account.campus.id, 'category': 'resident',
+                'billing_mode': 'postpaid', 'period': period.id,
+                'start_date': period.start_date, 'end_date': period.end_date,
+                'amount': Decimal('45.60'), 'paid_amount': Decimal(0),
+                'state': 'posted'}])
 User.create([{
             'login': 'LOGIN', 'name': "外线人员 (东校区)",
             'password': 'PASSWORD',
@@ -110,6 +128,85 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
             return call(method, list(params) + [{}], session)
         finally:
             call('common.db.logout', [], session)
+
+    def log_in(self, page):
+        self.open_first(page, self.url(), page.locator('#login'))
+        page.locator('#login').fill(LOGIN)
+        page.locator('#password').fill(PASSWORD)
+        page.get_by_role('button', name="登录").click()
+        expect(page.locator('.page__title')).to_have_text("业务中心")
+
+    def test_today_scan_usage_profile(self):
+        "Today's work, a stubbed scan, the card's chart and bills, 用能查询 with its Excel, 个人信息"
+        page = self.phone(PHONE_UA)
+        # The camera's photo holds the east meter's barcode: the
+        # browser's BarcodeDetector answers it
+        page.add_init_script("""
+            window.BarcodeDetector = class {
+                constructor(options) { this.options = options; }
+                detect(image) {
+                    return Promise.resolve([{rawValue: '6900000000071'}]);
+                }
+            };""")
+        try:
+            self.log_in(page)
+            # Today's work: the east meter is still to read this month
+            expect(page.locator('#unread')).to_contain_text('待抄表计')
+            expect(page.locator('.unread')).to_contain_text('E00009')
+            expect(page.locator('.unread')).not_to_contain_text('W00008')
+            scan = page.get_by_role('button', name="扫码")
+            self.assertGreaterEqual(scan.bounding_box()['height'], 48)
+            with page.expect_file_chooser() as chooser:
+                scan.click()
+            chooser.value.set_files(files=[{'name': 'code.jpg',
+                        'mimeType': 'image/jpeg', 'buffer': meter_photo()}])
+            expect(page.locator('.page__title')).to_have_text("水表 E00007")
+            # The usage chart drawn by ECharts, the open bill
+            expect(page.locator('#usage-chart canvas')).to_have_count(1)
+            expect(page.locator('.bills')).to_contain_text('BAE00007')
+            expect(page.locator('.bills')).to_contain_text('¥45.60')
+            expect(page.locator('.readings')).to_contain_text('外线人员')
+
+            # 用能查询 of the account, and its Excel
+            page.get_by_role('link', name="用能查询").click()
+            expect(page.locator('.usage-subject')).to_contain_text('水表 E00007')
+            page.locator('#usage-account').fill('AE00007')
+            page.locator('.usage-account button').click()
+            expect(page.locator('.usage-subject')).to_contain_text(
+                '户号 AE00007')
+            expect(page.locator('.usage-chart canvas')).to_have_count(1)
+            expect(page.locator('.usage-table')).to_contain_text(
+                dt.date.today().strftime('%Y-%m'))
+            with page.expect_download() as download:
+                page.get_by_role('link', name="导出 Excel").click()
+            path = download.value.path()
+            self.assertTrue(download.value.suggested_filename.endswith(
+                    '.xlsx'))
+            with open(path, 'rb') as fp:
+                self.assertEqual(fp.read(2), b'PK')
+            # Another campus's account is not found
+            response = page.goto(self.url('usage?account=AW00008'))
+            self.assertEqual(response.status, 404)
+            expect(page.locator('body')).to_contain_text('不属于您负责的校区')
+
+            # 个人信息: a wrong mobile refused and kept, then saved
+            page.goto(self.url('profile'))
+            expect(page.locator('.profile-data')).to_contain_text(LOGIN)
+            page.locator('#mobile').fill('12345')
+            page.locator('#email').fill('field@example.edu.cn')
+            page.get_by_role('button', name="保存联系方式").click()
+            expect(page.locator('.error')).to_contain_text('手机号码无效')
+            expect(page.locator('#email')).to_have_value(
+                'field@example.edu.cn')
+            page.locator('#mobile').fill('13800001234')
+            page.get_by_role('button', name="保存联系方式").click()
+            expect(page.locator('.done')).to_contain_text('联系方式已保存')
+            expect(page.locator('#mobile')).to_have_value('13800001234')
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+        self.assertEqual(self.errors, [])
+        self.assertEqual(self.outside, [])
 
     def test_read_a_meter_on_phone(self):
         "Log in, scan a meter, read it with a photo, see the warning"
