@@ -26,6 +26,18 @@ from .test_wechat_phone import PHONE_UA, meter_photo
 
 LOGIN, PASSWORD = 'field', 'field-demo'
 
+
+def barcode_image(code):
+    "A PNG of code as a Code 128 barcode, as the labels print it"
+    import io
+    import barcode
+    from barcode.writer import ImageWriter
+    data = io.BytesIO()
+    barcode.get('code128', code, writer=ImageWriter()).write(data,
+        options={'module_width': 0.4, 'module_height': 18,
+            'quiet_zone': 6})
+    return data.getvalue()
+
 SETUP = """
 import datetime as dt
 from decimal import Decimal
@@ -202,6 +214,30 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
             page.get_by_role('button', name="保存联系方式").click()
             expect(page.locator('.done')).to_contain_text('联系方式已保存')
             expect(page.locator('#mobile')).to_have_value('13800001234')
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+        self.assertEqual(self.errors, [])
+        self.assertEqual(self.outside, [])
+
+    def test_scan_decoded_by_zxing(self):
+        "Without BarcodeDetector the photo's barcode is read by ZXing"
+        page = self.phone(PHONE_UA)
+        page.add_init_script("delete window.BarcodeDetector;")
+        try:
+            self.log_in(page)
+            for code, title in [('UNKNOWN-1', None), (
+                    '6900000000071', "水表 E00007")]:
+                with page.expect_file_chooser() as chooser:
+                    page.get_by_role('button', name="扫码").click()
+                chooser.value.set_files(files=[{'name': 'code.png',
+                            'mimeType': 'image/png',
+                            'buffer': barcode_image(code)}])
+                if title:
+                    expect(page.locator('.page__title')).to_have_text(title)
+                else:
+                    expect(page.locator('.error')).to_contain_text(
+                        '没有编码为“UNKNOWN-1”的表计')
         except Exception:
             page.screenshot(path=self.screenshot, full_page=True)
             raise
