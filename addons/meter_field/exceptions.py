@@ -1,8 +1,9 @@
+from trytond.model.exceptions import ValidationError
 from trytond.modules.meter_wechat.exceptions import SubmissionError
 
 
-class ContactError(SubmissionError):
-    "A contact field of a user written wrong on the field pages"
+class ContactError(ValidationError):
+    "A contact field of a user written wrong, in sao or on the field pages"
 
 
 class PasswordChangeError(SubmissionError):

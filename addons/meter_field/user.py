@@ -12,7 +12,8 @@ from trytond.transaction import Transaction, without_check_access
 from .exceptions import ContactError, PasswordChangeError
 
 # An office phone as staff write it: digits, spaces, dashes, an extension
-_OFFICE_PHONE = re.compile(r'^\+?[0-9][0-9 ()-]{4,23}(?:(?:转|ext\.?|#)[0-9]{1,6})?$')
+_OFFICE_PHONE = re.compile(
+    r'^\+?[0-9][0-9 ()-]{4,23}(?:\s*(?:转|ext\.?|#)\s*[0-9]{1,6})?$')
 _EMAIL = re.compile(r'^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$')
 MAX_EMAIL = 254
 
@@ -61,28 +62,52 @@ class User(metaclass=PoolMeta):
         with without_check_access():
             self.write([self], {'field_openid': None})
 
-    def set_field_contact(self, mobile, office_phone, email):
-        """Check and write the contact fields the user edits on the field
-        pages; raise ContactError naming the first wrong one"""
-        values = {}
-        mobile = (mobile or '').strip()
-        if mobile:
-            try:
-                mobile = normalize_phone(mobile)
-            except SmsError:
+    @classmethod
+    def validate_fields(cls, users, field_names):
+        super().validate_fields(users, field_names)
+        cls.check_contact(users, field_names)
+
+    @classmethod
+    def check_contact(cls, users, field_names=None):
+        """The contact fields as the office and the pages read them: an
+        11-digit mobile, an office phone of digits and an e-mail address
+        (checked here too, as res.user checks it only with the optional
+        email_validator)"""
+        if field_names and not (
+                set(field_names) & {'mobile', 'office_phone', 'email'}):
+            return
+        for user in users:
+            if user.mobile:
+                try:
+                    valid = normalize_phone(user.mobile) == user.mobile
+                except SmsError:
+                    valid = False
+                if not valid:
+                    raise ContactError(gettext(
+                            'meter_field.msg_contact_mobile_invalid'))
+            if user.office_phone and not _OFFICE_PHONE.match(
+                    user.office_phone):
                 raise ContactError(gettext(
-                        'meter_field.msg_contact_mobile_invalid'))
-        values['mobile'] = mobile or None
-        office_phone = (office_phone or '').strip()
-        if office_phone and not _OFFICE_PHONE.match(office_phone):
-            raise ContactError(gettext(
-                    'meter_field.msg_contact_office_phone_invalid'))
-        values['office_phone'] = office_phone or None
-        email = (email or '').strip()
-        if email and (len(email) > MAX_EMAIL or not _EMAIL.match(email)):
-            raise ContactError(gettext(
-                    'meter_field.msg_contact_email_invalid'))
-        values['email'] = email or None
+                        'meter_field.msg_contact_office_phone_invalid'))
+            if user.email and (len(user.email) > MAX_EMAIL
+                    or not _EMAIL.match(user.email)):
+                raise ContactError(gettext(
+                        'meter_field.msg_contact_email_invalid'))
+
+    def set_field_contact(self, mobile, office_phone, email):
+        """Write the contact fields the user edits on the field pages, the
+        mobile as its 11 digits; raise ContactError naming the first wrong
+        one"""
+        mobile = (mobile or '').strip()
+        try:
+            mobile = normalize_phone(mobile) if mobile else None
+        except SmsError:
+            pass  # refused as typed by check_contact
+        values = {
+            'mobile': mobile or None,
+            'office_phone': (office_phone or '').strip() or None,
+            'email': (email or '').strip() or None,
+            }
         with Transaction().set_user(self.id), without_check_access():
             self.set_preferences(values)
 

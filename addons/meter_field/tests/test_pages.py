@@ -412,6 +412,22 @@ class FieldPagesTestCase(RouteTestCase):
         self.assertEqual(client.post(self.url('profile'), data={
                     'mobile': '13900000000'}).status_code, 403)
 
+    def test_contact_rule_on_model(self):
+        "A write of the contact fields in sao follows the pages' rule"
+        from trytond.modules.meter_field.exceptions import ContactError
+        with Transaction().start(DB_NAME, 0):
+            User = Pool().get('res.user')
+            user = self.user('field2')
+            for values in [{'mobile': '12345'}, {'mobile': '138 0000 1234'},
+                    {'office_phone': 'call me'}, {'email': 'x@'}]:
+                with self.subTest(values=values):
+                    with self.assertRaises(ContactError):
+                        User.write([user], values)
+            User.write([user], {'mobile': '13800001234',
+                    'office_phone': '010-6278 0000 转 12',
+                    'email': 'f2@example.edu.cn'})
+            self.assertEqual(user.mobile, '13800001234')
+
     def test_profile_password(self):
         "The password changes with the old one; the rules of res.user apply"
         client = self.logged_in('field2')
