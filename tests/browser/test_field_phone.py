@@ -220,6 +220,32 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
         self.assertEqual(self.errors, [])
         self.assertEqual(self.outside, [])
 
+    def test_expired_session_keeps_typed(self):
+        "A reading sent after the session expired is typed in again for them"
+        page = self.phone(PHONE_UA)
+        try:
+            self.log_in(page)
+            page.goto(self.url('m/6900000000071'))
+            expect(page.locator('.page__title')).to_have_text("水表 E00007")
+            # The session expires while the staff reads the meter
+            page.context.clear_cookies()
+            page.locator('#value').fill('777')
+            page.locator('input[type=file][name=photo]').set_input_files(
+                files=[{'name': 'meter.jpg', 'mimeType': 'image/jpeg',
+                        'buffer': meter_photo()}])
+            page.get_by_role('button', name="提交读数").click()
+            expect(page.locator('.expired')).to_contain_text('登录已过期')
+            page.locator('#login').fill(LOGIN)
+            page.locator('#password').fill(PASSWORD)
+            page.get_by_role('button', name="登录").click()
+            expect(page.locator('.page__title')).to_have_text("水表 E00007")
+            expect(page.locator('#value')).to_have_value('777')
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+        self.assertEqual(self.errors, [])
+        self.assertEqual(self.outside, [])
+
     def test_scan_decoded_by_zxing(self):
         "Without BarcodeDetector the photo's barcode is read by ZXing"
         page = self.phone(PHONE_UA)
