@@ -149,7 +149,8 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
         expect(page.locator('.page__title')).to_have_text("业务中心")
 
     def test_today_scan_usage_profile(self):
-        "Today's work, a stubbed scan, the card's chart and bills, 用能查询 with its Excel, 个人信息"
+        """Today's work, a stubbed scan, the card's chart and bills,
+        用能查询 with its Excel, 个人信息"""
         page = self.phone(PHONE_UA)
         # The camera's photo holds the east meter's barcode: the
         # browser's BarcodeDetector answers it

@@ -4,12 +4,12 @@ from decimal import Decimal
 from urllib.parse import quote, urlencode
 
 from trytond.modules.meter_wechat.visitor import Staff
-from trytond.pool import Pool
 from trytond.modules.meter_wechat.web import (
     not_found, page_url, safe_next)
+from trytond.pool import Pool
 
-__all__ = ['PREFIX', 'FieldStaff', 'card_url', 'find_meter', 'kept_form',
-    'PAGE_SIZE']
+__all__ = ['PREFIX', 'PAGE_SIZE', 'FieldStaff', 'kept_form', 'card_path',
+    'card_url', 'find_meter', 'field_label', 'plain']
 
 PREFIX = '/<database_name>/field'
 # The rows of a list page

@@ -199,7 +199,8 @@ class FieldPagesTestCase(RouteTestCase):
     # 业务中心: today's work
 
     def test_home_today(self):
-        "Home lists this month's unread meters of the campus, the readings in review and the orders"
+        """Home lists this month's unread meters of the campus, the readings
+        in review and the work orders"""
         client = self.logged_in()
         response = client.get(self.url())
         self.assertEqual(response.status_code, 200)
