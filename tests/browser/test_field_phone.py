@@ -20,11 +20,36 @@ import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
 
+from ..fakes.wechat_api import FakeWeChatApi
 from .phone import PhoneMixin
 from .server import Server, launch_browser
-from .test_wechat_phone import PHONE_UA, meter_photo
+from .test_wechat_phone import JWEIXIN, PHONE_UA, WECHAT_UA, meter_photo
 
 LOGIN, PASSWORD = 'field', 'field-demo'
+APPID, SECRET = 'wx0f1e2d3c4b5a6978', 'field-browser-secret'
+STAFF_OPENID = 'oFieldStaffPhone01'
+# WeChat's JS-SDK as the WeChat client gives it: its scanner reads the
+# east meter's barcode
+WX_SCANNER = """
+window.wx = (function () {
+  var ready = [];
+  return {
+    calls: [],
+    config: function (options) {
+      this.calls.push(['config', options]);
+      setTimeout(function () { ready.forEach(function (f) { f(); }); }, 0);
+    },
+    ready: function (callback) { ready.push(callback); },
+    error: function () {},
+    scanQRCode: function (options) {
+      this.calls.push(['scanQRCode', options]);
+      setTimeout(function () {
+        options.success({resultStr: 'CODE_128,6900000000071'});
+      }, 0);
+    }
+  };
+}());
+"""
 
 
 def barcode_image(code):
@@ -101,14 +126,21 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        cls.api = FakeWeChatApi(appid=APPID, secret=SECRET).start()
         cls.server = Server(['meter_field'], name='browser_field',
-            setup=SETUP)
+            setup=SETUP, env={
+                'TRYTOND_WECHAT__APPID': APPID,
+                'TRYTOND_WECHAT__SECRET': SECRET,
+                'TRYTOND_WECHAT__API_BASE_URL': cls.api.url,
+                'TRYTOND_WECHAT__OAUTH_BASE_URL': cls.api.url + 'connect/',
+                })
         try:
             cls.server.start()
             cls.playwright = sync_playwright().start()
             cls.browser = launch_browser(cls.playwright)
         except Exception:
             cls.server.stop()
+            cls.api.stop()
             raise
 
     @classmethod
@@ -116,6 +148,15 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
         cls.browser.close()
         cls.playwright.stop()
         cls.server.stop()
+        cls.api.stop()
+
+    def stand_in(self, route, url, user_agent):
+        "WeChat's JS-SDK, inside WeChat only"
+        if url == JWEIXIN and 'MicroMessenger' in user_agent:
+            route.fulfill(
+                body=WX_SCANNER, content_type='application/javascript')
+            return True
+        return False
 
     def rpc(self, method, *params):
         "Call the server as the field user, as the web client does"
@@ -215,6 +256,43 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
             page.get_by_role('button', name="保存联系方式").click()
             expect(page.locator('.done')).to_contain_text('联系方式已保存')
             expect(page.locator('#mobile')).to_have_value('13800001234')
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+        self.assertEqual(self.errors, [])
+        self.assertEqual(self.outside, [])
+
+    def test_wechat_binding_and_scan(self):
+        """Inside WeChat: the password login binds the OpenID, WeChat's
+        scanner finds the meter, the next visit goes straight in"""
+        self.api.authorizing = STAFF_OPENID
+        page = self.phone(WECHAT_UA)
+        try:
+            # WeChat's authorisation first: the OpenID is no one's yet
+            self.open_first(page, self.url(), page.locator('#login'))
+            expect(page.locator('.field')).to_contain_text('绑定当前微信')
+            page.locator('#login').fill(LOGIN)
+            page.locator('#password').fill(PASSWORD)
+            page.get_by_role('button', name="登录").click()
+            expect(page.locator('.page__title')).to_have_text("业务中心")
+            # The page asked WeChat for its scanner, signed for the page
+            page.wait_for_function("wx.calls.length > 0")
+            config = page.evaluate("wx.calls[0][1]")
+            self.assertEqual(config['appId'], APPID)
+            self.assertEqual(config['jsApiList'], ['scanQRCode'])
+            self.assertTrue(config['signature'])
+            page.get_by_role('button', name="扫码").click()
+            expect(page.locator('.page__title')).to_have_text("水表 E00007")
+            # Another day, a new session: straight in
+            later = self.phone(WECHAT_UA)
+            later.goto(self.url('profile'))
+            expect(later.locator('.wechat-state')).to_have_text('已绑定')
+            # Unbound: WeChat asks for the password again
+            later.get_by_role('button', name="解除微信绑定").click()
+            expect(later.locator('.wechat-state')).to_have_text('未绑定')
+            again = self.phone(WECHAT_UA)
+            again.goto(self.url())
+            expect(again.locator('#login')).to_be_visible()
         except Exception:
             page.screenshot(path=self.screenshot, full_page=True)
             raise
