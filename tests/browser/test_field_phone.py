@@ -208,6 +208,13 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
             expect(page.locator('#unread')).to_contain_text('待抄表计')
             expect(page.locator('.unread')).to_contain_text('E00009')
             expect(page.locator('.unread')).not_to_contain_text('W00008')
+            # Typing a part of a number proposes the campus's meters
+            page.locator('#code').press_sequentially('E0000')
+            expect(page.locator('#codes option[value="E00007"]')
+                ).to_have_count(1)
+            expect(page.locator('#codes option[value="W00008"]')
+                ).to_have_count(0)
+            page.locator('#code').fill('')
             scan = page.get_by_role('button', name="扫码")
             self.assertGreaterEqual(scan.bounding_box()['height'], 48)
             with page.expect_file_chooser() as chooser:

@@ -1,7 +1,9 @@
 """业务中心: the staff's home, with today's work, and where they find a
 meter by its code, typed or scanned"""
 from trytond.i18n import gettext
-from trytond.modules.meter_wechat.web import centre_today, page, render
+from trytond.modules.meter_wechat.labels import label
+from trytond.modules.meter_wechat.web import (
+    centre_today, json_response, page, render)
 from trytond.protocols.wrappers import redirect
 
 from ..meter import scanned_code
@@ -46,3 +48,24 @@ def home(request, pool, visitor, values):
         page=number, page_count=-(-unread_count // PAGE_SIZE),
         in_review=in_review, review_count=review_count,
         orders=orders, order_count=order_count, **values)
+
+
+# Meters proposed while a code is typed
+COMPLETIONS = 8
+
+
+@page('find', visitor=FieldStaff)
+def find(request, pool, visitor, values):
+    """The completion of the code typed on the home page, as JSON: the
+    meters of the staff's campuses whose number, barcode or communication
+    address contains it"""
+    Meter = pool.get('meter.meter')
+    text = request.args.get('q', '').strip()
+    meters = Meter.field_search(text, limit=COMPLETIONS) \
+        if len(text) >= 2 else []
+    return json_response([{
+                'code': m.number,
+                'text': ' · '.join(filter(None, [
+                            label(m, 'kind'), m.barcode,
+                            m.location.rec_name if m.location else None])),
+                } for m in meters])

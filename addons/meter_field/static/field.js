@@ -113,6 +113,48 @@ var MeterField = (function () {
     });
   }
 
-  document.addEventListener('DOMContentLoaded', scanButton);
+  /* While a code is typed, the meters whose number, barcode or
+   * communication address holds it are proposed (a datalist) */
+  function completion() {
+    var code = document.getElementById('code');
+    var list = document.getElementById('codes');
+    if (!code || !list) {
+      return;
+    }
+    var timer = null;
+    var asked = 0;
+    code.addEventListener('input', function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var typed = code.value.trim();
+        var rank = ++asked;
+        if (typed.length < 2) {
+          list.textContent = '';
+          return;
+        }
+        fetch(code.dataset.find + '?' + new URLSearchParams({q: typed}),
+            {credentials: 'same-origin'})
+          .then(function (response) { return response.json(); })
+          .then(function (meters) {
+            if (rank !== asked) {
+              return;
+            }
+            list.textContent = '';
+            meters.forEach(function (meter) {
+              var option = document.createElement('option');
+              option.value = meter.code;
+              option.label = meter.text;
+              list.appendChild(option);
+            });
+          })
+          .catch(function () { /* the search still works on submit */ });
+      }, 250);
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    scanButton();
+    completion();
+  });
   return {wechatText: wechatText};
 }());

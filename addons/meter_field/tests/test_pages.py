@@ -265,6 +265,23 @@ class FieldPagesTestCase(RouteTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertIn('没有编码为“6909”的表计', response.text)
 
+    def test_find_completion(self):
+        "The completion proposes the meters of the staff's campuses only"
+        client = self.logged_in()
+        answer = client.get(self.url('find'), query_string={'q': '-1'}).json
+        self.assertEqual([m['code'] for m in answer], ['E-1'])
+        self.assertIn('电表', answer[0]['text'])
+        self.assertIn('6901', answer[0]['text'])
+        self.assertEqual(client.get(self.url('find'),
+                query_string={'q': 'W-'}).json, [])
+        self.assertEqual(client.get(self.url('find'),
+                query_string={'q': 'E'}).json, [])
+        # Not logged in: the login form, no meter
+        response = self.client().get(self.url('find'),
+            query_string={'q': 'E-1'})
+        self.assertIn('name="password"', response.text)
+        self.assertNotIn('"code"', response.text)
+
     # The card
 
     def test_card_extras(self):
