@@ -528,6 +528,44 @@ def set_up_appointment(pool):
                 }])
 
 
+def set_up_field_work(pool):
+    """Today's work of the east campus's field user: one of their readings
+    waiting for review (lower than the last one, with a photo) and a
+    repair assigned to them; the meters of the campus are not read yet this
+    month.  Added to a demo database loaded before."""
+    import io
+    import os
+    from PIL import Image
+    User = pool.get('res.user')
+    Meter = pool.get('meter.meter')
+    Reading = pool.get('meter.reading')
+    WorkOrder = pool.get('meter.work_order')
+    users = User.search([('login', '=', 'field')])
+    if not users or Reading.search([('reader', '=', users[0].id)], limit=1):
+        return False
+    user, = users
+    meter, = Meter.search([('number', '=', 'DE000050')])
+    photo = os.path.join(os.path.dirname(os.path.dirname(__file__)), '..',
+        'shared', 'testdata', 'meter-photos', 'wmsc_2019-09-05_3818fd8.jpg')
+    if os.path.exists(photo):
+        with open(photo, 'rb') as fp:
+            data = fp.read()
+    else:
+        data = io.BytesIO()
+        Image.new('RGB', (640, 480), (40, 40, 40)).save(data, 'JPEG')
+        data = data.getvalue()
+    Reading.submit(meter, str(meter.last_value - Decimal(30)), data,
+        user.rec_name, source='field', reader=user)
+    WorkOrder.create([{
+                'kind': 'repair', 'subject': "表箱门锁损坏",
+                'description': "E1幢楼道表箱门锁坏了，请更换。",
+                'account': meter.account.id, 'campus': meter.campus.id,
+                'location': meter.location.id if meter.location else None,
+                'assignee': user.id,
+                }])
+    return True
+
+
 def finish_configuration(pool):
     "Mark the set-up wizards done so that sao opens straight on the menu"
     Item = pool.get('ir.module.config_wizard.item')
@@ -573,6 +611,7 @@ def load_once(pool):
         added = set_up_manager(pool)
         added |= set_up_payee(pool)
         added |= set_up_devices(pool, campuses, random.Random(20261206))
+        added |= set_up_field_work(pool)
         return added
     # The appointment counts the places of its slot with the table locked:
     # ask for the lock first rather than load everything again for it
@@ -587,6 +626,7 @@ def load_once(pool):
     set_up_payee(pool)
     set_up_notice(pool, campuses)
     set_up_devices(pool, campuses, rng)
+    set_up_field_work(pool)
     finish_configuration(pool)
     return True
 

@@ -1,8 +1,40 @@
-"The meters as the field staff find them on site"
-from trytond.pool import PoolMeta
+"The meters as the field staff find them on site, and their usage"
+import datetime as dt
+from decimal import Decimal
+from urllib.parse import unquote
+
+from trytond.modules.meter_base.configuration import to_local, to_utc
+from trytond.modules.meter_wechat.meter import last_months
+from trytond.pool import Pool, PoolMeta
 
 # A code a member of staff types or scans: a number or a barcode
 MAX_CODE = 64
+# The path of a meter's card in the address its QR label carries
+CARD_PATH = '/field/m/'
+# The meters a usage query of an account or a building sums at most
+MAX_USAGE_METERS = 500
+
+
+def month_bounds(date, zone):
+    """Return the start and end (naive UTC, as stored) of the month of
+    date on the centre's clock"""
+    start = dt.datetime(date.year, date.month, 1)
+    if date.month == 12:
+        end = dt.datetime(date.year + 1, 1, 1)
+    else:
+        end = dt.datetime(date.year, date.month + 1, 1)
+    return to_utc(start, zone), to_utc(end, zone)
+
+
+def scanned_code(text):
+    """Return the meter's code of a scanned or typed text: the text
+    itself, or the code in the address of a meter's card that a QR label
+    carries (https://…/<database>/field/m/<code>)"""
+    text = (text or '').strip()
+    if CARD_PATH in text:
+        text = text.split(CARD_PATH, 1)[1].split('?', 1)[0].split('#', 1)[0]
+        text = unquote(text.strip('/')).strip()
+    return text
 
 
 class Meter(metaclass=PoolMeta):
@@ -46,3 +78,90 @@ class Meter(metaclass=PoolMeta):
     def code(self):
         "The code of the meter's card: its barcode, else its number"
         return self.barcode or self.number
+
+    @classmethod
+    def unread_domain(cls, date=None):
+        """The domain of the active meters without a reading (other than a
+        rejected one) taken in the month of date, on the centre's clock:
+        the meters still to read this period."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Configuration = pool.get('meter.configuration')
+        start, end = month_bounds(date or Date.today(),
+            Configuration.tzinfo())
+        return [
+            ('state', '=', 'active'),
+            ('readings', 'not where', [
+                    ('taken_at', '>=', start),
+                    ('taken_at', '<', end),
+                    ('state', '!=', 'rejected'),
+                    ]),
+            ]
+
+    @classmethod
+    def unread_in_period(cls, date=None, offset=0, limit=None):
+        """Return the number of the meters not yet read in the month of
+        date and the page of them from offset, by building and number.
+        The search runs with the caller's record rules: a member of staff
+        gets the meters of their campuses."""
+        domain = cls.unread_domain(date)
+        count = cls.search(domain, count=True)
+        meters = cls.search(domain, offset=offset, limit=limit,
+            order=[('location', 'ASC'), ('number', 'ASC')])
+        return count, meters
+
+    def open_work_orders(self, limit=20):
+        "The open work orders of the meter's account"
+        WorkOrder = Pool().get('meter.work_order')
+        if not self.account:
+            return []
+        return WorkOrder.search([
+                ('account', '=', self.account.id),
+                ('state', 'in', ['open', 'processing']),
+                ], limit=limit)
+
+    @classmethod
+    def usage_by_kind(cls, meters, today=None):
+        """Return the confirmed consumption of meters summed by kind and
+        by month over the 12 months up to today's, as {kind: [(YYYY-MM,
+        consumption)]}, the kinds of the meters only: what Meter.
+        monthly_usage gives for one meter, for an account or a building
+        in one query."""
+        pool = Pool()
+        Reading = pool.get('meter.reading')
+        Configuration = pool.get('meter.configuration')
+        zone = Configuration.tzinfo()
+        today = today or dt.datetime.now(zone).date()
+        months = last_months(today)
+        start = to_utc(dt.datetime(*months[0], 1), zone)
+        kinds = {m.id: m.kind for m in meters}
+        totals = {k: {m: Decimal(0) for m in months}
+            for k in set(kinds.values())}
+        if not kinds:
+            return {}
+        readings = Reading.search_read([
+                ('meter', 'in', list(kinds)),
+                ('state', '=', 'confirmed'),
+                ('taken_at', '>=', start),
+                ('consumption', '!=', None),
+                ], order=[], fields_names=['meter', 'taken_at', 'consumption'])
+        for reading in readings:
+            taken_at = to_local(reading['taken_at'], zone)
+            key = (taken_at.year, taken_at.month)
+            kind = totals[kinds[reading['meter']]]
+            if key in kind:
+                kind[key] += reading['consumption']
+        return {k: [('%04d-%02d' % m, v[m]) for m in months]
+            for k, v in totals.items()}
+
+
+class Location(metaclass=PoolMeta):
+    __name__ = 'meter.location'
+
+    def field_meters(self):
+        """The meters of the location and the places under it that the
+        caller may see: none for a location of another campus"""
+        Meter = Pool().get('meter.meter')
+        return Meter.search([
+                ('location', 'child_of', [self.id], 'parent'),
+                ], limit=MAX_USAGE_METERS)

@@ -8,12 +8,12 @@ so that the pages know the resident at once.
 import argparse
 import json
 import sys
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 
 def build_menu(configuration):
     "Return the menu of the database's settings (base_url is required)"
-    from .reply import default_menu, default_reply_table
+    from .reply import FIELD_PAGES, default_menu, default_reply_table
     base_url = configuration.get_setting('base_url')
     api = configuration.api()
     if not base_url or not api:
@@ -26,9 +26,13 @@ def build_menu(configuration):
         name=configuration.get_setting('service_name'),
         phone=configuration.get_setting('service_phone'))
 
+    # The staff's pages log their visitor in by OAuth too (meter_field)
+    field_url = urljoin(base_url, FIELD_PAGES)
+
     def link(url):
-        page = url[len(base_url):] if url.startswith(base_url) else ''
-        redirect_uri = base_url + 'oauth?' + urlencode({'next': page})
+        pages = field_url if url.startswith(field_url) else base_url
+        page = url[len(pages):] if url.startswith(pages) else ''
+        redirect_uri = pages + 'oauth?' + urlencode({'next': page})
         return api.oauth(redirect_uri).authorize_url
     return api, default_menu(table, link=link)
 

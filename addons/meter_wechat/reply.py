@@ -10,8 +10,8 @@ from urllib.parse import urlencode, urljoin
 
 __all__ = [
     'Answer', 'Article', 'ReplyTable', 'PAGES', 'RESERVED_KEYWORDS',
-    'LISTED_ARTICLES', 'TEXTS', 'fill', 'default_reply_table',
-    'default_menu',
+    'LISTED_ARTICLES', 'TEXTS', 'FIELD_PAGES', 'fill',
+    'default_reply_table', 'default_menu',
     ]
 
 _PLACEHOLDER = re.compile(r'\{([A-Za-z_][A-Za-z0-9_]*)\}')
@@ -27,6 +27,8 @@ PAGES = {
     'requests': 'requests',
     'info': 'info',
     }
+# The field staff's pages (meter_field), relative to the residents'
+FIELD_PAGES = '../field/'
 # The words of the answers computed here rather than kept as articles
 USAGE_KEYWORDS = ('用量', '余额', '用电', '用水', '查询')
 INFO_KEYWORDS = ('便民', '小贴士', '常见问题')
@@ -39,7 +41,8 @@ TEXTS = (
     'usage_summary', 'info', 'info_summary', 'pay', 'repair', 'notice',
     'contact', 'contact_phone', 'welcome', 'help', 'error',
     'menu_utilities', 'menu_usage', 'menu_pay', 'menu_bind', 'menu_repair',
-    'menu_guide', 'menu_notice', 'menu_contact', 'menu_info', 'menu_help')
+    'menu_guide', 'menu_notice', 'menu_contact', 'menu_info', 'menu_help',
+    'menu_field')
 # How many articles the welcome and help texts list: WeChat does not show
 # a text reply over 2048 bytes
 LISTED_ARTICLES = 6
@@ -278,6 +281,8 @@ def default_menu(table, link=None):
                     click('menu_contact', 'CONTACT'),
                     view('menu_info', 'info'),
                     click('menu_help', 'HELP'),
+                    # 内部业务: the field staff's pages beside the residents'
+                    view('menu_field', FIELD_PAGES),
                     ],
                 },
             ],

@@ -11,6 +11,7 @@ A meter of the west campus is not found.  No request may leave the
 loopback.
 """
 import base64
+import datetime as dt
 import json
 import re
 import unittest
@@ -19,11 +20,48 @@ import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
 
+from ..fakes.wechat_api import FakeWeChatApi
 from .phone import PhoneMixin
 from .server import Server, launch_browser
-from .test_wechat_phone import PHONE_UA, meter_photo
+from .test_wechat_phone import JWEIXIN, PHONE_UA, WECHAT_UA, meter_photo
 
 LOGIN, PASSWORD = 'field', 'field-demo'
+APPID, SECRET = 'wx0f1e2d3c4b5a6978', 'field-browser-secret'
+STAFF_OPENID = 'oFieldStaffPhone01'
+# WeChat's JS-SDK as the WeChat client gives it: its scanner reads the
+# east meter's barcode
+WX_SCANNER = """
+window.wx = (function () {
+  var ready = [];
+  return {
+    calls: [],
+    config: function (options) {
+      this.calls.push(['config', options]);
+      setTimeout(function () { ready.forEach(function (f) { f(); }); }, 0);
+    },
+    ready: function (callback) { ready.push(callback); },
+    error: function () {},
+    scanQRCode: function (options) {
+      this.calls.push(['scanQRCode', options]);
+      setTimeout(function () {
+        options.success({resultStr: 'CODE_128,6900000000071'});
+      }, 0);
+    }
+  };
+}());
+"""
+
+
+def barcode_image(code):
+    "A PNG of code as a Code 128 barcode, as the labels print it"
+    import io
+    import barcode
+    from barcode.writer import ImageWriter
+    data = io.BytesIO()
+    barcode.get('code128', code, writer=ImageWriter()).write(data,
+        options={'module_width': 0.4, 'module_height': 18,
+            'quiet_zone': 6})
+    return data.getvalue()
 
 SETUP = """
 import datetime as dt
@@ -56,6 +94,23 @@ for campus, number, barcode in [
     Reading.create([{'meter': meter.id, 'value': Decimal(v),
                 'source': 'field', 'taken_at': now - dt.timedelta(days=d)}
             for v, d in [(120, 60), (150, 30)]])
+# Never read: on today's list whatever the day
+Meter(number='E00009', kind='electricity', campus=east,
+    digits=6, decimals=0, multiplier=Decimal(1), initial_value=Decimal(0),
+    reading_method='manual').save()
+Period = pool.get('meter.billing.period')
+Bill = pool.get('meter.bill')
+today = dt.date.today()
+period, = Period.create([{'name': "上月",
+            'start_date': today.replace(day=1) - dt.timedelta(days=25),
+            'end_date': today.replace(day=1) - dt.timedelta(days=1)}])
+for account in Account.search([]):
+    Bill.create([{'number': 'B' + account.number, 'account': account.id,
+                'campus': account.campus.id, 'category': 'resident',
+                'billing_mode': 'postpaid', 'period': period.id,
+                'start_date': period.start_date, 'end_date': period.end_date,
+                'amount': Decimal('45.60'), 'paid_amount': Decimal(0),
+                'state': 'posted'}])
 User.create([{
             'login': 'LOGIN', 'name': "外线人员 (东校区)",
             'password': 'PASSWORD',
@@ -71,14 +126,21 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        cls.api = FakeWeChatApi(appid=APPID, secret=SECRET).start()
         cls.server = Server(['meter_field'], name='browser_field',
-            setup=SETUP)
+            setup=SETUP, env={
+                'TRYTOND_WECHAT__APPID': APPID,
+                'TRYTOND_WECHAT__SECRET': SECRET,
+                'TRYTOND_WECHAT__API_BASE_URL': cls.api.url,
+                'TRYTOND_WECHAT__OAUTH_BASE_URL': cls.api.url + 'connect/',
+                })
         try:
             cls.server.start()
             cls.playwright = sync_playwright().start()
             cls.browser = launch_browser(cls.playwright)
         except Exception:
             cls.server.stop()
+            cls.api.stop()
             raise
 
     @classmethod
@@ -86,6 +148,15 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
         cls.browser.close()
         cls.playwright.stop()
         cls.server.stop()
+        cls.api.stop()
+
+    def stand_in(self, route, url, user_agent):
+        "WeChat's JS-SDK, inside WeChat only"
+        if url == JWEIXIN and 'MicroMessenger' in user_agent:
+            route.fulfill(
+                body=WX_SCANNER, content_type='application/javascript')
+            return True
+        return False
 
     def rpc(self, method, *params):
         "Call the server as the field user, as the web client does"
@@ -110,6 +181,180 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
             return call(method, list(params) + [{}], session)
         finally:
             call('common.db.logout', [], session)
+
+    def log_in(self, page):
+        self.open_first(page, self.url(), page.locator('#login'))
+        page.locator('#login').fill(LOGIN)
+        page.locator('#password').fill(PASSWORD)
+        page.get_by_role('button', name="登录").click()
+        expect(page.locator('.page__title')).to_have_text("业务中心")
+
+    def test_today_scan_usage_profile(self):
+        """Today's work, a stubbed scan, the card's chart and bills,
+        用能查询 with its Excel, 个人信息"""
+        page = self.phone(PHONE_UA)
+        # The camera's photo holds the east meter's barcode: the
+        # browser's BarcodeDetector answers it
+        page.add_init_script("""
+            window.BarcodeDetector = class {
+                constructor(options) { this.options = options; }
+                detect(image) {
+                    return Promise.resolve([{rawValue: '6900000000071'}]);
+                }
+            };""")
+        try:
+            self.log_in(page)
+            # Today's work: the east meter is still to read this month
+            expect(page.locator('#unread')).to_contain_text('待抄表计')
+            expect(page.locator('.unread')).to_contain_text('E00009')
+            expect(page.locator('.unread')).not_to_contain_text('W00008')
+            # Typing a part of a number proposes the campus's meters
+            page.locator('#code').press_sequentially('E0000')
+            expect(page.locator('#codes option[value="E00007"]')
+                ).to_have_count(1)
+            expect(page.locator('#codes option[value="W00008"]')
+                ).to_have_count(0)
+            page.locator('#code').fill('')
+            scan = page.get_by_role('button', name="扫码")
+            self.assertGreaterEqual(scan.bounding_box()['height'], 48)
+            with page.expect_file_chooser() as chooser:
+                scan.click()
+            chooser.value.set_files(files=[{'name': 'code.jpg',
+                        'mimeType': 'image/jpeg', 'buffer': meter_photo()}])
+            expect(page.locator('.page__title')).to_have_text("水表 E00007")
+            # The usage chart drawn by ECharts, the open bill
+            expect(page.locator('#usage-chart canvas')).to_have_count(1)
+            expect(page.locator('.bills')).to_contain_text('BAE00007')
+            expect(page.locator('.bills')).to_contain_text('¥45.60')
+            expect(page.locator('.readings')).to_contain_text('外线人员')
+
+            # 用能查询 of the account, and its Excel
+            page.get_by_role('link', name="用能查询").click()
+            expect(page.locator('.usage-subject')).to_contain_text('水表 E00007')
+            page.locator('#usage-account').fill('AE00007')
+            page.locator('.usage-account button').click()
+            expect(page.locator('.usage-subject')).to_contain_text(
+                '户号 AE00007')
+            expect(page.locator('.usage-chart canvas')).to_have_count(1)
+            expect(page.locator('.usage-table')).to_contain_text(
+                dt.date.today().strftime('%Y-%m'))
+            with page.expect_download() as download:
+                page.get_by_role('link', name="导出 Excel").click()
+            path = download.value.path()
+            self.assertTrue(download.value.suggested_filename.endswith(
+                    '.xlsx'))
+            with open(path, 'rb') as fp:
+                self.assertEqual(fp.read(2), b'PK')
+            # Another campus's account is not found
+            response = page.goto(self.url('usage?account=AW00008'))
+            self.assertEqual(response.status, 404)
+            expect(page.locator('body')).to_contain_text('不属于您负责的校区')
+
+            # 个人信息: a wrong mobile refused and kept, then saved
+            page.goto(self.url('profile'))
+            expect(page.locator('.profile-data')).to_contain_text(LOGIN)
+            page.locator('#mobile').fill('12345')
+            page.locator('#email').fill('field@example.edu.cn')
+            page.get_by_role('button', name="保存联系方式").click()
+            expect(page.locator('.error')).to_contain_text('手机号码无效')
+            expect(page.locator('#email')).to_have_value(
+                'field@example.edu.cn')
+            page.locator('#mobile').fill('13800001234')
+            page.get_by_role('button', name="保存联系方式").click()
+            expect(page.locator('.done')).to_contain_text('联系方式已保存')
+            expect(page.locator('#mobile')).to_have_value('13800001234')
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+        self.assertEqual(self.errors, [])
+        self.assertEqual(self.outside, [])
+
+    def test_wechat_binding_and_scan(self):
+        """Inside WeChat: the password login binds the OpenID, WeChat's
+        scanner finds the meter, the next visit goes straight in"""
+        self.api.authorizing = STAFF_OPENID
+        page = self.phone(WECHAT_UA)
+        try:
+            # WeChat's authorisation first: the OpenID is no one's yet
+            self.open_first(page, self.url(), page.locator('#login'))
+            expect(page.locator('.field')).to_contain_text('绑定当前微信')
+            page.locator('#login').fill(LOGIN)
+            page.locator('#password').fill(PASSWORD)
+            page.get_by_role('button', name="登录").click()
+            expect(page.locator('.page__title')).to_have_text("业务中心")
+            # The page asked WeChat for its scanner, signed for the page
+            page.wait_for_function("wx.calls.length > 0")
+            config = page.evaluate("wx.calls[0][1]")
+            self.assertEqual(config['appId'], APPID)
+            self.assertEqual(config['jsApiList'], ['scanQRCode'])
+            self.assertTrue(config['signature'])
+            page.get_by_role('button', name="扫码").click()
+            expect(page.locator('.page__title')).to_have_text("水表 E00007")
+            # Another day, a new session: straight in
+            later = self.phone(WECHAT_UA)
+            later.goto(self.url('profile'))
+            expect(later.locator('.wechat-state')).to_have_text('已绑定')
+            # Unbound: WeChat asks for the password again
+            later.get_by_role('button', name="解除微信绑定").click()
+            expect(later.locator('.wechat-state')).to_have_text('未绑定')
+            again = self.phone(WECHAT_UA)
+            again.goto(self.url())
+            expect(again.locator('#login')).to_be_visible()
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+        self.assertEqual(self.errors, [])
+        self.assertEqual(self.outside, [])
+
+    def test_expired_session_keeps_typed(self):
+        "A reading sent after the session expired is typed in again for them"
+        page = self.phone(PHONE_UA)
+        try:
+            self.log_in(page)
+            page.goto(self.url('m/6900000000071'))
+            expect(page.locator('.page__title')).to_have_text("水表 E00007")
+            # The session expires while the staff reads the meter
+            page.context.clear_cookies()
+            page.locator('#value').fill('777')
+            page.locator('input[type=file][name=photo]').set_input_files(
+                files=[{'name': 'meter.jpg', 'mimeType': 'image/jpeg',
+                        'buffer': meter_photo()}])
+            page.get_by_role('button', name="提交读数").click()
+            expect(page.locator('.expired')).to_contain_text('登录已过期')
+            page.locator('#login').fill(LOGIN)
+            page.locator('#password').fill(PASSWORD)
+            page.get_by_role('button', name="登录").click()
+            expect(page.locator('.page__title')).to_have_text("水表 E00007")
+            expect(page.locator('#value')).to_have_value('777')
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+        self.assertEqual(self.errors, [])
+        self.assertEqual(self.outside, [])
+
+    def test_scan_decoded_by_zxing(self):
+        "Without BarcodeDetector the photo's barcode is read by ZXing"
+        page = self.phone(PHONE_UA)
+        page.add_init_script("delete window.BarcodeDetector;")
+        try:
+            self.log_in(page)
+            for code, title in [('UNKNOWN-1', None), (
+                    '6900000000071', "水表 E00007")]:
+                with page.expect_file_chooser() as chooser:
+                    page.get_by_role('button', name="扫码").click()
+                chooser.value.set_files(files=[{'name': 'code.png',
+                            'mimeType': 'image/png',
+                            'buffer': barcode_image(code)}])
+                if title:
+                    expect(page.locator('.page__title')).to_have_text(title)
+                else:
+                    expect(page.locator('.error')).to_contain_text(
+                        '没有编码为“UNKNOWN-1”的表计')
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+        self.assertEqual(self.errors, [])
+        self.assertEqual(self.outside, [])
 
     def test_read_a_meter_on_phone(self):
         "Log in, scan a meter, read it with a photo, see the warning"

@@ -28,4 +28,5 @@ TEXTS = {
     'menu_contact': '联系我们',
     'menu_info': '便民服务',
     'menu_help': '使用帮助',
+    'menu_field': '内部业务',
     }

@@ -1,0 +1,11 @@
+from trytond.model.exceptions import ValidationError
+from trytond.modules.meter_wechat.exceptions import SubmissionError
+
+
+class ContactError(ValidationError):
+    "A contact field of a user written wrong, in sao or on the field pages"
+
+
+class PasswordChangeError(SubmissionError):
+    """A password change refused on the field pages: a failed check of the
+    old password stays counted by Tryton's login throttling"""
