@@ -132,7 +132,7 @@ class FieldOnsiteTestCase(PhoneMixin, unittest.TestCase):
             expect(page.locator('.done')).to_have_text('位置已更新。')
             expect(page.locator('.meter-position')).to_have_text(
                 '31.028600, 121.437400')
-            expect(page.locator('.position')).to_contain_text('精度 8 米')
+            expect(page.locator('.located')).to_contain_text('精度 8 米')
 
             # 换表: the final reading, the new meter, a photo of each
             page.get_by_role('link', name=re.compile('^换表')).click()
