@@ -258,6 +258,7 @@ def report_mismatch(meter, found, note=None, photo=None):
                     'campus': meter.campus.id,
                     'location': meter.location.id if meter.location else None,
                     'place': meter.place,
-                    'photos': [('create', [{'photo': photo}])] if photo else [],
+                    'photos': (
+                        [('create', [{'photo': photo}])] if photo else []),
                     }])
     return order
