@@ -257,8 +257,8 @@ class Meter(Workflow, ModelSQL, ModelView):
         default.setdefault('state', 'active')
         default.setdefault('removal_date', None)
         default.setdefault('replaced_by', None)
-        for name in ['installed_by', 'install_photo', 'seal',
-                'position_accuracy', 'located_at', 'located_by',
+        for name in ['installed_by', 'install_photo', 'install_photo_id',
+                'seal', 'position_accuracy', 'located_at', 'located_by',
                 'verified_at', 'verified_by']:
             default.setdefault(name, None)
         return super().copy(meters, default=default)
