@@ -13,6 +13,7 @@ the form, calls one method and renders.  Refused, a form comes back with
 what was typed; a meter of another campus answers 404.
 """
 import os
+import re
 from urllib.parse import quote
 
 from trytond.exceptions import UserError
@@ -36,6 +37,7 @@ REPLACE_FIELDS = ('final_value', 'number', 'barcode', 'comm_address', 'seal',
     'multiplier', 'digits', 'initial_value', 'reason')
 # The outcomes the management page reports after a redirect
 DONE = {'verified', 'reported', 'located', 'installed', 'replaced'}
+_ORDER_NUMBER = re.compile(r'^[A-Za-z0-9/-]{1,32}$')
 
 
 def meter_url(request, meter, page='', **query):
@@ -62,11 +64,16 @@ def _form(request, names):
 
 def _manage(request, pool, meter, values, status=HTTPStatus.OK,
         error=None):
+    Change = pool.get('meter.change')
     done = request.args.get('done')
+    done = done if done in DONE else None
+    order = request.args.get('order', '')
+    changes = Change.search([('new_meter', '=', meter.id)], limit=1)
     return render(request, 'field/onsite_manage.html', status=status,
-        meter=meter, error=error, done=done if done in DONE else None,
-        order=request.args.get('order', '')[:32],
-        previous=request.args.get('previous', '')[:64],
+        meter=meter, error=error, done=done,
+        # A work order's number, not any text
+        order=order if _ORDER_NUMBER.match(order) else '',
+        replaced=changes[0].old_meter if changes else None,
         card=meter_url(request, meter), **values)
 
 
@@ -161,8 +168,7 @@ def replace(request, pool, visitor, values, code):
         error = refusal(exception)
         return _replace(request, pool, _meter(pool, code), values,
             status=HTTPStatus.BAD_REQUEST, error=error, form=form)
-    return redirect(manage_url(request, change.new_meter, done='replaced',
-            previous=meter.number))
+    return redirect(manage_url(request, change.new_meter, done='replaced'))
 
 
 def _install(request, pool, visitor, values, status=HTTPStatus.OK,

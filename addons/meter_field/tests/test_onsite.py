@@ -356,7 +356,7 @@ class FieldOnsiteTestCase(RouteTestCase):
                 'new_photo': (io.BytesIO(new_photo), 'new.jpg')})
         self.assertEqual(response.status_code, 302, response.text)
         self.assertTrue(unquote(response.headers['Location']).endswith(
-                '/field/m/6901033/manage?done=replaced&previous=E-1003'))
+                '/field/m/6901033/manage?done=replaced'))
         self.assertEqual(self.meter('E-1003')['state'], 'removed')
         new = self.meter('E-1003N')
         self.assertEqual((new['state'], new['seal'], new['initial_value']),
@@ -371,7 +371,7 @@ class FieldOnsiteTestCase(RouteTestCase):
             self.assertEqual((change.photo, change.new_photo),
                 (old_photo, new_photo))
         page = client.get(unquote(response.headers['Location']))
-        self.assertIn('换表完成', page.text)
+        self.assertIn('换表完成：旧表 E-1003 已拆除', page.text)
         # The old meter can not be replaced again
         response = client.get(self.url('m/E-1003/manage'))
         self.assertNotIn('/replace"', response.text)
