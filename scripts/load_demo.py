@@ -192,6 +192,7 @@ def load(pool, rng):
         change.start.initial_value = Decimal(0)
         change.start.reason = "表计烧坏, 更换新表"
         change.start.photo = None
+        change.start.new_photo = None
         change.start.new_comm_address = None
         change.start.new_handheld_id = None
         change.transition_change()
@@ -563,6 +564,37 @@ def set_up_field_work(pool):
                 'location': meter.location.id if meter.location else None,
                 'assignee': user.id,
                 }])
+def set_up_installation(pool, campuses):
+    """A water meter the field staff of the east campus recorded on site,
+    waiting for the office to confirm it (Meters to Confirm)"""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    Meter = pool.get('meter.meter')
+    Location = pool.get('meter.location')
+    User = pool.get('res.user')
+    if Meter.search([('number', '=', 'E-NEW-0001')]):
+        return False
+    field, = User.search([('login', '=', 'field')])
+    location = Location.search([('campus', '=', campuses[0].id),
+            ('kind', '=', 'building')], order=[('id', 'ASC')], limit=1)
+    # The photo of the new register: its initial value on a dial
+    photo = io.BytesIO()
+    image = Image.new('RGB', (640, 480), (235, 235, 225))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([120, 190, 520, 290], fill=(20, 20, 20))
+    draw.text((250, 225), "0 0 0 1 2", fill=(255, 255, 255))
+    image.save(photo, 'JPEG')
+    with Transaction().set_user(field.id):
+        Meter.install({
+                'number': 'E-NEW-0001', 'kind': 'water',
+                'campus': campuses[0].id,
+                'location': location[0].id if location else None,
+                'place': "一楼水表井", 'barcode': '6900000001',
+                'seal': 'FY-000001', 'digits': 5, 'decimals': 1,
+                'multiplier': Decimal(1), 'initial_value': Decimal(12),
+                }, photo.getvalue())
     return True
 
 
@@ -612,6 +644,7 @@ def load_once(pool):
         added |= set_up_payee(pool)
         added |= set_up_devices(pool, campuses, random.Random(20261206))
         added |= set_up_field_work(pool)
+        added |= set_up_installation(pool, campuses)
         return added
     # The appointment counts the places of its slot with the table locked:
     # ask for the lock first rather than load everything again for it
@@ -627,6 +660,7 @@ def load_once(pool):
     set_up_notice(pool, campuses)
     set_up_devices(pool, campuses, rng)
     set_up_field_work(pool)
+    set_up_installation(pool, campuses)
     finish_configuration(pool)
     return True
 

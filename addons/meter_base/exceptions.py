@@ -26,6 +26,14 @@ class MeterValidationError(ValidationError):
     pass
 
 
+class MeterInstallError(UserError):
+    pass
+
+
+class MeterPositionError(UserError):
+    pass
+
+
 class PhotoValidationError(ValidationError):
     pass
 

@@ -6,14 +6,17 @@ from sql.functions import RowNumber
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .exceptions import MeterChangeError, MeterValidationError
+from .evidence import check_image
+from .exceptions import (
+    MeterChangeError, MeterInstallError, MeterPositionError,
+    MeterValidationError)
 
 KINDS = [
     ('electricity', "Electricity"),
@@ -37,12 +40,16 @@ READING_METHODS = [
     ]
 
 
-class Meter(ModelSQL, ModelView):
+class Meter(Workflow, ModelSQL, ModelView):
     """A meter (表计) of electricity, water or hot water.
 
     The number is the billing system's meter number; the hardware ids
     match the meter in handheld exports (handheld id), on the energy
     platform (platform id) and on the bus (communication address).
+
+    A meter recorded on site by field staff (install) is a draft until
+    the office confirms it: billing runs, imports, collectors and the
+    residents' pages leave drafts out.
     """
     __name__ = 'meter.meter'
     _rec_name = 'number'
@@ -75,6 +82,8 @@ class Meter(ModelSQL, ModelView):
     comm_address = fields.Char("Communication Address", states=_states)
     barcode = fields.Char("Barcode", states=_states,
         help="The code printed on the meter's label; the number if empty.")
+    seal = fields.Char("Seal Number", states=_states,
+        help="The number of the seal on the meter's cover.")
     protocol = fields.Selection(PROTOCOLS, "Protocol", states=_states)
     reading_method = fields.Selection(
         READING_METHODS, "Reading Method", required=True, states=_states)
@@ -98,9 +107,27 @@ class Meter(ModelSQL, ModelView):
         "Initial Value", digits=(16, 3), required=True, states=_states,
         domain=[('initial_value', '>=', 0)],
         help="The register value when the meter was installed.")
+    installed_by = fields.Many2One(
+        'res.user', "Installed By", readonly=True,
+        help="The member of staff who recorded the installation on site.")
+    install_photo = fields.Binary(
+        "Installation Photo", file_id='install_photo_id',
+        store_prefix='meter_install', readonly=True)
+    install_photo_id = fields.Char("Installation Photo ID", readonly=True)
     removal_date = fields.Date("Removal Date", readonly=True)
     replaced_by = fields.Many2One('meter.meter', "Replaced By", readonly=True)
+    position_accuracy = fields.Integer(
+        "Position Accuracy (m)", readonly=True,
+        help="The accuracy the phone gave for the position.")
+    located_at = fields.DateTime("Located At", readonly=True)
+    located_by = fields.Many2One('res.user', "Located By", readonly=True)
+    verified_at = fields.DateTime(
+        "Last Verified At", readonly=True,
+        help="When staff last found the meter on site as recorded.")
+    verified_by = fields.Many2One(
+        'res.user', "Last Verified By", readonly=True)
     state = fields.Selection([
+            ('draft', "Draft"),
             ('active', "Active"),
             ('removed', "Removed"),
             ], "State", readonly=True, required=True, sort=False)
@@ -124,12 +151,28 @@ class Meter(ModelSQL, ModelView):
                 'meter_base.msg_meter_number_unique'),
             ]
         cls._order.insert(0, ('number', 'ASC'))
+        cls._transitions |= {
+            ('draft', 'active'),
+            }
         cls._buttons.update({
+                'confirm': {
+                    'invisible': Eval('state') != 'draft',
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
                 'change': {
                     'invisible': Eval('state') != 'active',
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def view_attributes(cls):
+        "A meter waiting for the office's confirmation stands out"
+        return super().view_attributes() + [
+            ('/tree', 'visual',
+                If(Eval('state') == 'draft', 'warning', ''), ['state']),
+            ]
 
     @classmethod
     def default_kind(cls):
@@ -214,12 +257,100 @@ class Meter(ModelSQL, ModelView):
         default.setdefault('state', 'active')
         default.setdefault('removal_date', None)
         default.setdefault('replaced_by', None)
+        for name in ['installed_by', 'install_photo', 'install_photo_id',
+                'seal', 'position_accuracy', 'located_at', 'located_by',
+                'verified_at', 'verified_by']:
+            default.setdefault(name, None)
         return super().copy(meters, default=default)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('active')
+    def confirm(cls, meters):
+        "The office confirms a meter recorded on site: it is in service"
+        pass
 
     @classmethod
     @ModelView.button_action('meter_base.wizard_meter_change')
     def change(cls, meters):
         pass
+
+    @classmethod
+    def install(cls, values, photo):
+        """Record a meter installed on site and return it, in draft until
+        the office confirms it.
+
+        values are the meter's fields; photo is the photo of the new
+        meter's register showing its initial value.  Who may change meters
+        (write access, as the on-site buttons) may record one; the meter
+        must be of a campus the user's record rules give.
+        """
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
+        transaction = Transaction()
+        if not photo:
+            raise MeterInstallError(
+                gettext('meter_base.msg_meter_install_photo'))
+        check_image(photo)
+        checked = transaction.user and transaction.check_access
+        if checked:
+            ModelAccess.check(cls.__name__, 'write')
+        values = dict(values, state='draft', install_photo=photo,
+            installed_by=transaction.user or None)
+        values.setdefault('install_date', pool.get('ir.date').today())
+        with without_check_access():
+            meter, = cls.create([values])
+        if checked:
+            # The record rules of the user: a campus of theirs
+            cls.read([meter.id], ['id'])
+        return meter
+
+    @classmethod
+    @ModelView.button
+    def locate(cls, meters, latitude, longitude, accuracy=None):
+        """Set the position of the meters from a phone's GPS, with who and
+        when; a fix less accurate than the distance the photo evidence
+        allows is refused."""
+        pool = Pool()
+        Configuration = pool.get('meter.configuration')
+        max_distance = Configuration(1).photo_max_distance
+        if latitude is None or longitude is None or not (
+                -90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise MeterPositionError(
+                gettext('meter_base.msg_meter_position_invalid'))
+        if accuracy is not None and (accuracy < 0 or accuracy > max_distance):
+            raise MeterPositionError(gettext(
+                    'meter_base.msg_meter_position_accuracy',
+                    accuracy=round(accuracy), max_distance=max_distance))
+        cls.write(list(meters), {
+                'latitude': Decimal(str(round(latitude, 6))),
+                'longitude': Decimal(str(round(longitude, 6))),
+                'position_accuracy': (
+                    round(accuracy) if accuracy is not None else None),
+                'located_at': dt.datetime.now().replace(microsecond=0),
+                'located_by': Transaction().user or None,
+                })
+
+    @classmethod
+    @ModelView.button
+    def mark_verified(cls, meters):
+        "Record that staff found the meters on site as recorded"
+        cls.write(list(meters), {
+                'verified_at': dt.datetime.now().replace(microsecond=0),
+                'verified_by': Transaction().user or None,
+                })
+
+    @classmethod
+    @ModelView.button
+    def replace(cls, meters, changed_at, final_value, new_values,
+            initial_value, reason=None, photo=None, new_photo=None):
+        """Replace each meter by a new one (MeterChange.replace), for the
+        users who may change meters; return the changes"""
+        pool = Pool()
+        MeterChange = pool.get('meter.change')
+        return [MeterChange.replace(meter, changed_at, final_value,
+                new_values, initial_value, reason=reason, photo=photo,
+                new_photo=new_photo) for meter in meters]
 
 
 class MeterChange(ModelSQL, ModelView):
@@ -240,8 +371,13 @@ class MeterChange(ModelSQL, ModelView):
     reason = fields.Text("Reason", readonly=True)
     photo = fields.Binary(
         "Photo", file_id='photo_id', store_prefix='meter_change',
-        readonly=True)
+        readonly=True, help="The old meter's register at its final value.")
     photo_id = fields.Char("Photo ID", readonly=True)
+    new_photo = fields.Binary(
+        "New Meter Photo", file_id='new_photo_id',
+        store_prefix='meter_change', readonly=True,
+        help="The new meter's register at its initial value.")
+    new_photo_id = fields.Char("New Meter Photo ID", readonly=True)
     user = fields.Many2One('res.user', "Changed By", readonly=True)
 
     @classmethod
@@ -260,6 +396,70 @@ class MeterChange(ModelSQL, ModelView):
             ('old_meter.rec_name', operator, value),
             ('new_meter.rec_name', operator, value),
             ]
+
+    @classmethod
+    def replace(cls, old, changed_at, final_value, new_values,
+            initial_value, reason=None, photo=None, new_photo=None):
+        """Replace the old meter by a new one and return the change.
+
+        The new meter is a copy of the old one with new_values (number,
+        hardware ids, digits, multiplier); the old meter's final reading
+        and the new one's initial reading are created at changed_at and
+        confirmed at once, because the change itself is the evidence (the
+        photos, the staff).  photo is the old register's, new_photo the
+        new one's (the same photo when only one is given).  The sao wizard
+        and the field staff's pages both come here.
+        """
+        pool = Pool()
+        Reading = pool.get('meter.reading')
+        Meter = pool.get('meter.meter')
+        if old.state != 'active':
+            raise MeterChangeError(gettext(
+                    'meter_base.msg_meter_change_removed',
+                    meter=old.rec_name))
+        if new_photo is None:
+            new_photo = photo
+        default = {
+            'barcode': None,
+            'platform_id': None,
+            'comm_address': None,
+            'handheld_id': None,
+            'initial_value': initial_value,
+            'install_date': changed_at.date(),
+            }
+        default.update(new_values)
+        new, = Meter.copy([old], default=default)
+        final, initial = Reading.create([{
+                    'meter': old.id,
+                    'taken_at': changed_at,
+                    'value': final_value,
+                    'source': 'change',
+                    'photo': photo,
+                    }, {
+                    'meter': new.id,
+                    'taken_at': changed_at,
+                    'value': initial_value,
+                    'source': 'change',
+                    'photo': new_photo,
+                    }])
+        Reading.confirm([final, initial])
+        Meter.write([old], {
+                'state': 'removed',
+                'removal_date': changed_at.date(),
+                'replaced_by': new.id,
+                })
+        change, = cls.create([{
+                    'old_meter': old.id,
+                    'new_meter': new.id,
+                    'changed_at': changed_at,
+                    'final_value': final_value,
+                    'initial_value': initial_value,
+                    'reason': reason,
+                    'photo': photo,
+                    'new_photo': new_photo,
+                    'user': Transaction().user or None,
+                    }])
+        return change
 
 
 class ChangeStart(ModelView):
@@ -282,7 +482,11 @@ class ChangeStart(ModelView):
         "Initial Value", digits=(16, 3), required=True,
         domain=[('initial_value', '>=', 0)])
     reason = fields.Text("Reason")
-    photo = fields.Binary("Photo")
+    photo = fields.Binary("Photo",
+        help="The old meter's register at its final value.")
+    new_photo = fields.Binary("New Meter Photo",
+        help="The new meter's register at its initial value; the photo "
+        "above is kept for both when empty.")
 
 
 class Change(Wizard):
@@ -308,55 +512,16 @@ class Change(Wizard):
 
     def transition_change(self):
         pool = Pool()
-        Reading = pool.get('meter.reading')
-        Meter = pool.get('meter.meter')
         MeterChange = pool.get('meter.change')
-        old = self.record
         start = self.start
-        if old.state != 'active':
-            raise MeterChangeError(gettext(
-                    'meter_base.msg_meter_change_removed',
-                    meter=old.rec_name))
-        new, = Meter.copy([old], default={
+        MeterChange.replace(self.record, start.changed_at, start.final_value,
+            {
                 'number': start.new_number,
                 'comm_address': start.new_comm_address,
                 'handheld_id': start.new_handheld_id,
-                'barcode': None,
-                'platform_id': None,
                 'digits': start.new_digits,
                 'multiplier': start.new_multiplier,
-                'initial_value': start.initial_value,
-                'install_date': start.changed_at.date(),
-                })
-        # The final reading closes the old meter; it is confirmed at once
-        # because the change itself is the evidence (photo, staff).
-        final, initial = Reading.create([{
-                    'meter': old.id,
-                    'taken_at': start.changed_at,
-                    'value': start.final_value,
-                    'source': 'change',
-                    'photo': start.photo,
-                    }, {
-                    'meter': new.id,
-                    'taken_at': start.changed_at,
-                    'value': start.initial_value,
-                    'source': 'change',
-                    'photo': start.photo,
-                    }])
-        Reading.confirm([final, initial])
-        Meter.write([old], {
-                'state': 'removed',
-                'removal_date': start.changed_at.date(),
-                'replaced_by': new.id,
-                })
-        MeterChange.create([{
-                    'old_meter': old.id,
-                    'new_meter': new.id,
-                    'changed_at': start.changed_at,
-                    'final_value': start.final_value,
-                    'initial_value': start.initial_value,
-                    'reason': start.reason,
-                    'photo': start.photo,
-                    'user': Transaction().user,
-                    }])
+                },
+            start.initial_value, reason=start.reason, photo=start.photo,
+            new_photo=start.new_photo)
         return 'end'

@@ -417,7 +417,8 @@ class Run(Workflow, ModelSQL, ModelView):
     @staticmethod
     def _period_readings(account, where, start, end):
         """Return {account id: [MeterUsage]} of the confirmed readings of
-        the period, in one query for all the accounts."""
+        the period of the confirmed meters, in one query for all the
+        accounts."""
         pool = Pool()
         Meter = pool.get('meter.meter')
         Reading = pool.get('meter.reading')
@@ -433,6 +434,9 @@ class Run(Workflow, ModelSQL, ModelView):
                 meter.account, meter.id, meter.kind, meter.multiplier,
                 reading.previous_value, reading.value, reading.consumption,
                 where=where
+                # A meter recorded on site is not billed before the
+                # office confirms it
+                & (meter.state != 'draft')
                 & (reading.state == 'confirmed')
                 & (reading.taken_at >= begin)
                 & (reading.taken_at < finish),

@@ -37,6 +37,7 @@ LINES_CHUNK = 1000
 PREVIEW_ROWS = 100
 PREVIEW_REJECTED = 1000
 _AMBIGUOUS = -1
+_STATE_RANK = {'active': 2, 'draft': 1}
 
 Checked = namedtuple('Checked', ['row', 'meter', 'reason'])
 
@@ -51,9 +52,9 @@ class RowChecker:
     """Read the rows of a file and find their meter.
 
     Meters are matched by the handheld id or the platform id of the
-    format; an identifier of no meter, of a removed meter or of several
-    meters rejects the row with its reason, and so does a value the
-    register of its meter cannot show (the rule of meter.reading, checked
+    format; an identifier of no meter, of a removed meter, of a meter not
+    confirmed yet (draft) or of several meters rejects the row with its
+    reason, and so does a value the register of its meter cannot show (the rule of meter.reading, checked
     here so that the row is rejected alone).
     """
 
@@ -82,7 +83,11 @@ class RowChecker:
             identifier = identifier.strip()
             active = state == 'active'
             previous = found.get(identifier)
-            if previous is None or (active and previous[2] != 'active'):
+            # An active meter is the one to import to; a draft tells
+            # better than a removed one why a row is rejected
+            if previous is None or (
+                    _STATE_RANK.get(state, 0)
+                    > _STATE_RANK.get(previous[2], 0)):
                 found[identifier] = (id_, number, state, digits)
             elif active and previous[2] == 'active':
                 found[identifier] = (_AMBIGUOUS, number, state, digits)
@@ -133,6 +138,9 @@ class RowChecker:
         elif found[0] == _AMBIGUOUS:
             return ('meter_devices.msg_row_ambiguous_meter',
                 {'identifier': row.identifier})
+        elif found[2] == 'draft':
+            return ('meter_devices.msg_row_draft_meter',
+                {'identifier': row.identifier, 'meter': found[1]})
         else:
             return ('meter_devices.msg_row_removed_meter',
                 {'identifier': row.identifier, 'meter': found[1]})

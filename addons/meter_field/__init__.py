@@ -1,3 +1,3 @@
-from . import pages
+from . import onsite, pages
 
-__all__ = ['pages']
+__all__ = ['onsite', 'pages']

@@ -102,8 +102,10 @@ class User(ModelSQL, ModelView):
         return accounts[0] if accounts else None
 
     def _meters_domain(self):
-        "The domain of the active meters of the approved accounts"
+        """The domain of the meters of the approved accounts, but those
+        recorded on site that the office has not confirmed yet"""
         return [
+            ('state', '!=', 'draft'),
             ('account.wechat_bindings', 'where', [
                     ('user', '=', self.id),
                     ('state', '=', 'approved'),

@@ -1,0 +1,225 @@
+"""On-site meter management (表计管理) on a phone, then in sao.
+
+A real trytond serves the field pages to Debian's Chromium in a phone's
+viewport (390×844) with a phone's user agent and a GPS position, driven
+by Playwright.  The field user of the east campus logs in, opens a
+meter's management page from its card, marks its position from the
+phone's GPS, replaces it with two real photos of meters (the old
+register at its final value, the new one at its initial value) and
+records a new installation.  The admin then finds in sao the meter change
+and the new meter waiting for confirmation.  No request may leave the
+loopback.
+"""
+import glob
+import os
+import re
+import unittest
+
+from playwright.sync_api import expect, sync_playwright
+
+from .phone import PhoneMixin
+from .server import PASSWORD as ADMIN_PASSWORD
+from .server import Server, launch_browser, sao_login
+from .test_wechat_phone import PHONE_UA, meter_photo
+
+LOGIN, PASSWORD = 'field', 'field-demo'
+PHOTOS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+                os.path.dirname(os.path.abspath(__file__))))),
+    'shared', 'testdata', 'meter-photos')
+# Where the phone is: beside the meter
+POSITION = {'latitude': 31.0286, 'longitude': 121.4374, 'accuracy': 8}
+
+SETUP = """
+import datetime as dt
+from decimal import Decimal
+Campus = pool.get('meter.campus')
+Location = pool.get('meter.location')
+Account = pool.get('meter.account')
+Meter = pool.get('meter.meter')
+Reading = pool.get('meter.reading')
+Configuration = pool.get('meter.configuration')
+User = pool.get('res.user')
+ModelData = pool.get('ir.model.data')
+if 'ocr' in Configuration._fields:
+    Configuration.write([Configuration(1)], {'ocr': False})
+east = Campus(code='E', name="东校区")
+east.save()
+building = Location(name="东1幢", campus=east)
+building.save()
+account = Account(number='AE00011', name="住户E00011", category='resident',
+    campus=east, location=building)
+account.save()
+meter = Meter(number='E00011', barcode='6900000000118', kind='water',
+    account=account, campus=east, location=building, digits=6, decimals=0,
+    multiplier=Decimal(1), initial_value=Decimal(0), reading_method='self',
+    comm_address='000000000011', seal='FY-0011')
+meter.save()
+Reading.create([{'meter': meter.id, 'value': Decimal(v), 'source': 'field',
+            'taken_at': dt.datetime.now() - dt.timedelta(days=d)}
+        for v, d in [(120, 60), (150, 30)]])
+User.create([{
+            'login': 'LOGIN', 'name': "外线人员 (东校区)",
+            'password': 'PASSWORD',
+            'groups': [('add', [ModelData.get_id(
+                            'meter_base', 'group_field_staff')])],
+            'meter_campuses': [('add', [east.id])],
+            }])
+""".replace('LOGIN', LOGIN).replace('PASSWORD', PASSWORD)
+
+
+def real_photos():
+    "Two real photos of meters, different ones"
+    paths = sorted(glob.glob(os.path.join(PHOTOS, 'wmsc_*.jpg')))
+    photos = []
+    for path in paths[:2]:
+        with open(path, 'rb') as fp:
+            photos.append(fp.read())
+    while len(photos) < 2:
+        photos.append(meter_photo())
+    return photos
+
+
+def file(name, data):
+    return {'name': name, 'mimeType': 'image/jpeg', 'buffer': data}
+
+
+class FieldOnsiteTestCase(PhoneMixin, unittest.TestCase):
+    PAGES = 'field'
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(['meter_field'], name='browser_onsite',
+            setup=SETUP)
+        try:
+            cls.server.start()
+            cls.playwright = sync_playwright().start()
+            cls.browser = launch_browser(cls.playwright)
+        except Exception:
+            cls.server.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.close()
+        cls.playwright.stop()
+        cls.server.stop()
+
+    def test_manage_meters_on_phone(self):
+        "Locate, replace and install on the phone; sao shows the records"
+        page = self.phone(PHONE_UA)
+        page.context.grant_permissions(['geolocation'])
+        page.context.set_geolocation(POSITION)
+        old_photo, new_photo = real_photos()
+        try:
+            self.open_first(page, self.url(), page.locator('#login'))
+            page.locator('#login').fill(LOGIN)
+            page.locator('#password').fill(PASSWORD)
+            page.get_by_role('button', name="登录").click()
+            # The scanner types the meter's barcode and Enter
+            page.locator('#code').fill('6900000000118')
+            page.locator('#code').press('Enter')
+            expect(page.locator('.page__title')).to_have_text("水表 E00011")
+            page.get_by_role('link', name=re.compile('^表计管理')).click()
+            expect(page.locator('.page__title')).to_have_text(
+                "表计管理 · E00011")
+            expect(page.locator('.meter-record')).to_contain_text('FY-0011')
+            expect(page.locator('.meter-position')).to_have_text('未标记')
+
+            # 表计位置标记: the phone's GPS
+            locate = page.get_by_role('button', name="用手机定位标记位置")
+            self.assertGreaterEqual(locate.bounding_box()['height'], 48)
+            locate.click()
+            expect(page.locator('.done')).to_have_text('位置已更新。')
+            expect(page.locator('.meter-position')).to_have_text(
+                '31.028600, 121.437400')
+            expect(page.locator('.located')).to_contain_text('精度 8 米')
+
+            # 换表: the final reading, the new meter, a photo of each
+            page.get_by_role('link', name=re.compile('^换表')).click()
+            expect(page.locator('.page__title')).to_have_text("换表 · E00011")
+            page.locator('#final_value').fill('163')
+            page.locator('input[type=file][name=old_photo]').set_input_files(
+                files=[file('old.jpg', old_photo)])
+            page.locator('#number').fill('E00011N')
+            page.locator('#barcode').fill('6900000000125')
+            page.locator('#seal').fill('FY-0012')
+            page.locator('#initial_value').fill('0')
+            page.locator('input[type=file][name=new_photo]').set_input_files(
+                files=[file('new.jpg', new_photo)])
+            expect(page.locator('.photo-status')).to_have_text(
+                ["已选择 1 张", "已选择 1 张"])
+            page.locator('textarea[name=reason]').fill("表计走字不准")
+            page.get_by_role('button', name="提交换表").click()
+            expect(page.locator('.done')).to_contain_text(
+                '换表完成：旧表 E00011 已拆除')
+            expect(page.locator('.page__title')).to_have_text(
+                "表计管理 · E00011N")
+            expect(page.locator('.meter-state')).to_have_text('启用')
+
+            # 新装表计登记: in draft until the office confirms it
+            page.get_by_role('link', name="登记新装表计").click()
+            expect(page.locator('.page__title')).to_have_text("登记新装表计")
+            page.locator('#number').fill('E-NEW-77')
+            page.locator('#kind').select_option(label='电表')
+            page.locator('#location').select_option(label='东1幢')
+            page.locator('#place').fill("二楼配电箱")
+            page.locator('#initial_value').fill('7')
+            page.locator('input[type=file][name=photo]').set_input_files(
+                files=[file('install.jpg', new_photo)])
+            page.get_by_role('button', name="提交登记").click()
+            expect(page.locator('.done')).to_contain_text('待办公室确认')
+            expect(page.locator('.meter-state')).to_have_text('待确认')
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+        self.assertEqual(self.errors, [])
+        self.assertEqual(self.outside, [])
+        self.check_in_sao()
+
+    def check_in_sao(self):
+        "The admin finds the change and the meter to confirm in sao"
+        page = self.browser.new_page(
+            viewport={'width': 1400, 'height': 900}, locale='zh-CN')
+        self.addCleanup(page.close)
+        errors = []
+        page.on('pageerror', lambda e: errors.append(str(e)))
+        try:
+            sao_login(page, self.server.url, self.server.name, 'admin',
+                ADMIN_PASSWORD)
+            tree = page.locator('.treeview')
+            expect(tree).to_contain_text("计量管理")
+            self.open_menu(page, "计量管理", "换表记录")
+            rows = page.locator('#tabcontent > .tab-pane.active tbody tr')
+            expect(rows.filter(has_text='E00011N')).to_have_count(1)
+            row = rows.filter(has_text='E00011N')
+            expect(row).to_contain_text('E00011')
+            expect(row).to_contain_text('表计走字不准')
+            expect(row).to_contain_text('外线人员')
+
+            self.open_menu(page, "计量管理", "表计", "待确认表计")
+            rows = page.locator('#tabcontent > .tab-pane.active tbody tr')
+            expect(rows.filter(has_text='E-NEW-77')).to_have_count(1)
+            expect(rows.filter(has_text='E-NEW-77')).to_contain_text('待确认')
+            expect(rows.filter(has_text='E00011N')).to_have_count(0)
+        except Exception:
+            page.screenshot(path=self.screenshot.replace(
+                    '.png', '-sao.png'), full_page=True)
+            raise
+        self.assertEqual(errors, [])
+
+    @staticmethod
+    def open_menu(page, *path):
+        for name in path[:-1]:
+            row = page.locator(f'.treeview div.column-char[title="{name}"]')
+            # Expand the branch unless it is open already
+            if not page.locator(
+                    f'.treeview div.column-char[title="{path[-1]}"]'
+                    ).is_visible():
+                row.click()
+        page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
+        expect(page.locator('#tablist li.active').first).to_contain_text(
+            path[-1])
+
+
+if __name__ == '__main__':
+    unittest.main()
