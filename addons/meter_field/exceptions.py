@@ -1,0 +1,9 @@
+from trytond.exceptions import UserError
+
+
+class LabelError(UserError):
+    pass
+
+
+class LabelPrinterError(UserError):
+    pass
