@@ -13,7 +13,7 @@ from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSingleton, ModelSQL, ModelView, fields)
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Bool, Eval
+from trytond.pyson import Eval
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -139,8 +139,9 @@ class Format(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def validate(cls, formats):
         super().validate(formats)
-        sample = labels.Label(
-            'X', 'M0000000001', 'https://example.com/meter/field/m/M0000000001')
+        # A label with a code of 11 characters and an address of 46
+        sample = labels.Label('X', 'M0000000001',
+            'https://example.com/meter/field/m/M0000000001')
         for format_ in formats:
             try:
                 labels.layout(sample, format_.size)
@@ -382,13 +383,6 @@ class PrintLabelsStart(ModelView):
     count = fields.Integer("Meters to Print", readonly=True)
     printed = fields.Integer("Printed Before", readonly=True,
         help="The meters of the batch whose label was printed before.")
-    reason = fields.Text("Reason for Reprint",
-        states={
-            'invisible': ~Eval('printed'),
-            'required': Bool(Eval('printed')),
-            },
-        help="Why labels printed before are printed again: lost, "
-        "damaged, meter moved…")
 
     @classmethod
     def default_output(cls):
@@ -430,6 +424,16 @@ class PrintLabelsStart(ModelView):
             order=[('number', 'ASC')])
 
 
+class PrintLabelsReprint(ModelView):
+    "Print meter labels: why labels printed before are printed again"
+    __name__ = 'meter.label.print_labels.reprint'
+    meters = fields.Many2Many(
+        'meter.meter', None, None, "Printed Before", readonly=True)
+    reason = fields.Text("Reason for Reprint", required=True,
+        help="Why labels printed before are printed again: lost, "
+        "damaged, meter moved…")
+
+
 class PrintLabelsResult(ModelView):
     "Print meter labels: the file or the printer's answer"
     __name__ = 'meter.label.print_labels.result'
@@ -454,6 +458,12 @@ class PrintLabels(Wizard):
     __name__ = 'meter.label.print_labels'
     start = StateView('meter.label.print_labels.start',
         'meter_field.label_print_labels_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Print", 'check', 'tryton-print', default=True),
+            ])
+    check = StateTransition()
+    reprint = StateView('meter.label.print_labels.reprint',
+        'meter_field.label_print_labels_reprint_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
             Button("Print", 'print_', 'tryton-print', default=True),
             ])
@@ -489,11 +499,22 @@ class PrintLabels(Wizard):
             values.update(source='campus', campus=self.record.id)
         return values
 
-    def transition_print_(self):
-        pool = Pool()
-        Meter = pool.get('meter.meter')
-        Print = pool.get('meter.label.print')
-        Date = pool.get('ir.date')
+    def transition_check(self):
+        "Refuse an empty or too big batch; ask why for a reprint"
+        Print = Pool().get('meter.label.print')
+        meters = self.get_meters()
+        return 'reprint' if Print.printed(meters) else 'print_'
+
+    def default_reprint(self, fields):
+        Print = Pool().get('meter.label.print')
+        meters = self.get_meters()
+        printed = Print.printed(meters)
+        return {
+            'meters': [m.id for m in meters if m.id in printed],
+            }
+
+    def get_meters(self):
+        "The meters of the batch, at most MAX_LABELS labels"
         start = self.start
         meters = start.get_meters()
         if not meters:
@@ -501,10 +522,19 @@ class PrintLabels(Wizard):
         if len(meters) * start.copies > MAX_LABELS:
             raise LabelError(gettext('meter_field.msg_label_too_many',
                     count=len(meters) * start.copies, max=MAX_LABELS))
+        return meters
+
+    def transition_print_(self):
+        pool = Pool()
+        Meter = pool.get('meter.meter')
+        Print = pool.get('meter.label.print')
+        Date = pool.get('ir.date')
+        start = self.start
+        meters = self.get_meters()
         printer_ = start.printer if start.output == 'printer' else None
         format_ = printer_.format if printer_ else start.format
         Print.log(meters, format_, start.output, start.copies,
-            printer=printer_, reason=start.reason)
+            printer=printer_, reason=getattr(self.reprint, 'reason', None))
         language = printer_.language if printer_ else start.output
         data = format_.render(
             Meter.get_labels(meters), language, copies=start.copies)

@@ -297,8 +297,12 @@ class LabelTestCase(ModuleTestCase):
             wizard = PrintLabels(session_id)
             defaults = wizard.default_start(None)
             defaults.update(values)
+            reason = defaults.pop('reason', None)
             for name, value in defaults.items():
                 setattr(wizard.start, name, value)
+            if wizard.transition_check() == 'reprint':
+                self.reprinted = wizard.default_reprint(None)['meters']
+                wizard.reprint.reason = reason
             wizard.transition_print_()
             return wizard.default_result(None)
 
@@ -366,6 +370,7 @@ class LabelTestCase(ModuleTestCase):
         self.assertTrue(print_.date)
 
         # E-1002 again, with W-2001 never printed: a reason is wanted
+        self.reprinted = None
         with self.assertRaises(UserError) as cm:
             self.run_wizard({'format': format_, 'output': 'zpl'},
                 'meter.meter', meters[1:])
@@ -376,6 +381,8 @@ class LabelTestCase(ModuleTestCase):
         result = self.run_wizard({'format': format_, 'output': 'zpl',
                 'reason': "标签被雨水冲掉", 'copies': 2},
             'meter.meter', meters[1:])
+        # Only E-1002 is a reprint
+        self.assertEqual(self.reprinted, [meters[1].id])
         self.assertEqual(result['count'], 4)
         self.assertTrue(result['filename'].endswith('.zpl'))
         self.assertEqual(result['file'].count(b'^XA'), 2)
