@@ -20,7 +20,8 @@ from trytond.exceptions import UserError
 from trytond.modules.meter_field.labels import (
     Label, LabelError, LabelSize, image, layout, printer, tspl, zpl)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.tests.test_tryton import (
+    TestCase, activate_module, drop_db, with_transaction)
 from trytond.transaction import Transaction
 
 URL = 'https://meter.example.edu.cn/meter/field/m/'
@@ -249,10 +250,19 @@ class LabelDrawingTestCase(unittest.TestCase):
             printer.send('127.0.0.1', closed_port(), b'^XA^XZ', timeout=5)
 
 
-class LabelTestCase(ModuleTestCase):
+class LabelTestCase(TestCase):
     "The labels of the meters: configuration, wizard and log"
-    module = 'meter_field'
-    language = 'zh_CN'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        drop_db()
+        activate_module(['meter_field'], lang='zh_CN')
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_db()
 
     def make_meters(self):
         pool = Pool()
@@ -459,5 +469,3 @@ class LabelTestCase(ModuleTestCase):
             Format.create([{'name': "tiny", 'width': 20, 'height': 15,
                         'dpi': '203', 'gap': 2}])
 
-
-del ModuleTestCase
