@@ -326,6 +326,43 @@ def set_up_payee(pool):
     return True
 
 
+def set_up_labels(pool):
+    """The labels' settings: the centre's name, the public base URL of the
+    demo server (a phone on the same network would need the machine's own
+    address), the 60 × 40 mm format by default, a TSC printer on
+    127.0.0.1:9100 and a first print of a building; tell if they were
+    set"""
+    Printer = pool.get('meter.label.printer')
+    Configuration = pool.get('meter.label.configuration')
+    Format = pool.get('meter.label.format')
+    Print = pool.get('meter.label.print')
+    Meter = pool.get('meter.meter')
+    ModelData = pool.get('ir.model.data')
+    with Transaction().set_context(active_test=False):
+        if Printer.search([]):
+            return False
+    format_ = Format(ModelData.get_id('meter_field', 'label_format_60x40'))
+    Configuration.write([Configuration(1)], {
+            'title': "某某大学水电保障中心",
+            'public_url': 'http://127.0.0.1:8000',
+            'default_format': format_.id,
+            })
+    Printer.create([{
+                'name': "东校区库房标签打印机", 'language': 'tspl',
+                'host': '127.0.0.1', 'port': 9100, 'format': format_.id,
+                'note': "演示用：指向本机 127.0.0.1:9100。请改为标签打印机"
+                "（如 TSC TTP-244 Pro、斑马 ZD421）在局域网中的 IP 地址；"
+                "没有打印机时，发送会提示无法连接，可改为下载文件。",
+                }])
+    meter = Meter.search([('state', '=', 'active'),
+            ('location', '!=', None)], order=[('number', 'ASC')], limit=1)
+    if meter:
+        meters = Meter.search([('location', '=', meter[0].location.id),
+                ('state', '=', 'active')])
+        Print.log(meters, format_, 'pdf')
+    return True
+
+
 def set_up_devices(pool, campuses, rng):
     """A handheld format with an imported export (one row refused), an
     energy platform and a collector of the east campus polled once over
@@ -645,6 +682,7 @@ def load_once(pool):
         added |= set_up_devices(pool, campuses, random.Random(20261206))
         added |= set_up_field_work(pool)
         added |= set_up_installation(pool, campuses)
+        added |= set_up_labels(pool)
         return added
     # The appointment counts the places of its slot with the table locked:
     # ask for the lock first rather than load everything again for it
@@ -661,6 +699,7 @@ def load_once(pool):
     set_up_devices(pool, campuses, rng)
     set_up_field_work(pool)
     set_up_installation(pool, campuses)
+    set_up_labels(pool)
     finish_configuration(pool)
     return True
 

@@ -1,3 +1,4 @@
+from trytond.exceptions import UserError
 from trytond.model.exceptions import ValidationError
 from trytond.modules.meter_wechat.exceptions import SubmissionError
 
@@ -9,3 +10,11 @@ class ContactError(ValidationError):
 class PasswordChangeError(SubmissionError):
     """A password change refused on the field pages: a failed check of the
     old password stays counted by Tryton's login throttling"""
+
+
+class LabelError(UserError):
+    pass
+
+
+class LabelPrinterError(UserError):
+    pass

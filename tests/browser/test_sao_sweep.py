@@ -5,7 +5,8 @@ A real trytond serves sao 8.0 to Debian's Chromium.  For each demo user
 (administrator, manager, service desk, finance, field staff) the sweep
 logs in, opens every window menu the user can see, clicks each domain tab
 of each list, opens the list's first record in its form and looks at each
-page of the form, and walks the readings import wizard to its preview.
+page of the form, walks the readings import wizard to its preview and
+prints a campus's labels as a PDF.
 It fails on any JavaScript error, on an error dialog, on a list that
 holds records but renders no row or blank rows, and on a form that does
 not render.  The views pass Tryton's own view checks whatever sao makes
@@ -343,6 +344,64 @@ class SaoSweepTestCase(unittest.TestCase):
             page.keyboard.press('Escape')
         self.settle()
 
+    def walk_label_wizard(self, failures, menu):
+        """Print the labels of a campus as a PDF, with a reason for those
+        printed before, and save the file"""
+        page = self.page
+        where = menu['complete_name']
+        page.evaluate(OPEN_MENU, menu['id'])
+        self.settle()
+        dialog = page.locator('.modal-dialog', has_text="打印条码标签")
+        source = dialog.locator('select').first
+        source.wait_for(timeout=10000)
+        source.select_option(label="校区")
+        self.settle()
+        campus = dialog.locator('input[name="campus"]')
+        for attempt in range(3):
+            campus.fill("西校区")
+            campus.press('Tab')
+            self.settle()
+            search = page.locator('.modal-dialog', has_text="搜索")
+            if search.count():
+                search.locator('tbody tr').first.dblclick()
+                self.settle()
+            if "西校区" in (campus.input_value() or ''):
+                break
+        else:
+            failures.append(f"{where}: the campus cannot be chosen")
+        dialog.locator('button', has_text="打印").click()
+        self.settle()
+        reason = dialog.locator('textarea')
+        if reason.count() and reason.is_visible():
+            reason.fill("标签损坏，重新打印")
+            dialog.locator('button', has_text="打印").click()
+            self.settle()
+        save = dialog.locator('button[title="另存为..."]')
+        try:
+            save.wait_for(timeout=60000)
+            with page.expect_download() as download:
+                save.click()
+            path = download.value.path()
+            with open(path, 'rb') as fp:
+                pdf = fp.read()
+            if not pdf.startswith(b'%PDF-'):
+                failures.append(f"{where}: the file is not a PDF")
+            elif not download.value.suggested_filename.endswith('.pdf'):
+                failures.append(f"{where}: the file is named "
+                    f"{download.value.suggested_filename}")
+        except PlaywrightTimeoutError:
+            failures.append(f"{where}: no file to save "
+                f"({self.error_dialog()})")
+        if self.errors:
+            failures.append(f"{where}: JavaScript error: {self.errors[:2]}")
+            self.errors.clear()
+        close = dialog.locator('button', has_text="关闭")
+        if close.count():
+            close.click()
+        else:
+            page.keyboard.press('Escape')
+        self.settle()
+
     def sweep(self, login):
         if login not in self.logins:
             self.skipTest(f"{login} is swept on PostgreSQL")
@@ -388,6 +447,8 @@ class SaoSweepTestCase(unittest.TestCase):
         for menu in wizards:
             if menu['complete_name'].endswith("导入读数"):
                 self.walk_import_wizard(failures, menu)
+            elif menu['complete_name'].endswith("打印条码标签"):
+                self.walk_label_wizard(failures, menu)
         print(f"\n{login}: {len(windows)} menus swept, "
             f"{len(failures)} failures", flush=True)
         self.assertEqual(failures, [], '\n'.join(failures))
