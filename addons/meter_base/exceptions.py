@@ -29,6 +29,3 @@ class MeterValidationError(ValidationError):
 class PhotoValidationError(ValidationError):
     pass
 
-
-class AppointmentError(UserError):
-    pass

@@ -4,12 +4,12 @@ from collections import Counter, defaultdict
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Workflow, fields, sequence_ordered)
+from trytond.modules.meter_base.configuration import to_local
+from trytond.modules.meter_base.evidence import check_image
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction, without_check_access
 
-from .configuration import to_local
-from .evidence import check_image
 from .exceptions import AppointmentError
 
 KINDS = [
@@ -314,7 +314,7 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
                 if not booking:
                     continue
                 raise AppointmentError(gettext(
-                        'meter_base.msg_appointment_not_slot',
+                        'meter_service.msg_appointment_not_slot',
                         appointment=appointment,
                         days=calendar.appointment_days,
                         morning=calendar.day_start.strftime('%H:%M'),
@@ -322,7 +322,7 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
             booked = cls.booked(campus, [start], exclude=orders)[start]
             if booked + len(orders) > calendar.slot_capacity:
                 raise AppointmentError(gettext(
-                        'meter_base.msg_appointment_slot_full',
+                        'meter_service.msg_appointment_slot_full',
                         appointment=appointment,
                         capacity=calendar.slot_capacity))
 
