@@ -5,8 +5,9 @@ about 290 electricity and water meters and 12 months of readings,
 including a rollover, a meter change and a few anomalies waiting for
 review; tariffs, the bills of the last three months, payments (one
 transfer waiting for finance), an outage notice, the working calendars
-with the holidays and the demo resident's appointment.  Run by `make
-demo`; a database that already has the demo campuses is left as it is.
+with the holidays, the demo resident's appointment and the faults field
+staff reported from site.  Run by `make demo`; a database that already
+has the demo campuses gets the parts added since and nothing twice.
 
     python scripts/load_demo.py DATABASE
 """
@@ -528,6 +529,38 @@ def set_up_appointment(pool):
                 }])
 
 
+def set_up_field_reports(pool, campuses):
+    """A fault and a meter whose barcode differs from its record, reported
+    from site by the east campus's field staff; tell if they were made"""
+    import io
+
+    from PIL import Image, ImageDraw
+    User = pool.get('res.user')
+    WorkOrder = pool.get('meter.work_order')
+    Meter = pool.get('meter.meter')
+    if WorkOrder.search([('kind', 'in', ['fault', 'meter_mismatch'])]):
+        return False
+    field, = User.search([('login', '=', 'field')])
+    meters = Meter.search([('campus', '=', campuses[0].id),
+            ('kind', '=', 'electricity'), ('state', '=', 'active')],
+        order=[('number', 'ASC')], limit=2)
+    image = Image.new('RGB', (800, 600), (70, 80, 90))
+    ImageDraw.Draw(image).rectangle((250, 150, 550, 450), fill=(200, 60, 40))
+    photo = io.BytesIO()
+    image.save(photo, 'JPEG')
+    with Transaction().set_user(field.id):
+        WorkOrder.report_fault(field, "表箱门锁损坏，箱内有焦味，已断开总闸。",
+            meter=meters[0], photos=[(photo.getvalue(), 'meter-box.jpg')])
+        WorkOrder.report_fault(field, "路灯电缆井盖缺失。",
+            place="东校区北门外绿化带", latitude='30.274085',
+            longitude='120.155070')
+        WorkOrder.report_meter_mismatch(meters[-1], {
+                'barcode': '6920260815' + meters[-1].number[-3:],
+                'seal': 'QF-2026-0815',
+                }, note="表上贴有条码，档案中没有。")
+    return True
+
+
 def finish_configuration(pool):
     "Mark the set-up wizards done so that sao opens straight on the menu"
     Item = pool.get('ir.module.config_wizard.item')
@@ -573,6 +606,7 @@ def load_once(pool):
         added = set_up_manager(pool)
         added |= set_up_payee(pool)
         added |= set_up_devices(pool, campuses, random.Random(20261206))
+        added |= set_up_field_reports(pool, campuses)
         return added
     # The appointment counts the places of its slot with the table locked:
     # ask for the lock first rather than load everything again for it
@@ -587,6 +621,7 @@ def load_once(pool):
     set_up_payee(pool)
     set_up_notice(pool, campuses)
     set_up_devices(pool, campuses, rng)
+    set_up_field_reports(pool, campuses)
     finish_configuration(pool)
     return True
 

@@ -3,3 +3,7 @@ from trytond.exceptions import UserError
 
 class AppointmentError(UserError):
     pass
+
+
+class FieldReportError(UserError):
+    pass
