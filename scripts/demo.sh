@@ -23,7 +23,8 @@ printf 'admin' > "$passfile"
 echo "Activating the addons in data/$db.sqlite (takes a minute) ..."
 TRYTONPASSFILE=$passfile .venv/bin/trytond-admin -d "$db" \
     --email admin@example.com --all --activate-dependencies -l zh_CN \
-    -u meter_base meter_devices meter_billing meter_wechat meter_field
+    -u meter_base meter_service meter_devices meter_billing meter_wechat \
+    meter_field
 .venv/bin/python scripts/load_demo.py "$db"
 cat <<MSG
 

@@ -5,8 +5,9 @@ about 290 electricity and water meters and 12 months of readings,
 including a rollover, a meter change and a few anomalies waiting for
 review; tariffs, the bills of the last three months, payments (one
 transfer waiting for finance), an outage notice, the working calendars
-with the holidays and the demo resident's appointment.  Run by `make
-demo`; a database that already has the demo campuses is left as it is.
+with the holidays, the demo resident's appointment and the faults field
+staff reported from site.  Run by `make demo`; a database that already
+has the demo campuses gets the parts added since and nothing twice.
 
     python scripts/load_demo.py DATABASE
 """
@@ -601,6 +602,9 @@ def set_up_field_work(pool):
                 'location': meter.location.id if meter.location else None,
                 'assignee': user.id,
                 }])
+    return True
+
+
 def set_up_installation(pool, campuses):
     """A water meter the field staff of the east campus recorded on site,
     waiting for the office to confirm it (Meters to Confirm)"""
@@ -632,6 +636,38 @@ def set_up_installation(pool, campuses):
                 'seal': 'FY-000001', 'digits': 5, 'decimals': 1,
                 'multiplier': Decimal(1), 'initial_value': Decimal(12),
                 }, photo.getvalue())
+    return True
+
+
+def set_up_field_reports(pool, campuses):
+    """A fault and a meter whose barcode differs from its record, reported
+    from site by the east campus's field staff; tell if they were made"""
+    import io
+
+    from PIL import Image, ImageDraw
+    User = pool.get('res.user')
+    WorkOrder = pool.get('meter.work_order')
+    Meter = pool.get('meter.meter')
+    if WorkOrder.search([('kind', 'in', ['fault', 'meter_mismatch'])]):
+        return False
+    field, = User.search([('login', '=', 'field')])
+    meters = Meter.search([('campus', '=', campuses[0].id),
+            ('kind', '=', 'electricity'), ('state', '=', 'active')],
+        order=[('number', 'ASC')], limit=2)
+    image = Image.new('RGB', (800, 600), (70, 80, 90))
+    ImageDraw.Draw(image).rectangle((250, 150, 550, 450), fill=(200, 60, 40))
+    photo = io.BytesIO()
+    image.save(photo, 'JPEG')
+    with Transaction().set_user(field.id):
+        WorkOrder.report_fault(field, "表箱门锁损坏，箱内有焦味，已断开总闸。",
+            meter=meters[0], photos=[(photo.getvalue(), 'meter-box.jpg')])
+        WorkOrder.report_fault(field, "路灯电缆井盖缺失。",
+            place="东校区北门外绿化带", latitude='30.274085',
+            longitude='120.155070')
+        WorkOrder.report_meter_mismatch(meters[-1], {
+                'barcode': '6920260815' + meters[-1].number[-3:],
+                'seal': 'QF-2026-0815',
+                }, note="表上贴有条码，档案中没有。")
     return True
 
 
@@ -683,6 +719,7 @@ def load_once(pool):
         added |= set_up_field_work(pool)
         added |= set_up_installation(pool, campuses)
         added |= set_up_labels(pool)
+        added |= set_up_field_reports(pool, campuses)
         return added
     # The appointment counts the places of its slot with the table locked:
     # ask for the lock first rather than load everything again for it
@@ -700,6 +737,7 @@ def load_once(pool):
     set_up_field_work(pool)
     set_up_installation(pool, campuses)
     set_up_labels(pool)
+    set_up_field_reports(pool, campuses)
     finish_configuration(pool)
     return True
 

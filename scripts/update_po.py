@@ -14,8 +14,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODULES = ['meter_base', 'meter_devices', 'meter_billing', 'meter_wechat',
-    'meter_field']
+MODULES = ['meter_base', 'meter_service', 'meter_devices', 'meter_billing',
+    'meter_wechat', 'meter_field']
 
 
 def main(modules):

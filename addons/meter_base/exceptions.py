@@ -37,6 +37,3 @@ class MeterPositionError(UserError):
 class PhotoValidationError(ValidationError):
     pass
 
-
-class AppointmentError(UserError):
-    pass

@@ -20,7 +20,6 @@ from trytond.modules.meter_base import numerals
 from trytond.modules.meter_wechat.exceptions import SubmissionError
 from trytond.modules.meter_wechat.submission import check_photo, fetch_photo
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import Transaction, without_check_access
 
 from .meter import MAX_CODE
 
@@ -227,38 +226,8 @@ def check_in_service(meter):
 
 
 def report_mismatch(meter, found, note=None, photo=None):
-    """Return the work order that tells the office the meter was found
-    unlike its record: found maps the fields to what staff found.
-
-    meter_service's WorkOrder.report_meter_mismatch does it where it
-    exists; until then the work order is made here with the fields work
-    orders have.  Staff may not create work orders themselves: this one
-    is made for them."""
-    pool = Pool()
-    WorkOrder = pool.get('meter.work_order')
-    Meter = pool.get('meter.meter')
-    if hasattr(WorkOrder, 'report_meter_mismatch'):
-        return WorkOrder.report_meter_mismatch(
-            meter, found, note=note, photo=photo)
-    lines = [gettext('meter_field.msg_mismatch_line',
-            field=Meter.field_label(name),
-            recorded=getattr(meter, name) or '—', found=value or '—')
-        for name, value in found.items()]
-    if note:
-        lines.append(note)
-    user = pool.get('res.user')(Transaction().user)
-    with without_check_access():
-        order, = WorkOrder.create([{
-                    'kind': 'repair',
-                    'subject': gettext('meter_field.msg_mismatch_subject',
-                        meter=meter.number),
-                    'description': '\n'.join(lines),
-                    'requester': user.rec_name,
-                    'account': meter.account.id if meter.account else None,
-                    'campus': meter.campus.id,
-                    'location': meter.location.id if meter.location else None,
-                    'place': meter.place,
-                    'photos': (
-                        [('create', [{'photo': photo}])] if photo else []),
-                    }])
-    return order
+    """Return the work order (表计信息不符) that tells the office the meter
+    was found unlike its record: found maps the fields to what staff
+    found"""
+    return Pool().get('meter.work_order').report_meter_mismatch(
+        meter, found, note=note, photo=photo)

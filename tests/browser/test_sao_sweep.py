@@ -28,8 +28,8 @@ from playwright.sync_api import (
 
 from .server import PASSWORD, ROOT, Server, launch_browser, sao_login
 
-MODULES = ['meter_base', 'meter_devices', 'meter_billing', 'meter_wechat',
-    'meter_field']
+MODULES = ['meter_base', 'meter_service', 'meter_devices', 'meter_billing',
+    'meter_wechat', 'meter_field']
 LOAD_DEMO = f"""
 import sys
 sys.path.insert(0, {os.path.join(ROOT, 'scripts')!r})

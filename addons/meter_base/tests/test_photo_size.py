@@ -23,9 +23,6 @@ from unittest import mock
 from PIL import Image, ImageFile
 
 from trytond.modules.meter_base import ocr, photo
-from trytond.modules.meter_base.exceptions import PhotoValidationError
-from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
 
 # The largest photo read: the 50 MP mode of phones
 LARGEST = (8192, 6144)
@@ -160,37 +157,3 @@ class PhotoSizeTestCase(unittest.TestCase):
             self.assertLessEqual(height * width, ocr.DETECT_PIXELS)
         self.assertLess(figures['rss_mb'], MAX_RSS_MB)
 
-
-class ImageEvidenceTestCase(unittest.TestCase):
-    "Test work-order photos are checked as a reading's photo is"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        activate_module('meter_base')
-
-    def order(self):
-        pool = Pool()
-        WorkOrder = pool.get('meter.work_order')
-        order, = WorkOrder.create([{
-                    'kind': 'repair',
-                    'subject': "水龙头漏水",
-                    }])
-        return order
-
-    @with_transaction()
-    def test_work_order_photo(self):
-        "Test a work order takes a photo of readable size only"
-        pool = Pool()
-        Photo = pool.get('meter.work_order.photo')
-        order = self.order()
-        for data in [b"no image", grey_jpeg(200, 150),
-                grey_png(LARGEST[0] + 1, LARGEST[1])]:
-            with self.subTest(data=data[:8]):
-                with self.assertRaises(PhotoValidationError) as cm:
-                    Photo.create([{'work_order': order.id, 'photo': data}])
-                self.assertTrue(cm.exception.message)
-        photo_, = Photo.create([{
-                    'work_order': order.id, 'photo': grey_jpeg(640, 480)}])
-        with self.assertRaises(PhotoValidationError):
-            Photo.write([photo_], {'photo': grey_jpeg(100, 100)})

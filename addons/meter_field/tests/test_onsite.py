@@ -114,7 +114,7 @@ class FieldOnsiteTestCase(RouteTestCase):
         with Transaction().start(DB_NAME, 0):
             WorkOrder = Pool().get('meter.work_order')
             return [(o.subject, o.description, o.campus.code,
-                    len(o.photos)) for o in WorkOrder.search([])]
+                    len(o.photos), o.kind) for o in WorkOrder.search([])]
 
     def test_card_links_to_management(self):
         "The meter's card leads to its management page"
@@ -239,8 +239,9 @@ class FieldOnsiteTestCase(RouteTestCase):
         self.assertEqual(response.status_code, 302, response.text)
         self.assertIn('done=reported', response.headers['Location'])
         self.assertEqual(len(self.work_orders()), orders + 1)
-        (subject, description, campus, photos), = [
+        (subject, description, campus, photos, kind), = [
             o for o in self.work_orders() if 'E-1002' in o[0]]
+        self.assertEqual(kind, 'meter_mismatch')
         self.assertIn('E-1002', subject)
         self.assertEqual(campus, 'E')
         self.assertEqual(photos, 1)

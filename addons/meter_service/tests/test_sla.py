@@ -2,7 +2,7 @@
 import datetime as dt
 import unittest
 
-from trytond.modules.meter_base.sla import WorkingCalendar
+from trytond.modules.meter_service.sla import WorkingCalendar
 
 # 2026: 1 October (Thursday) to 7 October is the National Day holiday and
 # Saturday 10 October is worked instead (调休).

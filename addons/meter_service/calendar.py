@@ -2,10 +2,11 @@ import datetime as dt
 
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields)
+from trytond.modules.meter_base.configuration import to_local, to_utc
 from trytond.pool import Pool
 from trytond.pyson import Eval
 
-from .configuration import to_local, to_utc
+from .migration import take_over
 from .sla import WorkingCalendar
 
 WEEKDAYS = [
@@ -70,12 +71,20 @@ class Calendar(DeactivableMixin, ModelSQL, ModelView):
     days = fields.One2Many('meter.calendar.day', 'calendar', "Special Days")
 
     @classmethod
+    def __register__(cls, module):
+        # The first model of the module registered: a database made before
+        # the service desk left meter_base gives its records to this
+        # module before its XML is loaded
+        take_over(module, 'meter_base')
+        super().__register__(module)
+
+    @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
         cls._sql_constraints = [
             ('campus_unique', Unique(t, t.campus),
-                'meter_base.msg_calendar_campus_unique'),
+                'meter_service.msg_calendar_campus_unique'),
             ]
 
     @classmethod
@@ -214,7 +223,7 @@ class CalendarDay(ModelSQL, ModelView):
         t = cls.__table__()
         cls._sql_constraints = [
             ('date_unique', Unique(t, t.calendar, t.date),
-                'meter_base.msg_calendar_day_unique'),
+                'meter_service.msg_calendar_day_unique'),
             ]
         cls._order.insert(0, ('date', 'ASC'))
 

@@ -1,16 +1,20 @@
 import datetime as dt
 from collections import Counter, defaultdict
+from decimal import Decimal, InvalidOperation
+
+from sql import Null
 
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Workflow, fields, sequence_ordered)
+from trytond.modules.meter_base.configuration import to_local
+from trytond.modules.meter_base.evidence import check_image
+from trytond.modules.meter_base.numerals import parse_decimal
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction, without_check_access
 
-from .configuration import to_local
-from .evidence import check_image
-from .exceptions import AppointmentError
+from .exceptions import AppointmentError, FieldReportError
 
 KINDS = [
     ('repair', "Repair"),
@@ -20,7 +24,23 @@ KINDS = [
     ('suggestion', "Suggestion"),
     ('praise', "Praise"),
     ('waste', "Waste Report"),
+    ('fault', "Fault Report"),
+    ('meter_mismatch', "Meter Information Mismatch"),
     ]
+# The kinds field staff report from site
+FIELD_KINDS = {'fault', 'meter_mismatch'}
+# The meter information field staff may find different on site, with the
+# field of the meter it is compared to (none for the seal, not recorded)
+MISMATCH_FIELDS = {
+    'number': 'number',
+    'barcode': 'barcode',
+    'comm_address': 'comm_address',
+    'seal': None,
+    }
+# A report carries a few photos, each checked as a reading's photo is
+MAX_REPORT_PHOTOS = 6
+# The precision of a GPS position, as the meters have it
+POSITION = Decimal('0.000001')
 APPOINTMENT_TYPES = [
     ('meter_reading', "Meter Reading"),
     ('fault_check', "Fault Check"),
@@ -37,7 +57,9 @@ CLOSED_STATES = {'done', 'cancelled'}
 
 class WorkOrder(Workflow, ModelSQL, ModelView):
     """A work order (工单): a repair, service request, appointment,
-    complaint, suggestion, praise or energy-waste report.
+    complaint, suggestion, praise or energy-waste report, or a fault or a
+    meter whose information differs from its record, reported by field
+    staff from site.
 
     Its reply deadline comes from the working calendar of its campus when
     it is submitted (see sla.py); it is overdue while it has no reply
@@ -66,6 +88,35 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
                 ('campus', '=', Eval('campus', -1)), ())])
     place = fields.Char("Place", states=_states,
         help="Where on site, as the requester described it.")
+    meter = fields.Many2One(
+        'meter.meter', "Meter", ondelete='RESTRICT', states=_states,
+        domain=[If(Bool(Eval('campus')),
+                ('campus', '=', Eval('campus', -1)), ())])
+    latitude = fields.Numeric(
+        "Latitude", digits=(9, 6), states=_states,
+        domain=['OR', ('latitude', '=', None),
+            [('latitude', '>=', -90), ('latitude', '<=', 90)]],
+        help="Where the report was made, as the phone located it.")
+    longitude = fields.Numeric(
+        "Longitude", digits=(9, 6), states=_states,
+        domain=['OR', ('longitude', '=', None),
+            [('longitude', '>=', -180), ('longitude', '<=', 180)]])
+    reporter = fields.Many2One(
+        'res.user', "Reported By", readonly=True,
+        help="The staff member who reported it from site.")
+    _mismatch_states = {
+        'invisible': Eval('kind') != 'meter_mismatch',
+        'readonly': _states['readonly'],
+        }
+    found_number = fields.Char(
+        "Number On Site", states=_mismatch_states)
+    found_barcode = fields.Char(
+        "Barcode On Site", states=_mismatch_states)
+    found_comm_address = fields.Char(
+        "Communication Address On Site", states=_mismatch_states)
+    found_seal = fields.Char(
+        "Seal On Site", states=_mismatch_states)
+    del _mismatch_states
     appointment_type = fields.Selection(
         [(None, "")] + APPOINTMENT_TYPES, "Appointment Type",
         states={
@@ -127,6 +178,8 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
                 Index(t, (t.state, Index.Equality(cardinality='low')),
                     where=t.state.in_(['open', 'processing'])),
                 Index(t, (t.deadline, Index.Range())),
+                Index(t, (t.reporter, Index.Range()),
+                    where=t.reporter != Null),
                 })
         cls._transitions |= {
             ('open', 'processing'),
@@ -188,6 +241,14 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
         if self.account:
             self.campus = self.account.campus
             self.location = self.account.location
+
+    @fields.depends('meter', '_parent_meter.campus', '_parent_meter.location',
+        '_parent_meter.account')
+    def on_change_meter(self):
+        if self.meter:
+            self.campus = self.meter.campus
+            self.location = self.meter.location or self.location
+            self.account = self.meter.account or self.account
 
     @fields.depends('kind')
     def on_change_kind(self):
@@ -314,7 +375,7 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
                 if not booking:
                     continue
                 raise AppointmentError(gettext(
-                        'meter_base.msg_appointment_not_slot',
+                        'meter_service.msg_appointment_not_slot',
                         appointment=appointment,
                         days=calendar.appointment_days,
                         morning=calendar.day_start.strftime('%H:%M'),
@@ -322,7 +383,7 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
             booked = cls.booked(campus, [start], exclude=orders)[start]
             if booked + len(orders) > calendar.slot_capacity:
                 raise AppointmentError(gettext(
-                        'meter_base.msg_appointment_slot_full',
+                        'meter_service.msg_appointment_slot_full',
                         appointment=appointment,
                         capacity=calendar.slot_capacity))
 
@@ -334,6 +395,154 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
                 'replies', 'assignee', 'appointment_end']:
             default.setdefault(name, None)
         return super().copy(orders, default=default)
+
+    @classmethod
+    def report_fault(cls, reporter_user, description, meter=None,
+            location=None, place=None, latitude=None, longitude=None,
+            photos=()):
+        """Create and return the fault (故障上报) field staff report from
+        site: its description, where it is (a meter, a building, a place
+        described or the GPS position of the phone) and its photos as
+        (bytes, filename) pairs.
+
+        It runs as the staff member, with their access and campus rules;
+        each photo is checked as a reading's photo is, all before anything
+        is stored.  Raise FieldReportError or PhotoValidationError."""
+        description = (description or '').strip()
+        if not description:
+            raise FieldReportError(gettext(
+                    'meter_service.msg_fault_description'))
+        place = (place or '').strip() or None
+        latitude, longitude = cls._report_position(latitude, longitude)
+        if not (meter or location or place or latitude is not None):
+            raise FieldReportError(gettext('meter_service.msg_fault_place'))
+        cls._check_report_place(meter, location)
+        photos = cls._report_photos(photos)
+        if meter:
+            campus = meter.campus
+            location = location or meter.location
+        else:
+            campus = location.campus if location else None
+        where = (meter.number if meter
+            else location.rec_name if location
+            else place or '%s, %s' % (latitude, longitude))
+        order, = cls.create([{
+                    'kind': 'fault',
+                    'subject': gettext(
+                        'meter_service.msg_fault_subject', place=where),
+                    'description': description,
+                    'meter': meter.id if meter else None,
+                    'account': (meter.account.id
+                        if meter and meter.account else None),
+                    'campus': campus.id if campus else None,
+                    'location': location.id if location else None,
+                    'place': place,
+                    'latitude': latitude,
+                    'longitude': longitude,
+                    'reporter': reporter_user.id,
+                    'requester': reporter_user.rec_name,
+                    'photos': [('create', photos)] if photos else [],
+                    }])
+        return order
+
+    @classmethod
+    def report_meter_mismatch(cls, meter, found, note=None, photo=None):
+        """Create and return the report (表计信息不符) of meter whose
+        information found on site differs from its record.
+
+        found maps the names of MISMATCH_FIELDS to what is on site; only
+        what differs from the record is kept, each difference written in
+        the description.  photo is bytes or a (bytes, filename) pair.  It
+        runs as the staff member reporting; raise FieldReportError or
+        PhotoValidationError."""
+        pool = Pool()
+        User = pool.get('res.user')
+        cls._check_report_place(meter)
+        unknown = set(found) - MISMATCH_FIELDS.keys()
+        if unknown:
+            raise FieldReportError(gettext(
+                    'meter_service.msg_mismatch_unknown',
+                    names=', '.join(sorted(unknown))))
+        strings = cls.fields_get(
+            ['found_%s' % n for n in MISMATCH_FIELDS])
+        differences, lines = {}, []
+        for name, meter_field in MISMATCH_FIELDS.items():
+            value = str(found.get(name) or '').strip()
+            recorded = getattr(meter, meter_field) if meter_field else None
+            if not value or value == (recorded or ''):
+                continue
+            differences['found_%s' % name] = value
+            lines.append(gettext(
+                    'meter_service.msg_mismatch_line',
+                    field=strings['found_%s' % name]['string'],
+                    found=value, recorded=recorded or '-'))
+        if not differences:
+            raise FieldReportError(gettext(
+                    'meter_service.msg_mismatch_nothing',
+                    meter=meter.number))
+        note = (note or '').strip()
+        if note:
+            lines.append(note)
+        photos = cls._report_photos([photo] if photo else [])
+        user = User(Transaction().user)
+        order, = cls.create([{
+                    'kind': 'meter_mismatch',
+                    'subject': gettext(
+                        'meter_service.msg_mismatch_subject',
+                        meter=meter.number),
+                    'description': '\n'.join(lines),
+                    'meter': meter.id,
+                    'account': meter.account.id if meter.account else None,
+                    'campus': meter.campus.id if meter.campus else None,
+                    'location': meter.location.id if meter.location else None,
+                    'reporter': user.id,
+                    'requester': user.rec_name,
+                    'photos': [('create', photos)] if photos else [],
+                    **differences,
+                    }])
+        return order
+
+    @classmethod
+    def _report_position(cls, latitude, longitude):
+        "Return the GPS position given as numbers or text, or raise"
+        if latitude in (None, '') and longitude in (None, ''):
+            return None, None
+        try:
+            position = [parse_decimal(value) if isinstance(value, str)
+                else Decimal(str(value)) for value in (latitude, longitude)]
+            if not all(v.is_finite() for v in position):
+                raise ValueError
+            latitude, longitude = [v.quantize(POSITION) for v in position]
+        except (ValueError, TypeError, InvalidOperation):
+            latitude = longitude = None
+        if (latitude is None or not -90 <= latitude <= 90
+                or not -180 <= longitude <= 180):
+            raise FieldReportError(gettext(
+                    'meter_service.msg_report_position'))
+        return latitude, longitude
+
+    @classmethod
+    def _check_report_place(cls, *records):
+        """Check the staff member may read the meter or location reported,
+        as the campus rules allow them, or raise AccessError"""
+        for record in filter(None, records):
+            record.__class__.read([record.id], ['id'])
+
+    @classmethod
+    def _report_photos(cls, photos):
+        """Return the values of the photos of a report, each checked as a
+        reading's photo is, or raise"""
+        photos = list(photos or [])
+        if len(photos) > MAX_REPORT_PHOTOS:
+            raise FieldReportError(gettext(
+                    'meter_service.msg_report_photos',
+                    max=MAX_REPORT_PHOTOS))
+        values = []
+        for photo in photos:
+            data, name = photo if isinstance(photo, tuple) else (photo, None)
+            check_image(data)
+            values.append({'photo': data, 'name': name or 'photo'})
+        return values
 
     @classmethod
     @ModelView.button

@@ -1,0 +1,9 @@
+from trytond.exceptions import UserError
+
+
+class AppointmentError(UserError):
+    pass
+
+
+class FieldReportError(UserError):
+    pass
