@@ -82,7 +82,8 @@ class Meter(metaclass=PoolMeta):
                 found[name] is not None and not found[name].strip())]
         if unanswered:
             raise SubmissionError(gettext('meter_field.msg_verify_unanswered',
-                    fields='、'.join(cls.field_label(n) for n in unanswered)))
+                    fields=gettext('meter_field.msg_list_separator').join(
+                        cls.field_label(n) for n in unanswered)))
         mismatches = {}
         for name in VERIFIED_FIELDS:
             if found[name] is None:

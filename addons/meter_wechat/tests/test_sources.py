@@ -22,11 +22,13 @@ ALLOWED = {
         "exported files",
     'meter_wechat/article.py': "the separators staff type between "
         "keywords (，、；)",
+    'meter_field/user.py': "the word staff type between an office phone "
+        "and its extension (转)",
     'meter_wechat/reply.py': "the words residents type to the official "
         "account (用量, 便民 …), matched as they are typed",
     }
 # 308 before #12, whose target was 120
-MAX_CONSTANTS = 118
+MAX_CONSTANTS = 119
 
 
 def docstrings(tree):
