@@ -37,7 +37,6 @@ than DETECT_PIXELS, and a photo over photo.MAX_PIXELS is not decoded at
 all.  A 12 MP phone photo is read in about the time of a 1 MP one.
 """
 import math
-import threading
 from collections import namedtuple
 from decimal import ROUND_FLOOR, Decimal
 
@@ -45,11 +44,18 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import photo as photos
+from .. import photo as photos
+from .counter import find_counter, warp as _warp
+from .engine import (
+    DETECT_PIXELS, DETECT_SIDE, THREADS, _DetectResize, _read_lock, engine)
 
-__all__ = ['OcrResult', 'read_counter', 'compare', 'engine']
+__all__ = ['OcrResult', 'Verdict', 'read_counter', 'verify_counter',
+    'compare', 'engine', 'DETECT_PIXELS', 'DETECT_SIDE', 'THREADS']
 
 OcrResult = namedtuple('OcrResult', ['digits', 'confidence'])
+# result: 'match', 'mismatch' or 'unreadable'; confidence 0 to 1; digits the
+# integer wheels read, or None
+Verdict = namedtuple('Verdict', ['result', 'confidence', 'digits'])
 
 MIN_WHEELS, MAX_WHEELS = 4, 8
 # Fraction of the window height added above and below the detected line so
@@ -58,18 +64,9 @@ WINDOW_MARGIN = 0.2
 # Height in pixels over which the window is scaled down: the wheels are
 # read at about the size photos of 1 MP show them, whatever the photo.
 WINDOW_HEIGHT = 128
-# The detector enlarges a photo whose short side is under DETECT_SIDE, as
-# small text is found better so, but never runs on more than DETECT_PIXELS:
-# its time and memory grow with the pixels (24 s and 2.5 GB on 12 MP).
-DETECT_SIDE = 608
-DETECT_PIXELS = 1280 * 960
 # Pixels the photo (or its counter region) is decoded and scaled down to;
 # the wheel window is cut from them.
 WORK_PIXELS = 1600 * 1200
-# One thread per inference: the server's cores are shared with the Tryton
-# workers, and a spinning thread pool on busy cores was measured 1.5 to 2
-# times slower than a single thread.
-THREADS = 1
 # Share of the contrast of a wheel cell under which a pixel is print; the
 # grey frame of the window lies above it.
 FRAME_CUT = 0.45
@@ -79,125 +76,22 @@ MAX_LINES = 4
 NO_DIGIT = 0.01
 # Confidence under which the reading is reported as unreadable
 MIN_CONFIDENCE = 0.15
+# Probability every integer digit of the counter must have been read with
+# for verify_counter to say 'match' or 'mismatch'
+VERIFY_CONFIDENCE = 0.6
 # Share of the ink another wheel count must add to overrule the text
 CELL_FIT_MARGIN = 0.05
 
-_engine = None
-_engine_lock = threading.Lock()
-# RapidOCR keeps per-call state on its objects: one reading at a time.
-_read_lock = threading.Lock()
-
-
-def engine():
-    "Return the RapidOCR engine, created once per process"
-    global _engine
-    if _engine is None:
-        with _engine_lock:
-            if _engine is None:
-                _engine = _Engine()
-    return _engine
-
-
-class _Engine:
-    "The three PP-OCR models and the digit indexes of the recogniser"
-
-    def __init__(self):
-        import onnxruntime
-        onnxruntime.disable_telemetry_events()
-        from rapidocr_onnxruntime import RapidOCR
-        ocr = RapidOCR(intra_op_num_threads=THREADS,
-            inter_op_num_threads=THREADS)
-        self.detector = ocr.text_det
-        self.detector.get_preprocess = lambda max_wh: _DetectResize(
-            DETECT_SIDE, 'min', self.detector.mean, self.detector.std)
-        self.classifier = ocr.text_cls
-        self.recognizer = ocr.text_rec
-        characters = self.recognizer.postprocess_op.character
-        self.digit_index = np.array(
-            [characters.index(str(d)) for d in range(10)])
-
-    def detect(self, img):
-        """Return the text boxes found on the image
-
-        The image is scaled down to DETECT_PIXELS first, by area so that
-        thin strokes stay, and the boxes scaled back to the image.
-        """
-        height, width = img.shape[:2]
-        scale = min(1., math.sqrt(DETECT_PIXELS / (height * width)))
-        if scale < 1:
-            size = (max(32, int(width * scale) // 32 * 32),
-                max(32, int(height * scale) // 32 * 32))
-            small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-        else:
-            small = img
-        boxes, _ = self.detector(small)
-        if boxes is None or not len(boxes):
-            return []
-        if small is not img:
-            boxes = boxes * np.float32(
-                [width / small.shape[1], height / small.shape[0]])
-        return list(boxes)
-
-    def upside_down(self, crops):
-        "Vote, weighted by width, on whether the text is upside down"
-        crops = [np.ascontiguousarray(np.rot90(c))
-            if c.shape[0] >= 1.5 * c.shape[1] else c for c in crops]
-        if not crops:
-            return False
-        _, results, _ = self.classifier(crops)
-        vote = 0.
-        for (label, score), crop in zip(results, crops):
-            vote += (1 if label == '180' else -1) * score * crop.shape[1]
-        return vote > 0
-
-    def recognize(self, crops):
-        results, _ = self.recognizer(crops)
-        return results
-
-    def digit_probabilities(self, crops):
-        "Return for each crop the best probability of each digit"
-        rec = self.recognizer
-        ratio = max(c.shape[1] / c.shape[0] for c in crops)
-        batch = np.stack([rec.resize_norm_img(c, ratio) for c in crops])
-        preds = rec.session(batch.astype(np.float32))[0]
-        return preds[:, :, self.digit_index].max(axis=1)
-
-
-class _DetectResize:
-    """The detector's preprocessing, bounded in pixels
-
-    Like PP-OCR's 'min' limit the short side is enlarged to the limit, but
-    no further than DETECT_PIXELS; Engine.detect has already scaled larger
-    images down to them.
-    """
-
-    def __init__(self, limit_side_len, limit_type, mean, std):
-        from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
-        self._preprocess = DetPreProcess(limit_side_len, limit_type, mean, std)
-        self._preprocess.resize = self.resize
-        self.limit = limit_side_len
-
-    def __call__(self, img):
-        return self._preprocess(img)
-
-    def resize(self, img):
-        height, width = img.shape[:2]
-        ratio = max(1., self.limit / min(height, width))
-        ratio = min(ratio, max(1., math.sqrt(
-                    DETECT_PIXELS / (height * width))))
-        size = (max(32, int(round(int(width * ratio) / 32) * 32)),
-            max(32, int(round(int(height * ratio) / 32) * 32)))
-        return cv2.resize(img, size)
-
 
 def read_counter(image, region=None):
-    """Return the OcrResult of the counter wheels on the photo
+    """Return the OcrResult of the counter on the photo, read blind
 
     image is the photo as bytes, region an optional (left, top, right,
     bottom) crop box given as fractions of the EXIF-oriented photo.  digits
-    keeps the leading zeros; it is None when no counter could be read with
-    some confidence (0 to 1).  A photo of more than photo.MAX_PIXELS is
-    unreadable without being decoded.
+    is the integer part with its leading zeros (red or other decimal wheels
+    left out, the lower digit of a rolling last wheel); it is None when no
+    counter could be read with some confidence (0 to 1).  A photo of more
+    than photo.MAX_PIXELS is unreadable without being decoded.
     """
     try:
         img = _load(image, region)
@@ -205,11 +99,145 @@ def read_counter(image, region=None):
         return OcrResult(None, 0.)
     eng = engine()
     with _read_lock:
-        digits, confidence = _read(eng, img)
+        counter = _counter(eng, img)
+        # The line read as a whole when sure of every digit, else the
+        # wheels read one by one
+        if counter is not None and counter.confidence >= VERIFY_CONFIDENCE:
+            digits, confidence = counter.digits, counter.confidence
+        else:
+            digits, confidence = _read(eng, img)
     confidence = round(confidence, 3)
     if digits is None or confidence < MIN_CONFIDENCE:
         return OcrResult(None, confidence)
     return OcrResult(digits, confidence)
+
+
+def verify_counter(image, typed_value, digits=None, decimals=0,
+        region=None):
+    """Return the Verdict of the typed value against the photo's counter
+
+    The counter is the tallest line of the photo that reads as a row of
+    5 to 8 digits (see counter.py): a year, a serial number or a note is
+    never taken for it.  The integer part of typed_value is compared with
+    the integer wheels read there: 'match' or 'mismatch' when every one of
+    them was read with a probability of at least VERIFY_CONFIDENCE, else
+    'unreadable'.  A last wheel caught between two digits counts the lower
+    one, as the meter does.
+
+    digits is the meter's number of integer wheels and decimals the number
+    of its decimal wheels, when known: wheels read beyond them are taken
+    for decimals when their colour did not tell.  Raise photo.PhotoError
+    when image is not a photo that can be read.
+    """
+    typed = _integer(typed_value)
+    try:
+        img = _load(image, region)
+    except (OSError, SyntaxError, Image.DecompressionBombError) as exception:
+        raise photos.PhotoError('not_image',
+            "The file is not an image (%s)." % exception) from exception
+    eng = engine()
+    with _read_lock:
+        counter = _counter(eng, img)
+    return _verdict(counter, typed, digits, decimals)
+
+
+def _verdict(counter, typed, digits, decimals):
+    "Return the Verdict of the typed integer against the Counter read"
+    if counter is None:
+        return Verdict('unreadable', 0., None)
+    integer = _fit_meter(counter.digits, digits, decimals,
+        bool(counter.decimals))
+    confidence = round(counter.confidence, 3)
+    if integer is None or confidence < VERIFY_CONFIDENCE:
+        return Verdict('unreadable', confidence, counter.digits)
+    result = 'match' if int(integer) == typed else 'mismatch'
+    return Verdict(result, confidence, integer)
+
+
+def _integer(value):
+    "Return the integer part of a typed value"
+    if value is None:
+        raise ValueError("no typed value")
+    value = Decimal(str(value))
+    if not value.is_finite() or value < 0:
+        raise ValueError("typed value %s is not a reading" % value)
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _fit_meter(integer, digits, decimals, decimals_seen):
+    """Return the integer wheels read, fitted to the meter's wheels
+
+    Wheels read beyond the meter's integer digits are its decimal wheels
+    when there are as many of them, leading zeros when they are zeros; any
+    other surplus means the line was misread: None.
+    """
+    if not digits or len(integer) <= digits:
+        if decimals and not decimals_seen and not digits:
+            return None if len(integer) <= decimals else integer[:-decimals]
+        return integer
+    surplus = len(integer) - digits
+    if decimals and not decimals_seen and surplus == decimals:
+        return integer[:digits]
+    if not integer[:surplus].strip('0'):
+        return integer[surplus:]
+    return None
+
+
+def _counter(eng, img):
+    """Return the Counter of the photo, or None
+
+    The photo is searched as it is, then a quarter turned (the direction
+    classifier tells upside down from upright): four orientations for at
+    most two detections.
+    """
+    boxes = eng.detect(img)
+    if not boxes:
+        return None
+    counter = find_counter(eng, img, boxes,
+        eng.upside_down([_warp(img, b) for b in boxes]))
+    if counter is None:
+        img = cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
+        boxes = eng.detect(img)
+        if boxes:
+            counter = find_counter(eng, img, boxes,
+                eng.upside_down([_warp(img, b) for b in boxes]))
+    if counter is None:
+        return None
+    return _cross_check(eng, img, counter)
+
+
+def _cross_check(eng, img, counter):
+    """Return the Counter checked against its wheels read one by one
+
+    The recogniser reads the line as a whole and may read a wheel caught
+    between two digits as the upper one; the wheels read one by one keep
+    the lower digit (see _read_wheels).  When the two readings of the
+    integer differ, the counter is not trusted: its confidence is 0.
+    """
+    window = _warp(img, counter.box, WINDOW_MARGIN)
+    height, width = window.shape[:2]
+    if height > WINDOW_HEIGHT:
+        window = cv2.resize(window,
+            (max(1, round(width * WINDOW_HEIGHT / height)), WINDOW_HEIGHT),
+            interpolation=cv2.INTER_AREA)
+    if counter.flip:
+        window = cv2.rotate(window, cv2.ROTATE_180)
+    gray = cv2.cvtColor(window, cv2.COLOR_BGR2GRAY)
+    if np.median(gray) < np.mean(np.percentile(gray, [5, 95])):
+        # White digits on black wheels: the wheel reader reads dark print
+        gray = 255 - gray
+    count = len(counter.digits) + len(counter.decimals)
+    lower = _rolling_last(gray, count - len(counter.decimals))
+    if lower is None:
+        return counter
+    last = int(counter.digits[-1])
+    if lower == last:
+        return counter
+    if lower == (last - 1) % 10 and last:
+        # The line was read with the upper digit of the rolling wheel
+        return counter._replace(digits='%0*d' % (
+                len(counter.digits), int(counter.digits) - 1))
+    return counter._replace(confidence=0.)
 
 
 def _read(eng, img):
@@ -301,24 +329,6 @@ def _crop_box(region, size):
     return box
 
 
-def _warp(img, points, margin=0.):
-    "Return the box straightened, grown vertically by margin of its height"
-    points = np.asarray(points, dtype=np.float32).copy()
-    if margin:
-        up = (points[0] - points[3]) * margin
-        points[:2] += up
-        points[2:] -= up
-    width = int(max(np.linalg.norm(points[0] - points[1]),
-            np.linalg.norm(points[2] - points[3])))
-    height = int(max(np.linalg.norm(points[0] - points[3]),
-            np.linalg.norm(points[1] - points[2])))
-    width, height = max(width, 1), max(height, 1)
-    target = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
-    matrix = cv2.getPerspectiveTransform(points, target)
-    return cv2.warpPerspective(img, matrix, (width, height),
-        borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
-
-
 def _find_window(eng, img, boxes, crops, flip):
     """Return the gray wheel window, its wheel count and line score
 
@@ -395,6 +405,21 @@ def _read_wheels(eng, gray, count):
             scores[index] = float(p.max())
     digits, scores = _trim(digits, scores)
     return ''.join(map(str, digits)), float(np.mean(scores))
+
+
+def _rolling_last(gray, count):
+    """Return the lower digit of the last of count wheels caught between
+    two digits, or None when it stands still"""
+    cells = _cells(gray, count)
+    masks = [_ink_mask(gray[:, left:right]) for left, right in cells]
+    digit_height, digit_width = _digit_size(masks, gray.shape[0])
+    plan = _plan(masks[-1], digit_height, True)
+    if plan[0] != 'roll':
+        return None
+    _, top, gap_start, gap_end, bottom = plan
+    digit, _ = _rolling_digit(masks[-1][top:gap_start],
+        masks[-1][gap_end:bottom], digit_height, digit_width)
+    return digit
 
 
 def _trim(digits, scores):
