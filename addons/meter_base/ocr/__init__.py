@@ -211,8 +211,10 @@ def _cross_check(eng, img, counter):
 
     The recogniser reads the line as a whole and may read a wheel caught
     between two digits as the upper one; the wheels read one by one keep
-    the lower digit (see _read_wheels).  When the two readings of the
-    integer differ, the counter is not trusted: its confidence is 0.
+    the lower digit (see _read_wheels).  When the last wheel rolls and its
+    lower digit is neither the one read on the line nor the one before,
+    the counter is not trusted: its confidence is 0.  A line read with
+    less confidence is trusted when the wheels give the same integer.
     """
     window = _warp(img, counter.box, WINDOW_MARGIN)
     height, width = window.shape[:2]
@@ -227,6 +229,15 @@ def _cross_check(eng, img, counter):
         # White digits on black wheels: the wheel reader reads dark print
         gray = 255 - gray
     count = len(counter.digits) + len(counter.decimals)
+    if 0 < counter.confidence < VERIFY_CONFIDENCE:
+        # Not sure of every digit of the line: trusted when the wheels read
+        # one by one give the same integer
+        wheels, _ = _read_wheels(eng, gray, count)
+        if len(counter.decimals) and len(wheels) > len(counter.decimals):
+            wheels = wheels[:-len(counter.decimals)]
+        if wheels and int(wheels) == int(counter.digits):
+            return counter._replace(confidence=VERIFY_CONFIDENCE)
+        return counter
     lower = _rolling_last(gray, count - len(counter.decimals))
     if lower is None:
         return counter

@@ -55,6 +55,15 @@ _COUNTER = re.compile(
 _TIME = re.compile(r'^\d{1,2}:\d{2}(:\d{2})?$')
 # Fraction of a cell's pixels that must be red for a decimal wheel
 RED_SHARE = 0.12
+# Gap between two digits, as a share of the wheel pitch, under which one of
+# them is not a wheel
+CROWDED = 0.55
+# Largest difference of a gap between wheels from their pitch, as a share
+# of the pitch: the wheels of a counter are equally spaced (the columns of
+# the recogniser's output are a few pixels apart)
+IRREGULAR = 0.4
+# Confidence over which a line read both ways is ambiguous
+AMBIGUOUS = 0.6
 # Margin added above and below the line to see the whole wheels
 WIDE_MARGIN = 0.2
 
@@ -109,27 +118,72 @@ def find_counter(eng, img, boxes, flip):
         if width >= MIN_ASPECT * height:
             lines.append((height, box, crop))
     lines.sort(key=lambda l: -l[0])
-    best = None
     for height, box, crop in lines[:MAX_LINES]:
-        if best is not None and height < best[0]:
-            break
-        if flip:
-            crop = cv2.rotate(crop, cv2.ROTATE_180)
-        characters = read_line(eng, crop)
-        text = ''.join(c for c, _, _ in characters)
-        parsed = parse(text)
-        if parsed is not None:
-            best = (height, box, crop, characters, parsed)
-            break
-    if best is None:
-        return None
-    _, box, crop, characters, (integer, decimals) = best
-    wide = warp(img, box, WIDE_MARGIN)
-    if flip:
-        wide = cv2.rotate(wide, cv2.ROTATE_180)
-    counter = _read_counter(wide, crop, characters, integer, decimals,
-        ''.join(c for c, _, _ in characters))
-    return counter and counter._replace(box=box, flip=flip)
+        readings = []
+        # Both ways up: the vote of a photo with little print may be wrong
+        # and a line of digits may read as digits upside down.
+        for turn in (flip, not flip):
+            turned = cv2.rotate(crop, cv2.ROTATE_180) if turn else crop
+            characters = _drop_crowded(read_line(eng, turned))
+            text = ''.join(c for c, _, _ in characters)
+            parsed = parse(text)
+            if parsed is None:
+                continue
+            wide = warp(img, box, WIDE_MARGIN)
+            if turn:
+                wide = cv2.rotate(wide, cv2.ROTATE_180)
+            counter = _read_counter(wide, turned, characters, *parsed,
+                text=text)
+            if counter is not None:
+                readings.append(counter._replace(box=box, flip=turn))
+        if not readings:
+            continue
+        readings.sort(key=lambda c: -c.confidence)
+        if (len(readings) > 1 and readings[1].confidence >= AMBIGUOUS
+                and int(readings[1].digits) != int(readings[0].digits)):
+            # Read both ways with confidence (an LCD's 0092.469 reads
+            # 6962600 upside down; the direction classifier is as sure of
+            # either): a decimal point, on the baseline, reads only upright;
+            # without one, the vote of the photo's print decides.
+            pointed = [c for c in readings if c.decimals]
+            if len(pointed) == 1:
+                return pointed[0]
+            return next(c for c in readings if c.flip == flip)
+        return readings[0]
+    return None
+
+
+def _confidence(characters):
+    "Lowest probability of the digits read"
+    return min((p for c, p, _ in characters if c.isdigit()), default=0.)
+
+
+def _drop_crowded(characters):
+    """Return the characters without those crowded between two wheels
+
+    The edge of a wheel or a separator of the window is read as a 1 between
+    two digits: a digit much closer to its neighbour than the wheels are to
+    each other is dropped (the 1, else the less probable one).
+    """
+    characters = list(characters)
+    while True:
+        digits = [i for i, (c, _, _) in enumerate(characters) if c.isdigit()]
+        if len(digits) < 5:
+            return characters
+        columns = [characters[i][2] for i in digits]
+        gaps = np.diff(columns)
+        pitch = float(np.median(gaps))
+        crowded = [k for k, gap in enumerate(gaps) if gap < CROWDED * pitch]
+        if not crowded:
+            return characters
+        k = crowded[0]
+        pair = [digits[k], digits[k + 1]]
+        ones = [i for i in pair if characters[i][0] == '1']
+        if len(ones) == 1:
+            drop = ones[0]
+        else:
+            drop = min(pair, key=lambda i: characters[i][1])
+        del characters[drop]
 
 
 def read_line(eng, crop):
@@ -164,7 +218,7 @@ def read_line(eng, crop):
     return [(c, p, (np.mean(s) + 0.5) * scale) for c, p, s in result]
 
 
-def _read_counter(wide, crop, characters, integer, decimals, text):
+def _read_counter(wide, crop, characters, integer, decimals, text=''):
     "Return the Counter of a line that parsed as integer and decimals"
     digits = [(c, p, x) for c, p, x in characters if c.isdigit()]
     count = len(integer)
@@ -176,7 +230,8 @@ def _read_counter(wide, crop, characters, integer, decimals, text):
     tail = 0
     while tail < count - 1 and red[count - 1 - tail] >= RED_SHARE:
         tail += 1
-    if not tail:
+    if not tail and not decimals:
+        # (an LCD's decimal point already tells its decimals)
         tail = _other_polarity(wide, int_cells)
     if tail:
         decimals = integer[count - tail:] + decimals
@@ -185,6 +240,12 @@ def _read_counter(wide, crop, characters, integer, decimals, text):
         int_probs = int_probs[:count - tail]
     if len(integer) < 3:
         return None
+    columns = [x for _, _, x in digits[:len(integer)]]
+    gaps = np.diff(columns)
+    pitch = (columns[-1] - columns[0]) / (len(columns) - 1)
+    if np.abs(gaps - pitch).max() > IRREGULAR * pitch:
+        # Not equally spaced: a wheel was missed, split or added
+        int_probs = [0.]
     return Counter(integer, decimals, min(int_probs), text, None, False)
 
 
