@@ -11,13 +11,15 @@ told from them by what the recogniser reads on the line and by its shape:
   a line with other letters, a date or a time is not the counter;
 - it is the tallest such line: the wheels are the biggest print of a dial.
 
-Each character the recogniser reads is placed on the line (CTC decoding
-keeps the column where it was read), so that each digit has a cell whose
-colour and position tell:
+Each line is read both ways up, and each character the recogniser reads
+is placed on the line (CTC decoding keeps the column where it was read):
 
-- a red cell (a red decimal wheel, or the red pointer dials beside the
-  window) or a trailing cell of the other polarity (white on a black band)
-  is a decimal, left out of the integer;
+- the wheels of a counter are equally spaced: a 1 read between two of them
+  (the edge of a wheel, a separator of the window) is dropped, and a line
+  whose digits are still not equally spaced is not trusted;
+- trailing red cells (red decimal wheels) or trailing cells of the other
+  polarity (white on a black band) are decimals, left out of the integer,
+  as are an LCD's digits after its decimal point.
 
 A last wheel caught between two digits is read by the wheel reader of
 ``__init__``, which keeps the lower digit; the line read here must agree

@@ -271,3 +271,40 @@ class OcrCounterLineTestCase(unittest.TestCase):
                 'X0.0001', 'MC渝制00000668号', '2019', '0001', '123456789']:
             with self.subTest(text=text):
                 self.assertIsNone(counter.parse(text))
+
+    def wheels(self, text, red):
+        "Return a line of wheels, the last red ones white on red"
+        import cv2
+        import numpy as np
+        pitch, height = 40, 60
+        line = np.full((height, pitch * len(text), 3), 255, dtype=np.uint8)
+        characters = []
+        for index, digit in enumerate(text):
+            left = index * pitch
+            colour = (0, 0, 0)
+            if index >= len(text) - red:
+                line[:, left + 2:left + pitch - 2] = (30, 30, 210)
+                colour = (255, 255, 255)
+            cv2.putText(line, digit, (left + 8, 45),
+                cv2.FONT_HERSHEY_SIMPLEX, 1.4, colour, 3)
+            characters.append((digit, 0.99, left + pitch / 2))
+        return line, characters
+
+    def test_red_decimal_wheels(self):
+        "Test trailing red wheels are decimals, black ones the integer"
+        from trytond.modules.meter_base.ocr import counter
+        line, characters = self.wheels('011890', red=2)
+        read = counter._read_counter(line, line, characters, '011890', '')
+        self.assertEqual((read.digits, read.decimals), ('0118', '90'))
+        line, characters = self.wheels('011890', red=0)
+        read = counter._read_counter(line, line, characters, '011890', '')
+        self.assertEqual((read.digits, read.decimals), ('011890', ''))
+
+    def test_crowded_one(self):
+        "Test a 1 read on a wheel's edge between two wheels is dropped"
+        from trytond.modules.meter_base.ocr import counter
+        characters = [(c, 0.9, x) for c, x in [('0', 29), ('0', 100),
+                    (':', 123), ('2', 159), ('5', 218), ('3', 277),
+                    ('1', 300)]]
+        kept = counter._drop_crowded(characters)
+        self.assertEqual(''.join(c for c, _, _ in kept), '00:253')
