@@ -46,8 +46,9 @@ Counter = namedtuple('Counter',
 MIN_WHEELS, MAX_WHEELS = 5, 8
 # Lines recognised when looking for the counter, tallest first
 MAX_LINES = 24
-# Shape of a text line: wider than tall
-MIN_ASPECT = 1.5
+# Shape of a counter line: wider than tall, but not a long line of print
+# (the recogniser's time and memory grow with the width it reads)
+MIN_ASPECT, MAX_ASPECT = 1.5, 14
 # The mark printed before the window, then the digits (wheel separators
 # read as ':' or spaces), a decimal point, then the unit.
 _COUNTER = re.compile(
@@ -117,7 +118,7 @@ def find_counter(eng, img, boxes, flip):
     for box in boxes:
         crop = warp(img, box)
         height, width = crop.shape[:2]
-        if width >= MIN_ASPECT * height:
+        if MIN_ASPECT * height <= width <= MAX_ASPECT * height:
             lines.append((height, box, crop))
     lines.sort(key=lambda l: -l[0])
     for height, box, crop in lines[:MAX_LINES]:
