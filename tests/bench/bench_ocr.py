@@ -194,11 +194,11 @@ def _cached(counter):
     "Return counter computed once for the image of a photo"
     memo = {}
 
-    def cached(eng, img):
+    def cached(eng, img, views=None):
         key = hashlib.sha1(img.tobytes()).hexdigest()
         if key not in memo:
             memo.clear()
-            memo[key] = counter(eng, img)
+            memo[key] = counter(eng, img, views)
         return memo[key]
     return cached
 

@@ -99,13 +99,14 @@ def read_counter(image, region=None):
         return OcrResult(None, 0.)
     eng = engine()
     with _read_lock:
-        counter = _counter(eng, img)
+        views = _Views(eng, img)
+        counter = _counter(eng, img, views)
         # The line read as a whole when sure of every digit, else the
         # wheels read one by one
         if counter is not None and counter.confidence >= VERIFY_CONFIDENCE:
             digits, confidence = counter.digits, counter.confidence
         else:
-            digits, confidence = _read(eng, img)
+            digits, confidence = _read(eng, views)
     confidence = round(confidence, 3)
     if digits is None or confidence < MIN_CONFIDENCE:
         return OcrResult(None, confidence)
@@ -183,27 +184,39 @@ def _fit_meter(integer, digits, decimals, decimals_seen):
     return None
 
 
-def _counter(eng, img):
-    """Return the Counter of the photo, or None
+class _Views:
+    """The photo as it is and a quarter turned, each detected once
 
-    The photo is searched as it is, then a quarter turned (the direction
-    classifier tells upside down from upright): four orientations for at
-    most two detections.
+    A photo taken sideways without EXIF orientation shows its text
+    upright a quarter turned; the direction classifier tells upside down
+    from upright, so two detections cover four orientations.  A photo
+    without any text is not turned.
     """
-    boxes = eng.detect(img)
-    if not boxes:
-        return None
-    counter = find_counter(eng, img, boxes,
-        eng.upside_down([_warp(img, b) for b in boxes]))
-    if counter is None:
-        img = cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
-        boxes = eng.detect(img)
-        if boxes:
-            counter = find_counter(eng, img, boxes,
-                eng.upside_down([_warp(img, b) for b in boxes]))
-    if counter is None:
-        return None
-    return _cross_check(eng, img, counter)
+
+    def __init__(self, eng, img):
+        self.engine = eng
+        self._views = [(img, eng.detect(img))]
+
+    def __iter__(self):
+        yield self._views[0]
+        if not self._views[0][1]:
+            return
+        if len(self._views) == 1:
+            img = cv2.rotate(self._views[0][0], cv2.ROTATE_90_CLOCKWISE)
+            self._views.append((img, self.engine.detect(img)))
+        yield self._views[1]
+
+
+def _counter(eng, img, views=None):
+    "Return the Counter of the photo, or None"
+    for img, boxes in views or _Views(eng, img):
+        if not boxes:
+            continue
+        counter = find_counter(eng, img, boxes,
+            eng.upside_down([_warp(img, b) for b in boxes]))
+        if counter is not None:
+            return _cross_check(eng, img, counter)
+    return None
 
 
 def _cross_check(eng, img, counter):
@@ -251,25 +264,15 @@ def _cross_check(eng, img, counter):
     return counter._replace(confidence=0.)
 
 
-def _read(eng, img):
-    """Return the digits and confidence read on the image
-
-    A photo taken sideways without EXIF orientation shows its text
-    upright: when text but no window is found, the photo is turned a
-    quarter.  A photo without any text is not detected again.
-    """
-    boxes = eng.detect(img)
-    if not boxes:
-        return None, 0.
-    window = _window(eng, img, boxes)
-    if window is None:
-        img = cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
-        window = _window(eng, img, eng.detect(img))
-    if window is None:
-        return None, 0.
-    gray, count, line_score = window
-    digits, confidence = _read_wheels(eng, gray, count)
-    return digits, float(confidence * line_score)
+def _read(eng, views):
+    "Return the digits and confidence read on the wheels one by one"
+    for img, boxes in views:
+        window = _window(eng, img, boxes)
+        if window is not None:
+            gray, count, line_score = window
+            digits, confidence = _read_wheels(eng, gray, count)
+            return digits, float(confidence * line_score)
+    return None, 0.
 
 
 def _window(eng, img, boxes):
