@@ -1,31 +1,39 @@
 # This file is part of the meter suite.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
-"""Read the integer counter (digit wheels) of a meter photo.
+"""Read the counter of a meter photo, or verify a typed value on it.
 
 Engine: RapidOCR (``rapidocr-onnxruntime``), i.e. the PP-OCR text detector,
 the 0/180 degree direction classifier and the text recogniser run by
-onnxruntime on the CPU.  Its three models ship inside the wheel, so nothing
-is downloaded at run time, and onnxruntime's telemetry is switched off
-before the first session is created: the server must make no outbound
-connection.  Tesseract with Pillow preprocessing read the integer part
-right on 0 to 2 of the 17 shared photos, and RapidOCR run on the whole
+onnxruntime on the CPU (``engine.py``).  Its three models ship inside the
+wheel, so nothing is downloaded at run time, and onnxruntime's telemetry is
+switched off before the first session is created: the server must make no
+outbound connection.  Tesseract with Pillow preprocessing read the integer
+part right on 0 to 2 of the 17 shared photos, and RapidOCR run on the whole
 photo on 5: both read the year, a dial label or the upside-down wheels.
 
 RapidOCR is used in pieces rather than as a whole-image OCR, because a dial
-carries many digit strings (year, serial number, dial labels) and the
-counter is often upside down:
+carries many digit strings (year, serial number, dial labels, the phone's
+time watermark) and the counter is often upside down:
 
-1. the detector finds every text box once, on the photo as it is;
+1. the detector finds every text box once, on the photo as it is, and
+   again a quarter turned only when no counter is found (``_Views``);
 2. the direction classifier votes over all boxes whether the photo is
    upside down (the dial print is the majority of the text);
-3. the tallest mostly-digit line of 4 to 8 characters is taken as the wheel
-   window (the serial number and the year are printed smaller);
-4. the window is cut into equally spaced wheels and each still wheel is
-   read on its own with the recogniser restricted to the ten digits;
-5. a wheel caught between two digits shows the bottom of the lower digit
-   above the top of the next one.  The recogniser cannot read half digits,
-   so both halves are matched against digit templates drawn from the font
-   bundled with Pillow, and like the meter itself the lower digit is kept.
+3. the counter line is the tallest line that reads as 5 to 8 equally
+   spaced digits, at most with an arrow before and the unit after them,
+   read both ways up; red or other-polarity trailing wheels and an LCD's
+   digits after its point are its decimals (``counter.py``);
+4. ``verify_counter`` compares its integer with the typed value when every
+   digit was read with confidence; the last wheel is checked for a roll
+   against the wheel reader below, which keeps the lower digit;
+5. the wheel reader (``read_counter``'s second way, when the line is not
+   read with confidence): the tallest mostly-digit line of 4 to 8
+   characters is cut into equally spaced wheels, each still wheel read on
+   its own with the recogniser restricted to the ten digits; a wheel
+   caught between two digits shows the bottom of the lower digit above
+   the top of the next one, both halves are matched against digit
+   templates drawn from the font bundled with Pillow and, like the meter
+   itself, the lower digit is kept.
 
 The engine is created once per process (see ``engine``) so that a reading
 costs only the inference.

@@ -198,7 +198,11 @@ def read_line(eng, crop):
     """
     rec = eng.recognizer
     _, height, base_width = rec.rec_image_shape
-    ratio = max(base_width / height, crop.shape[1] / crop.shape[0])
+    # Widths in steps of half the base width, so that onnxruntime sees
+    # few input shapes (it keeps memory for each)
+    step = base_width / 2
+    ratio = max(base_width, math.ceil(
+            height * crop.shape[1] / crop.shape[0] / step) * step) / height
     batch = rec.resize_norm_img(crop, ratio)[np.newaxis].astype(np.float32)
     preds = rec.session(batch)[0][0]
     steps = preds.shape[0]
