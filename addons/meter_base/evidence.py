@@ -10,7 +10,9 @@ result at once and the evidence result follows:
   known;
 - the same photo re-used: its perceptual hash against the earlier photos
   of the meter, of its account and, recently, of every meter;
-- OCR: the counter read on the photo against the typed value.
+- OCR: the typed value looked for in the photo's counter window
+  (ocr.verify_counter): 'match' only when the counter's integer wheels
+  read the typed integer part.
 
 A reading is confirmed automatically only when its anomaly and evidence
 checks pass and its source may be confirmed automatically; otherwise it
@@ -353,17 +355,19 @@ class Reading(metaclass=PoolMeta):
         if not config.ocr:
             return {'check': 'ocr', 'outcome': 'skipped',
                 'detail': gettext('meter_base.msg_check_ocr_disabled')}
-        result = ocr.read_counter(self.photo, self.meter.ocr_region)
-        self.ocr_digits = result.digits
-        self.ocr_confidence = round(result.confidence, 2)
-        self.ocr_result = ocr.compare(
-            result.digits, self.value, self.meter.decimals
-            if result.digits and len(result.digits) > self.meter.digits
-            else 0)
+        try:
+            verdict = ocr.verify_counter(self.photo, self.value,
+                digits=self.meter.digits, decimals=self.meter.decimals,
+                region=self.meter.ocr_region)
+        except (photos.PhotoError, ValueError):
+            verdict = ocr.Verdict('unreadable', 0., None)
+        self.ocr_digits = verdict.digits
+        self.ocr_confidence = round(verdict.confidence, 2)
+        self.ocr_result = verdict.result
         outcome = {'match': 'passed'}.get(self.ocr_result, 'failed')
         return {'check': 'ocr', 'outcome': outcome,
             'detail': gettext('meter_base.msg_check_ocr_%s' % self.ocr_result,
-                digits=result.digits or '', value=self.value)}
+                digits=verdict.digits or '', value=self.value)}
 
 
 class ReadingCheck(ModelSQL, ModelView):

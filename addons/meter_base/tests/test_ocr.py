@@ -169,3 +169,142 @@ class OcrPhotoTestCase(unittest.TestCase):
         self.assertEqual(
             ocr.compare(process.stdout.strip(), Decimal(row['reading'])),
             'match')
+
+
+def set_photo(folder, name):
+    with open(os.path.join(testdata(), folder, name), 'rb') as f:
+        return f.read()
+
+
+def wrong_values(value):
+    "Return value with a digit changed, plus and minus one and times ten"
+    text = str(value)
+    changed = text[:-1] + str((int(text[-1]) + 5) % 10)
+    first = str((int(text[0]) + 5) % 10 or 1) + text[1:]
+    return sorted({int(changed), int(first), value + 1, value - 1,
+            value * 10} - {value})
+
+
+@unittest.skipUnless(os.path.isdir(os.path.join(testdata(), 'meter-photos-cn')),
+    "no shared meter photos")
+class OcrVerifyTestCase(unittest.TestCase):
+    "Test verifying the typed value on real photos of several meters"
+
+    def assertVerifies(self, folder, name, value, read):
+        data = set_photo(folder, name)
+        verdict = ocr.verify_counter(data, Decimal(value))
+        self.assertEqual(verdict.result, 'match', msg=verdict)
+        self.assertEqual(verdict.digits, read)
+        self.assertTrue(0 < verdict.confidence <= 1)
+        integer = int(Decimal(value))
+        for wrong in wrong_values(integer):
+            with self.subTest(name=name, wrong=wrong):
+                verdict = ocr.verify_counter(data, Decimal(wrong))
+                self.assertEqual(verdict.result, 'mismatch', msg=verdict)
+        return data
+
+    def test_wheels(self):
+        "Test the shared meter's wheels verify its value and no other"
+        self.assertVerifies('meter-photos', 'wmsc_2020-03-14_1ef7f13.jpg',
+            '442.2072', '00442')
+
+    def test_rolling_wheel(self):
+        "Test a last wheel between 8 and 9 verifies the lower digit only"
+        # The recogniser reads the line as 00339.
+        self.assertVerifies('meter-photos-cn', 'cn_train_17.jpg', '338',
+            '00338')
+
+    def test_lcd_decimals(self):
+        "Test an LCD's decimals are left out of the integer"
+        self.assertVerifies('meter-photos-more', 'xcray_readings-2.jpg',
+            '92.469', '0092')
+
+    def test_other_numbers(self):
+        "Test a time, a date or a serial number elsewhere never matches"
+        data = self.assertVerifies('meter-photos-cn', 'cn_train_1.jpg',
+            '141', '00141')
+        # The photo shows "2019-08-16 14:50:00" and "Z160604185"
+        for value in [2019, 201908, 20190816, 1450, 145000, 160604185]:
+            with self.subTest(value=value):
+                self.assertEqual(
+                    ocr.verify_counter(data, value).result, 'mismatch')
+
+    def test_digits_given(self):
+        "Test the meter's digits and decimals do not make a wrong match"
+        data = set_photo('meter-photos-cn', 'cn_train_57.jpg')
+        self.assertEqual(ocr.verify_counter(data, 465, digits=5).result,
+            'match')
+        # With a decimal wheel after four integer ones, 00465 is 46.5
+        self.assertEqual(
+            ocr.verify_counter(data, 46, digits=4, decimals=1).result,
+            'match')
+        for wrong in [464, 466, 4650, 46]:
+            self.assertNotEqual(
+                ocr.verify_counter(data, wrong, digits=5).result, 'match')
+
+    def test_not_an_image(self):
+        "Test a file that is no image is a clear error"
+        from trytond.modules.meter_base import photo
+        with self.assertRaises(photo.PhotoError) as cm:
+            ocr.verify_counter(b"no photo here", 442)
+        self.assertEqual(cm.exception.code, 'not_image')
+        with self.assertRaises(ValueError):
+            ocr.verify_counter(set_photo('meter-photos-cn', 'cn_train_1.jpg'),
+                None)
+
+    def test_no_counter(self):
+        "Test a photo without a counter is unreadable"
+        data = set_photo('meter-photos-cn', 'cn_train_1.jpg')
+        verdict = ocr.verify_counter(data, 141, region=(0, 0, 0.05, 0.05))
+        self.assertEqual(verdict.result, 'unreadable')
+
+
+class OcrCounterLineTestCase(unittest.TestCase):
+    "Test which recognised lines are taken for a counter"
+
+    def test_parse(self):
+        from trytond.modules.meter_base.ocr import counter
+        self.assertEqual(counter.parse('v00141m'), ('00141', ''))
+        self.assertEqual(counter.parse('00:2:531'), ('002531', ''))
+        self.assertEqual(counter.parse('0092.469'), ('0092', '469'))
+        for text in ['Z160604185', '2019-08-16', '14:50:00', 'Q=2.5m3/h',
+                'X0.0001', 'MC渝制00000668号', '2019', '0001', '123456789']:
+            with self.subTest(text=text):
+                self.assertIsNone(counter.parse(text))
+
+    def wheels(self, text, red):
+        "Return a line of wheels, the last red ones white on red"
+        import cv2
+        import numpy as np
+        pitch, height = 40, 60
+        line = np.full((height, pitch * len(text), 3), 255, dtype=np.uint8)
+        characters = []
+        for index, digit in enumerate(text):
+            left = index * pitch
+            colour = (0, 0, 0)
+            if index >= len(text) - red:
+                line[:, left + 2:left + pitch - 2] = (30, 30, 210)
+                colour = (255, 255, 255)
+            cv2.putText(line, digit, (left + 8, 45),
+                cv2.FONT_HERSHEY_SIMPLEX, 1.4, colour, 3)
+            characters.append((digit, 0.99, left + pitch / 2))
+        return line, characters
+
+    def test_red_decimal_wheels(self):
+        "Test trailing red wheels are decimals, black ones the integer"
+        from trytond.modules.meter_base.ocr import counter
+        line, characters = self.wheels('011890', red=2)
+        read = counter._read_counter(line, line, characters, '011890', '')
+        self.assertEqual((read.digits, read.decimals), ('0118', '90'))
+        line, characters = self.wheels('011890', red=0)
+        read = counter._read_counter(line, line, characters, '011890', '')
+        self.assertEqual((read.digits, read.decimals), ('011890', ''))
+
+    def test_crowded_one(self):
+        "Test a 1 read on a wheel's edge between two wheels is dropped"
+        from trytond.modules.meter_base.ocr import counter
+        characters = [(c, 0.9, x) for c, x in [('0', 29), ('0', 100),
+                    (':', 123), ('2', 159), ('5', 218), ('3', 277),
+                    ('1', 300)]]
+        kept = counter._drop_crowded(characters)
+        self.assertEqual(''.join(c for c, _, _ in kept), '00:253')

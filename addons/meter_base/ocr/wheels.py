@@ -1,55 +1,26 @@
 # This file is part of the meter suite.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
-"""Read the integer counter (digit wheels) of a meter photo.
+"""Read a counter's wheels one by one
 
-Engine: RapidOCR (``rapidocr-onnxruntime``), i.e. the PP-OCR text detector,
-the 0/180 degree direction classifier and the text recogniser run by
-onnxruntime on the CPU.  Its three models ship inside the wheel, so nothing
-is downloaded at run time, and onnxruntime's telemetry is switched off
-before the first session is created: the server must make no outbound
-connection.  Tesseract with Pillow preprocessing read the integer part
-right on 0 to 2 of the 17 shared photos, and RapidOCR run on the whole
-photo on 5: both read the year, a dial label or the upside-down wheels.
-
-RapidOCR is used in pieces rather than as a whole-image OCR, because a dial
-carries many digit strings (year, serial number, dial labels) and the
-counter is often upside down:
-
-1. the detector finds every text box once, on the photo as it is;
-2. the direction classifier votes over all boxes whether the photo is
-   upside down (the dial print is the majority of the text);
-3. the tallest mostly-digit line of 4 to 8 characters is taken as the wheel
-   window (the serial number and the year are printed smaller);
-4. the window is cut into equally spaced wheels and each still wheel is
-   read on its own with the recogniser restricted to the ten digits;
-5. a wheel caught between two digits shows the bottom of the lower digit
-   above the top of the next one.  The recogniser cannot read half digits,
-   so both halves are matched against digit templates drawn from the font
-   bundled with Pillow, and like the meter itself the lower digit is kept.
-
-The engine is created once per process (see ``engine``) so that a reading
-costs only the inference.
-
-A reading costs about the same whatever the size of the photo: a photo of
-more than WORK_PIXELS is decoded at reduced scale and scaled down to them
-(the wheel window is cut from this image), the detector never runs on more
-than DETECT_PIXELS, and a photo over photo.MAX_PIXELS is not decoded at
-all.  A 12 MP phone photo is read in about the time of a 1 MP one.
+The tallest mostly-digit line of 4 to 8 characters is taken as the wheel
+window (the serial number and the year are printed smaller), cut into
+equally spaced wheels, and each still wheel is read on its own with the
+recogniser restricted to the ten digits.  A wheel caught between two digits
+shows the bottom of the lower digit above the top of the next one: the
+recogniser cannot read half digits, so both halves are matched against
+digit templates drawn from the font bundled with Pillow and, like the meter
+itself, the lower digit is kept.
 """
 import math
-import threading
-from collections import namedtuple
-from decimal import ROUND_FLOOR, Decimal
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from . import photo as photos
+from .counter import warp as _warp
 
-__all__ = ['OcrResult', 'read_counter', 'compare', 'engine']
-
-OcrResult = namedtuple('OcrResult', ['digits', 'confidence'])
+__all__ = ['read', 'read_wheels', 'rolling_last', 'WINDOW_MARGIN',
+    'WINDOW_HEIGHT']
 
 MIN_WHEELS, MAX_WHEELS = 4, 8
 # Fraction of the window height added above and below the detected line so
@@ -58,18 +29,6 @@ WINDOW_MARGIN = 0.2
 # Height in pixels over which the window is scaled down: the wheels are
 # read at about the size photos of 1 MP show them, whatever the photo.
 WINDOW_HEIGHT = 128
-# The detector enlarges a photo whose short side is under DETECT_SIDE, as
-# small text is found better so, but never runs on more than DETECT_PIXELS:
-# its time and memory grow with the pixels (24 s and 2.5 GB on 12 MP).
-DETECT_SIDE = 608
-DETECT_PIXELS = 1280 * 960
-# Pixels the photo (or its counter region) is decoded and scaled down to;
-# the wheel window is cut from them.
-WORK_PIXELS = 1600 * 1200
-# One thread per inference: the server's cores are shared with the Tryton
-# workers, and a spinning thread pool on busy cores was measured 1.5 to 2
-# times slower than a single thread.
-THREADS = 1
 # Share of the contrast of a wheel cell under which a pixel is print; the
 # grey frame of the window lies above it.
 FRAME_CUT = 0.45
@@ -77,160 +36,19 @@ FRAME_CUT = 0.45
 MAX_LINES = 4
 # Digit probability under which a cell is taken for no wheel at all
 NO_DIGIT = 0.01
-# Confidence under which the reading is reported as unreadable
-MIN_CONFIDENCE = 0.15
 # Share of the ink another wheel count must add to overrule the text
 CELL_FIT_MARGIN = 0.05
 
-_engine = None
-_engine_lock = threading.Lock()
-# RapidOCR keeps per-call state on its objects: one reading at a time.
-_read_lock = threading.Lock()
 
-
-def engine():
-    "Return the RapidOCR engine, created once per process"
-    global _engine
-    if _engine is None:
-        with _engine_lock:
-            if _engine is None:
-                _engine = _Engine()
-    return _engine
-
-
-class _Engine:
-    "The three PP-OCR models and the digit indexes of the recogniser"
-
-    def __init__(self):
-        import onnxruntime
-        onnxruntime.disable_telemetry_events()
-        from rapidocr_onnxruntime import RapidOCR
-        ocr = RapidOCR(intra_op_num_threads=THREADS,
-            inter_op_num_threads=THREADS)
-        self.detector = ocr.text_det
-        self.detector.get_preprocess = lambda max_wh: _DetectResize(
-            DETECT_SIDE, 'min', self.detector.mean, self.detector.std)
-        self.classifier = ocr.text_cls
-        self.recognizer = ocr.text_rec
-        characters = self.recognizer.postprocess_op.character
-        self.digit_index = np.array(
-            [characters.index(str(d)) for d in range(10)])
-
-    def detect(self, img):
-        """Return the text boxes found on the image
-
-        The image is scaled down to DETECT_PIXELS first, by area so that
-        thin strokes stay, and the boxes scaled back to the image.
-        """
-        height, width = img.shape[:2]
-        scale = min(1., math.sqrt(DETECT_PIXELS / (height * width)))
-        if scale < 1:
-            size = (max(32, int(width * scale) // 32 * 32),
-                max(32, int(height * scale) // 32 * 32))
-            small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-        else:
-            small = img
-        boxes, _ = self.detector(small)
-        if boxes is None or not len(boxes):
-            return []
-        if small is not img:
-            boxes = boxes * np.float32(
-                [width / small.shape[1], height / small.shape[0]])
-        return list(boxes)
-
-    def upside_down(self, crops):
-        "Vote, weighted by width, on whether the text is upside down"
-        crops = [np.ascontiguousarray(np.rot90(c))
-            if c.shape[0] >= 1.5 * c.shape[1] else c for c in crops]
-        if not crops:
-            return False
-        _, results, _ = self.classifier(crops)
-        vote = 0.
-        for (label, score), crop in zip(results, crops):
-            vote += (1 if label == '180' else -1) * score * crop.shape[1]
-        return vote > 0
-
-    def recognize(self, crops):
-        results, _ = self.recognizer(crops)
-        return results
-
-    def digit_probabilities(self, crops):
-        "Return for each crop the best probability of each digit"
-        rec = self.recognizer
-        ratio = max(c.shape[1] / c.shape[0] for c in crops)
-        batch = np.stack([rec.resize_norm_img(c, ratio) for c in crops])
-        preds = rec.session(batch.astype(np.float32))[0]
-        return preds[:, :, self.digit_index].max(axis=1)
-
-
-class _DetectResize:
-    """The detector's preprocessing, bounded in pixels
-
-    Like PP-OCR's 'min' limit the short side is enlarged to the limit, but
-    no further than DETECT_PIXELS; Engine.detect has already scaled larger
-    images down to them.
-    """
-
-    def __init__(self, limit_side_len, limit_type, mean, std):
-        from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
-        self._preprocess = DetPreProcess(limit_side_len, limit_type, mean, std)
-        self._preprocess.resize = self.resize
-        self.limit = limit_side_len
-
-    def __call__(self, img):
-        return self._preprocess(img)
-
-    def resize(self, img):
-        height, width = img.shape[:2]
-        ratio = max(1., self.limit / min(height, width))
-        ratio = min(ratio, max(1., math.sqrt(
-                    DETECT_PIXELS / (height * width))))
-        size = (max(32, int(round(int(width * ratio) / 32) * 32)),
-            max(32, int(round(int(height * ratio) / 32) * 32)))
-        return cv2.resize(img, size)
-
-
-def read_counter(image, region=None):
-    """Return the OcrResult of the counter wheels on the photo
-
-    image is the photo as bytes, region an optional (left, top, right,
-    bottom) crop box given as fractions of the EXIF-oriented photo.  digits
-    keeps the leading zeros; it is None when no counter could be read with
-    some confidence (0 to 1).  A photo of more than photo.MAX_PIXELS is
-    unreadable without being decoded.
-    """
-    try:
-        img = _load(image, region)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return OcrResult(None, 0.)
-    eng = engine()
-    with _read_lock:
-        digits, confidence = _read(eng, img)
-    confidence = round(confidence, 3)
-    if digits is None or confidence < MIN_CONFIDENCE:
-        return OcrResult(None, confidence)
-    return OcrResult(digits, confidence)
-
-
-def _read(eng, img):
-    """Return the digits and confidence read on the image
-
-    A photo taken sideways without EXIF orientation shows its text
-    upright: when text but no window is found, the photo is turned a
-    quarter.  A photo without any text is not detected again.
-    """
-    boxes = eng.detect(img)
-    if not boxes:
-        return None, 0.
-    window = _window(eng, img, boxes)
-    if window is None:
-        img = cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
-        window = _window(eng, img, eng.detect(img))
-    if window is None:
-        return None, 0.
-    gray, count, line_score = window
-    digits, confidence = _read_wheels(eng, gray, count)
-    return digits, float(confidence * line_score)
+def read(eng, views):
+    "Return the digits and confidence read on the wheels one by one"
+    for img, boxes in views:
+        window = _window(eng, img, boxes)
+        if window is not None:
+            gray, count, line_score = window
+            digits, confidence = read_wheels(eng, gray, count)
+            return digits, float(confidence * line_score)
+    return None, 0.
 
 
 def _window(eng, img, boxes):
@@ -240,83 +58,6 @@ def _window(eng, img, boxes):
     crops = [_warp(img, b) for b in boxes]
     flip = eng.upside_down(crops)
     return _find_window(eng, img, boxes, crops, flip)
-
-
-def compare(digits, typed_value, decimals=0):
-    """Compare the integer part read on the wheels with the typed value
-
-    Return 'unreadable' when nothing was read, else 'match' or 'mismatch'.
-    decimals is the number of wheels that show decimals (read, not
-    compared), so meters with red decimal wheels compare the same way.
-    """
-    if not digits or not str(digits).isdigit():
-        return 'unreadable'
-    if typed_value is None:
-        return 'mismatch'
-    digits = str(digits)
-    if decimals:
-        digits = digits[:-decimals]
-    read = int(digits or '0')
-    typed = Decimal(str(typed_value)).to_integral_value(rounding=ROUND_FLOOR)
-    return 'match' if read == typed else 'mismatch'
-
-
-def _load(data, region):
-    """Decode the photo, or its region, to an oriented BGR array
-
-    The photo is refused from its header when it has too many pixels.  A
-    large JPEG is decoded at the smallest scale that keeps WORK_PIXELS in
-    the region, then scaled down to them.  Field cameras send JPEGs cut
-    short: what arrived is decoded, the rest grey (see photo.open_image).
-    """
-    fraction = 1.
-    if region:
-        left, top, right, bottom = (min(max(float(v), 0.), 1.)
-            for v in region)
-        fraction = max((right - left) * (bottom - top), 1e-4)
-    image = photos.open_image(data, truncated=True,
-        pixels=int(WORK_PIXELS / fraction))
-    if image.mode not in {'RGB', 'L'}:
-        image = image.convert('RGB')
-    if region:
-        image = image.crop(_crop_box(region, image.size))
-    width, height = image.size
-    scale = math.sqrt(WORK_PIXELS / (width * height))
-    if scale < 1:
-        image = image.resize(
-            (max(1, round(width * scale)), max(1, round(height * scale))),
-            Image.Resampling.LANCZOS, reducing_gap=3.)
-    image = image.convert('RGB')
-    return np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
-
-
-def _crop_box(region, size):
-    "Return the pixel box of a region given as fractions, or ValueError"
-    left, top, right, bottom = (min(max(float(v), 0.), 1.) for v in region)
-    width, height = size
-    box = (int(left * width), int(top * height),
-        int(math.ceil(right * width)), int(math.ceil(bottom * height)))
-    if box[2] - box[0] < 8 or box[3] - box[1] < 8:
-        raise ValueError("empty region %r" % (region,))
-    return box
-
-
-def _warp(img, points, margin=0.):
-    "Return the box straightened, grown vertically by margin of its height"
-    points = np.asarray(points, dtype=np.float32).copy()
-    if margin:
-        up = (points[0] - points[3]) * margin
-        points[:2] += up
-        points[2:] -= up
-    width = int(max(np.linalg.norm(points[0] - points[1]),
-            np.linalg.norm(points[2] - points[3])))
-    height = int(max(np.linalg.norm(points[0] - points[3]),
-            np.linalg.norm(points[1] - points[2])))
-    width, height = max(width, 1), max(height, 1)
-    target = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
-    matrix = cv2.getPerspectiveTransform(points, target)
-    return cv2.warpPerspective(img, matrix, (width, height),
-        borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
 
 
 def _find_window(eng, img, boxes, crops, flip):
@@ -359,7 +100,7 @@ def _find_window(eng, img, boxes, crops, flip):
     return cv2.cvtColor(window, cv2.COLOR_BGR2GRAY), count, score
 
 
-def _read_wheels(eng, gray, count):
+def read_wheels(eng, gray, count):
     "Return the digits of the count wheels of the window and a confidence"
     cells = _cells(gray, count)
     count = len(cells)
@@ -395,6 +136,21 @@ def _read_wheels(eng, gray, count):
             scores[index] = float(p.max())
     digits, scores = _trim(digits, scores)
     return ''.join(map(str, digits)), float(np.mean(scores))
+
+
+def rolling_last(gray, count):
+    """Return the lower digit of the last of count wheels caught between
+    two digits, or None when it stands still"""
+    cells = _cells(gray, count)
+    masks = [_ink_mask(gray[:, left:right]) for left, right in cells]
+    digit_height, digit_width = _digit_size(masks, gray.shape[0])
+    plan = _plan(masks[-1], digit_height, True)
+    if plan[0] != 'roll':
+        return None
+    _, top, gap_start, gap_end, bottom = plan
+    digit, _ = _rolling_digit(masks[-1][top:gap_start],
+        masks[-1][gap_end:bottom], digit_height, digit_width)
+    return digit
 
 
 def _trim(digits, scores):

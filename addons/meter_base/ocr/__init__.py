@@ -1,0 +1,318 @@
+# This file is part of the meter suite.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+"""Read the counter of a meter photo, or verify a typed value on it.
+
+Engine: RapidOCR (``rapidocr-onnxruntime``), i.e. the PP-OCR text detector,
+the 0/180 degree direction classifier and the text recogniser run by
+onnxruntime on the CPU (``engine.py``).  Its three models ship inside the
+wheel, so nothing is downloaded at run time, and onnxruntime's telemetry is
+switched off before the first session is created: the server must make no
+outbound connection.  Tesseract with Pillow preprocessing read the integer
+part right on 0 to 2 of the 17 shared photos, and RapidOCR run on the whole
+photo on 5: both read the year, a dial label or the upside-down wheels.
+
+RapidOCR is used in pieces rather than as a whole-image OCR, because a dial
+carries many digit strings (year, serial number, dial labels, the phone's
+time watermark) and the counter is often upside down:
+
+1. the detector finds every text box once, on the photo as it is, and
+   again a quarter turned only when no counter is found (``_Views``);
+2. the direction classifier votes over all boxes whether the photo is
+   upside down (the dial print is the majority of the text);
+3. the counter line is the tallest line that reads as 5 to 8 equally
+   spaced digits, at most with an arrow before and the unit after them,
+   read both ways up; red or other-polarity trailing wheels and an LCD's
+   digits after its point are its decimals (``counter.py``);
+4. ``verify_counter`` compares its integer with the typed value when every
+   digit was read with confidence; the last wheel is checked for a roll
+   against the wheel reader below, which keeps the lower digit;
+5. the wheel reader (``read_counter``'s second way, when the line is not
+   read with confidence): the tallest mostly-digit line of 4 to 8
+   characters is cut into equally spaced wheels, each still wheel read on
+   its own with the recogniser restricted to the ten digits; a wheel
+   caught between two digits shows the bottom of the lower digit above
+   the top of the next one, both halves are matched against digit
+   templates drawn from the font bundled with Pillow and, like the meter
+   itself, the lower digit is kept.
+
+The engine is created once per process (see ``engine``) so that a reading
+costs only the inference.
+
+A reading costs about the same whatever the size of the photo: a photo of
+more than WORK_PIXELS is decoded at reduced scale and scaled down to them
+(the wheel window is cut from this image), the detector never runs on more
+than DETECT_PIXELS, and a photo over photo.MAX_PIXELS is not decoded at
+all.  A 12 MP phone photo is read in about the time of a 1 MP one.
+"""
+import math
+from collections import namedtuple
+from decimal import ROUND_FLOOR, Decimal
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from .. import photo as photos
+from . import wheels
+from .counter import find_counter, warp as _warp
+from .engine import (
+    DETECT_PIXELS, DETECT_SIDE, THREADS, _DetectResize, _read_lock, engine)
+
+__all__ = ['OcrResult', 'Verdict', 'read_counter', 'verify_counter',
+    'compare', 'engine', 'DETECT_PIXELS', 'DETECT_SIDE', 'THREADS']
+
+OcrResult = namedtuple('OcrResult', ['digits', 'confidence'])
+# result: 'match', 'mismatch' or 'unreadable'; confidence 0 to 1; digits the
+# integer wheels read, or None
+Verdict = namedtuple('Verdict', ['result', 'confidence', 'digits'])
+
+# Pixels the photo (or its counter region) is decoded and scaled down to;
+# the wheel window is cut from them.
+WORK_PIXELS = 1600 * 1200
+# Confidence under which the reading is reported as unreadable
+MIN_CONFIDENCE = 0.15
+# Probability every integer digit of the counter must have been read with
+# for verify_counter to say 'match' or 'mismatch'
+VERIFY_CONFIDENCE = 0.6
+
+
+
+def read_counter(image, region=None):
+    """Return the OcrResult of the counter on the photo, read blind
+
+    image is the photo as bytes, region an optional (left, top, right,
+    bottom) crop box given as fractions of the EXIF-oriented photo.  digits
+    is the integer part with its leading zeros (red or other decimal wheels
+    left out, the lower digit of a rolling last wheel); it is None when no
+    counter could be read with some confidence (0 to 1).  A photo of more
+    than photo.MAX_PIXELS is unreadable without being decoded.
+    """
+    try:
+        img = _load(image, region)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return OcrResult(None, 0.)
+    eng = engine()
+    with _read_lock:
+        views = _Views(eng, img)
+        counter = _counter(eng, img, views)
+        # The line read as a whole when sure of every digit, else the
+        # wheels read one by one
+        if counter is not None and counter.confidence >= VERIFY_CONFIDENCE:
+            digits, confidence = counter.digits, counter.confidence
+        else:
+            digits, confidence = wheels.read(eng, views)
+    confidence = round(confidence, 3)
+    if digits is None or confidence < MIN_CONFIDENCE:
+        return OcrResult(None, confidence)
+    return OcrResult(digits, confidence)
+
+
+def verify_counter(image, typed_value, digits=None, decimals=0,
+        region=None):
+    """Return the Verdict of the typed value against the photo's counter
+
+    The counter is the tallest line of the photo that reads as a row of
+    5 to 8 digits (see counter.py): a year, a serial number or a note is
+    never taken for it.  The integer part of typed_value is compared with
+    the integer wheels read there: 'match' or 'mismatch' when every one of
+    them was read with a probability of at least VERIFY_CONFIDENCE, else
+    'unreadable'.  A last wheel caught between two digits counts the lower
+    one, as the meter does.
+
+    digits is the meter's number of integer wheels and decimals the number
+    of its decimal wheels, when known: wheels read beyond them are taken
+    for decimals when their colour did not tell.  Raise photo.PhotoError
+    when image is not a photo that can be read.
+    """
+    typed = _integer(typed_value)
+    try:
+        img = _load(image, region)
+    except (OSError, SyntaxError, Image.DecompressionBombError) as exception:
+        raise photos.PhotoError('not_image',
+            "The file is not an image (%s)." % exception) from exception
+    eng = engine()
+    with _read_lock:
+        counter = _counter(eng, img)
+    return _verdict(counter, typed, digits, decimals)
+
+
+def _verdict(counter, typed, digits, decimals):
+    "Return the Verdict of the typed integer against the Counter read"
+    if counter is None:
+        return Verdict('unreadable', 0., None)
+    integer = _fit_meter(counter.digits, digits, decimals,
+        bool(counter.decimals))
+    confidence = round(counter.confidence, 3)
+    if integer is None or confidence < VERIFY_CONFIDENCE:
+        return Verdict('unreadable', confidence, counter.digits)
+    result = 'match' if int(integer) == typed else 'mismatch'
+    return Verdict(result, confidence, integer)
+
+
+def _integer(value):
+    "Return the integer part of a typed value"
+    if value is None:
+        raise ValueError("no typed value")
+    value = Decimal(str(value))
+    if not value.is_finite() or value < 0:
+        raise ValueError("typed value %s is not a reading" % value)
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _fit_meter(integer, digits, decimals, decimals_seen):
+    """Return the integer wheels read, fitted to the meter's wheels
+
+    Wheels read beyond the meter's integer digits are its decimal wheels
+    when there are as many of them, leading zeros when they are zeros; any
+    other surplus means the line was misread: None.
+    """
+    if not digits or len(integer) <= digits:
+        if decimals and not decimals_seen and not digits:
+            return None if len(integer) <= decimals else integer[:-decimals]
+        return integer
+    surplus = len(integer) - digits
+    if decimals and not decimals_seen and surplus == decimals:
+        return integer[:digits]
+    if not integer[:surplus].strip('0'):
+        return integer[surplus:]
+    return None
+
+
+class _Views:
+    """The photo as it is and a quarter turned, each detected once
+
+    A photo taken sideways without EXIF orientation shows its text
+    upright a quarter turned; the direction classifier tells upside down
+    from upright, so two detections cover four orientations.  A photo
+    without any text is not turned.
+    """
+
+    def __init__(self, eng, img):
+        self.engine = eng
+        self._views = [(img, eng.detect(img))]
+
+    def __iter__(self):
+        yield self._views[0]
+        if not self._views[0][1]:
+            return
+        if len(self._views) == 1:
+            img = cv2.rotate(self._views[0][0], cv2.ROTATE_90_CLOCKWISE)
+            self._views.append((img, self.engine.detect(img)))
+        yield self._views[1]
+
+
+def _counter(eng, img, views=None):
+    "Return the Counter of the photo, or None"
+    for img, boxes in views or _Views(eng, img):
+        if not boxes:
+            continue
+        counter = find_counter(eng, img, boxes,
+            eng.upside_down([_warp(img, b) for b in boxes]))
+        if counter is not None:
+            return _cross_check(eng, img, counter)
+    return None
+
+
+def _cross_check(eng, img, counter):
+    """Return the Counter checked against its wheels read one by one
+
+    The recogniser reads the line as a whole and may read a wheel caught
+    between two digits as the upper one; the wheels read one by one keep
+    the lower digit (see wheels.py).  When the last wheel rolls and its
+    lower digit is neither the one read on the line nor the one before,
+    the counter is not trusted: its confidence is 0.  A line read with
+    less confidence is trusted when the wheels give the same integer.
+    """
+    window = _warp(img, counter.box, wheels.WINDOW_MARGIN)
+    height, width = window.shape[:2]
+    target = wheels.WINDOW_HEIGHT
+    if height > target:
+        window = cv2.resize(window,
+            (max(1, round(width * target / height)), target),
+            interpolation=cv2.INTER_AREA)
+    if counter.flip:
+        window = cv2.rotate(window, cv2.ROTATE_180)
+    gray = cv2.cvtColor(window, cv2.COLOR_BGR2GRAY)
+    if np.median(gray) < np.mean(np.percentile(gray, [5, 95])):
+        # White digits on black wheels: the wheel reader reads dark print
+        gray = 255 - gray
+    count = len(counter.digits) + len(counter.decimals)
+    if 0 < counter.confidence < VERIFY_CONFIDENCE:
+        # Not sure of every digit of the line: trusted when the wheels read
+        # one by one give the same integer
+        read, _ = wheels.read_wheels(eng, gray, count)
+        if len(counter.decimals) and len(read) > len(counter.decimals):
+            read = read[:-len(counter.decimals)]
+        if read and int(read) == int(counter.digits):
+            return counter._replace(confidence=VERIFY_CONFIDENCE)
+        return counter
+    lower = wheels.rolling_last(gray, count - len(counter.decimals))
+    if lower is None:
+        return counter
+    last = int(counter.digits[-1])
+    if lower == last:
+        return counter
+    if lower == (last - 1) % 10 and last:
+        # The line was read with the upper digit of the rolling wheel
+        return counter._replace(digits='%0*d' % (
+                len(counter.digits), int(counter.digits) - 1))
+    return counter._replace(confidence=0.)
+
+
+def compare(digits, typed_value, decimals=0):
+    """Compare the integer part read on the wheels with the typed value
+
+    Return 'unreadable' when nothing was read, else 'match' or 'mismatch'.
+    decimals is the number of wheels that show decimals (read, not
+    compared), so meters with red decimal wheels compare the same way.
+    """
+    if not digits or not str(digits).isdigit():
+        return 'unreadable'
+    if typed_value is None:
+        return 'mismatch'
+    digits = str(digits)
+    if decimals:
+        digits = digits[:-decimals]
+    read = int(digits or '0')
+    typed = Decimal(str(typed_value)).to_integral_value(rounding=ROUND_FLOOR)
+    return 'match' if read == typed else 'mismatch'
+
+
+def _load(data, region):
+    """Decode the photo, or its region, to an oriented BGR array
+
+    The photo is refused from its header when it has too many pixels.  A
+    large JPEG is decoded at the smallest scale that keeps WORK_PIXELS in
+    the region, then scaled down to them.  Field cameras send JPEGs cut
+    short: what arrived is decoded, the rest grey (see photo.open_image).
+    """
+    fraction = 1.
+    if region:
+        left, top, right, bottom = (min(max(float(v), 0.), 1.)
+            for v in region)
+        fraction = max((right - left) * (bottom - top), 1e-4)
+    image = photos.open_image(data, truncated=True,
+        pixels=int(WORK_PIXELS / fraction))
+    if image.mode not in {'RGB', 'L'}:
+        image = image.convert('RGB')
+    if region:
+        image = image.crop(_crop_box(region, image.size))
+    width, height = image.size
+    scale = math.sqrt(WORK_PIXELS / (width * height))
+    if scale < 1:
+        image = image.resize(
+            (max(1, round(width * scale)), max(1, round(height * scale))),
+            Image.Resampling.LANCZOS, reducing_gap=3.)
+    image = image.convert('RGB')
+    return np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
+
+
+def _crop_box(region, size):
+    "Return the pixel box of a region given as fractions, or ValueError"
+    left, top, right, bottom = (min(max(float(v), 0.), 1.) for v in region)
+    width, height = size
+    box = (int(left * width), int(top * height),
+        int(math.ceil(right * width)), int(math.ceil(bottom * height)))
+    if box[2] - box[0] < 8 or box[3] - box[1] < 8:
+        raise ValueError("empty region %r" % (region,))
+    return box
