@@ -9,12 +9,16 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from PIL import Image
 
+from trytond.modules.meter_wechat.tests.fakes import FakeWeChatApi
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = 'field-fault-2024'
+APPID, SECRET = 'wxfault0123456789', 'fault-secret'
+IN_WECHAT = {'User-Agent': 'Mozilla/5.0 (Linux; Android 14) '
+    'AppleWebKit/537.36 Mobile MicroMessenger/8.0.49'}
 
 
 def image(color=(30, 90, 200), size=(640, 480)):
@@ -29,8 +33,30 @@ class FieldFaultTestCase(RouteTestCase):
     language = 'zh_CN'
 
     @classmethod
+    def setUpClass(cls):
+        cls.api = FakeWeChatApi(appid=APPID, secret=SECRET)
+        cls.api.start()
+        try:
+            super().setUpClass()
+        except Exception:
+            cls.api.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.api.stop()
+
+    @classmethod
     def setUpDatabase(cls):
         pool = Pool()
+        WeChat = pool.get('meter.wechat.configuration')
+        settings = WeChat(1)
+        settings.appid = APPID
+        settings.secret = SECRET
+        settings.api_base_url = cls.api.url
+        settings.oauth_base_url = cls.api.url + 'connect/'
+        settings.save()
         Campus = pool.get('meter.campus')
         Location = pool.get('meter.location')
         Meter = pool.get('meter.meter')
@@ -144,6 +170,36 @@ class FieldFaultTestCase(RouteTestCase):
         page = client.get(location)
         self.assertIn('故障已上报，工单号 %s' % fault['number'], page.text)
         self.assertIn('照片 2 张', page.text)
+
+    def test_photos_in_wechat(self):
+        """Inside WeChat the page asks the JS-SDK for chooseImage; the
+        photos it uploaded to WeChat (one media_id each) are downloaded
+        with the files taken"""
+        client = self.logged_in()
+        form = client.get(self.url('fault'), headers=IN_WECHAT)
+        self.assertEqual(form.status_code, 200, form.text)
+        self.assertIn('class="weui-cell fault-photos" data-max="6" '
+            'data-wx=', form.text)
+        self.assertIn('photo-choose', form.text)
+        self.api.add_media('fault-media-1', image((200, 200, 0)))
+        self.api.add_media('fault-media-2', image((0, 200, 200)))
+        response = client.post(self.url('fault'), headers=IN_WECHAT, data={
+                'csrf_token': CSRF.search(form.text).group(1),
+                'where': 'place', 'place': "北门", 'description': "路灯不亮",
+                'media_id': ['fault-media-1', 'fault-media-2'],
+                'photo': (io.BytesIO(image()), 'c.jpg')})
+        self.assertEqual(response.status_code, 302, response.text)
+        fault = self.faults()[-1]
+        self.assertEqual([n for n, _ in fault['photos']],
+            ['c.jpg', 'fault-media-1.jpg', 'fault-media-2.jpg'])
+        before = len(self.faults())
+        response = client.post(self.url('fault'), headers=IN_WECHAT, data={
+                'csrf_token': CSRF.search(form.text).group(1),
+                'where': 'place', 'place': "北门", 'description': "路灯不亮",
+                'media_id': ['fault-media-1', 'no-such-media']})
+        self.assertEqual(response.status_code, 400, response.text)
+        self.assertIn('照片下载失败', response.text)
+        self.assertEqual(len(self.faults()), before)
 
     def test_fault_on_building(self):
         "A fault on a building of their campuses, chosen in the list"
