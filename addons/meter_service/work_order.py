@@ -30,12 +30,12 @@ KINDS = [
 # The kinds field staff report from site
 FIELD_KINDS = {'fault', 'meter_mismatch'}
 # The meter information field staff may find different on site, with the
-# field of the meter it is compared to (none for the seal, not recorded)
+# field of the meter it is compared to
 MISMATCH_FIELDS = {
     'number': 'number',
     'barcode': 'barcode',
     'comm_address': 'comm_address',
-    'seal': None,
+    'seal': 'seal',
     }
 # A report carries a few photos, each checked as a reading's photo is
 MAX_REPORT_PHOTOS = 6
@@ -468,7 +468,7 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
         differences, lines = {}, []
         for name, meter_field in MISMATCH_FIELDS.items():
             value = str(found.get(name) or '').strip()
-            recorded = getattr(meter, meter_field) if meter_field else None
+            recorded = getattr(meter, meter_field)
             if not value or value == (recorded or ''):
                 continue
             differences['found_%s' % name] = value

@@ -65,23 +65,23 @@ def fault_form(request, pool, visitor, values):
 def fault(request, pool, visitor, values):
     WorkOrder = pool.get('meter.work_order')
     form = _form(request.form)
-    meter = location = place = None
-    if form['where'] == 'meter' and form['meter']:
-        meter = find_meter(pool, form['meter'])
-    elif form['where'] == 'building' and form['location']:
+    # The meter of the card the form was opened from, whatever is chosen
+    meter = find_meter(pool, form['meter']) if form['meter'] else None
+    location = place = None
+    if form['where'] == 'building' and form['location']:
         location = _building(pool, form['location'])
     elif form['where'] == 'place':
         place = form['place']
     try:
         order = WorkOrder.report_fault(visitor.user, form['description'],
-            meter=meter, location=location, place=place,
+            meter=meter if form['where'] == 'meter' else None,
+            location=location, place=place,
             latitude=form['latitude'], longitude=form['longitude'],
             photos=photos_after_limit(request, pool, visitor, 'work_order',
                 MAX_REPORT_PHOTOS))
     except UserError as exception:
         error = refusal(exception)
-        if meter:
-            meter = find_meter(pool, form['meter'])
+        meter = find_meter(pool, form['meter']) if form['meter'] else None
         return _render(request, pool, values, form, meter,
             status=HTTPStatus.BAD_REQUEST, error=error)
     return redirect(page_url(request, 'faults', reported=order.number))

@@ -142,6 +142,16 @@ class FieldFaultTestCase(RouteTestCase):
         client = self.logged_in()
         card = client.get(self.url('m/6903001'))
         self.assertIn('/field/fault?meter=6903001', card.text)
+        # Refused with the meter's building chosen instead: the meter is
+        # still offered
+        token = self.token(client, 'fault?meter=6903001')
+        response = client.post(self.url('fault'), data={
+                'csrf_token': token, 'where': 'building', 'location': '',
+                'meter': '6903001', 'description': "漏水"})
+        self.assertEqual(response.status_code, 400, response.text)
+        self.assertIn('name="meter" value="6903001"', response.text)
+        self.assertIn('value="building" id="where-building" checked',
+            response.text)
         form = client.get(self.url('fault?meter=6903001'))
         self.assertEqual(form.status_code, 200, form.text)
         self.assertIn('表计 E-3001', form.text)
