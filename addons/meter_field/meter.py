@@ -13,6 +13,8 @@ MAX_CODE = 64
 CARD_PATH = '/field/m/'
 # The meters a usage query of an account or a building sums at most
 MAX_USAGE_METERS = 500
+# The kinds of locations the pages offer as buildings
+BUILDINGS = ['building', 'dormitory', 'unit_building']
 
 
 def month_bounds(date, zone):
@@ -157,6 +159,33 @@ class Meter(metaclass=PoolMeta):
 
 class Location(metaclass=PoolMeta):
     __name__ = 'meter.location'
+
+    @classmethod
+    def field_buildings_domain(cls):
+        """The domain of the buildings of the caller's campuses (all they
+        may see when no campus is assigned): locations are no campus's
+        secret, but staff choose among theirs"""
+        User = Pool().get('res.user')
+        domain = [('kind', 'in', BUILDINGS)]
+        campuses = User.get_meter_campuses()
+        if campuses:
+            domain.append(('campus', 'in', campuses))
+        return domain
+
+    @classmethod
+    def field_buildings(cls):
+        "The buildings of the caller's campuses, by campus and name"
+        return cls.search(cls.field_buildings_domain(),
+            order=[('campus', 'ASC'), ('name', 'ASC')])
+
+    @classmethod
+    def field_building(cls, location_id):
+        "The building of id among field_buildings(), or None"
+        buildings = cls.search([
+                ('id', '=', location_id),
+                *cls.field_buildings_domain(),
+                ], limit=1) if location_id else []
+        return buildings[0] if buildings else None
 
     def field_meters(self):
         """The meters of the location and the places under it that the

@@ -145,3 +145,15 @@ class User(metaclass=PoolMeta):
             ]
         return (WorkOrder.search(domain, count=True),
             WorkOrder.search(domain, limit=limit))
+
+    def field_faults(self, offset=0, limit=20):
+        """Return the number of the faults the user reported from site and
+        a page of them, the last reported first"""
+        WorkOrder = Pool().get('meter.work_order')
+        domain = [
+            ('reporter', '=', self.id),
+            ('kind', '=', 'fault'),
+            ]
+        return (WorkOrder.search(domain, count=True),
+            WorkOrder.search(domain, offset=offset, limit=limit,
+                order=[('create_date', 'DESC'), ('id', 'DESC')]))

@@ -468,7 +468,7 @@ class WorkOrder(Workflow, ModelSQL, ModelView):
         differences, lines = {}, []
         for name, meter_field in MISMATCH_FIELDS.items():
             value = str(found.get(name) or '').strip()
-            recorded = getattr(meter, meter_field) if meter_field else None
+            recorded = getattr(meter, meter_field)
             if not value or value == (recorded or ''):
                 continue
             differences['found_%s' % name] = value

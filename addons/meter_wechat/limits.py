@@ -14,7 +14,7 @@ from .web import PageError, centre_now, configuration
 
 __all__ = [
     'DAILY_LIMITS', 'limit_key', 'check_limit', 'uploaded_photo',
-    'photo_after_limit']
+    'photo_after_limit', 'photos_after_limit']
 
 logger = logging.getLogger(__name__)
 
@@ -80,3 +80,36 @@ def photo_after_limit(request, pool, visitor, action, name='photo'):
         visitor.check_limit(pool, action)
         return uploaded_photo(request, pool, name)
     return photo
+
+
+def photos_after_limit(request, pool, visitor, action, limit,
+        name='photo'):
+    """Return the photos of a form that takes several, as (bytes,
+    filename) pairs: the files of its inputs named name, then the
+    serverIds (media_id, one field a photo) of those the JS-SDK uploaded
+    to WeChat, downloaded from it.  A form with a photo counts against the
+    visitor's daily limit of action first; no more than limit + 1 photos
+    are read, so that the model refuses the extra one without more being
+    downloaded."""
+    uploads = [u for u in request.files.getlist(name) if u and u.filename]
+    media_ids = [m.strip() for m in request.form.getlist('media_id')
+        if m.strip()]
+    if not uploads and not media_ids:
+        return []
+    visitor.check_limit(pool, action)
+    photos = [(u.read(), u.filename) for u in uploads[:limit + 1]]
+    if media_ids and len(photos) <= limit:
+        api = configuration(pool).api()
+        for media_id in media_ids[:limit + 1 - len(photos)]:
+            if not api or not _MEDIA_ID.match(media_id):
+                raise SubmissionError(
+                    gettext('meter_wechat.msg_photo_download'))
+            try:
+                photos.append(
+                    (api.download_media(media_id), media_id + '.jpg'))
+            except WeChatApiError as exception:
+                logger.info(
+                    "media %s not downloaded: %s", media_id, exception)
+                raise SubmissionError(
+                    gettext('meter_wechat.msg_photo_download'))
+    return photos

@@ -1,14 +1,18 @@
-"""On-site meter management (表计管理) on a phone, then in sao.
+"""The field staff's phone app end to end (#13), then in sao.
 
 A real trytond serves the field pages to Debian's Chromium in a phone's
 viewport (390×844) with a phone's user agent and a GPS position, driven
-by Playwright.  The field user of the east campus logs in, opens a
-meter's management page from its card, marks its position from the
-phone's GPS, replaces it with two real photos of meters (the old
-register at its final value, the new one at its initial value) and
-records a new installation.  The admin then finds in sao the meter change
-and the new meter waiting for confirmation.  No request may leave the
-loopback.
+by Playwright.  In one phone session the field user of the east campus
+logs in, finds a meter by a stubbed barcode scan (the camera's photo is
+answered by a stubbed BarcodeDetector), reads it with a real photo of a
+meter, is warned of the anomaly and submits anyway; opens the meter's
+management page, marks its position from the phone's GPS, replaces it
+with two real photos (the old register at its final value, the new one
+at its initial value), reports a fault on the new meter with a photo
+from its card, finds it in 我的上报, and records a new installation.  The
+admin then finds in sao the reading, the meter change, the new meter
+waiting for confirmation and the fault's work order.  No request may
+leave the loopback.
 """
 import glob
 import os
@@ -104,21 +108,48 @@ class FieldOnsiteTestCase(PhoneMixin, unittest.TestCase):
         cls.playwright.stop()
         cls.server.stop()
 
-    def test_manage_meters_on_phone(self):
-        "Locate, replace and install on the phone; sao shows the records"
+    def test_field_work_on_phone(self):
+        """Scan, read with a photo, locate, replace, report a fault and
+        install on the phone; sao shows the records"""
         page = self.phone(PHONE_UA)
         page.context.grant_permissions(['geolocation'])
         page.context.set_geolocation(POSITION)
+        # The camera's photo holds the meter's barcode: the browser's
+        # BarcodeDetector answers it
+        page.add_init_script("""
+            window.BarcodeDetector = class {
+                detect(image) {
+                    return Promise.resolve([{rawValue: '6900000000118'}]);
+                }
+            };""")
         old_photo, new_photo = real_photos()
         try:
             self.open_first(page, self.url(), page.locator('#login'))
             page.locator('#login').fill(LOGIN)
             page.locator('#password').fill(PASSWORD)
             page.get_by_role('button', name="登录").click()
-            # The scanner types the meter's barcode and Enter
-            page.locator('#code').fill('6900000000118')
-            page.locator('#code').press('Enter')
+            expect(page.locator('.page__title')).to_have_text("业务中心")
+            # 扫码: the camera's photo of the label
+            with page.expect_file_chooser() as chooser:
+                page.get_by_role('button', name="扫码").click()
+            chooser.value.set_files(files=[file('label.jpg', old_photo)])
             expect(page.locator('.page__title')).to_have_text("水表 E00011")
+
+            # 现场抄录: lower than the last reading, warned, sent anyway
+            page.locator('#value').fill('140')
+            warning = page.locator('#reading-warning')
+            expect(warning).to_contain_text('读数低于上次读数')
+            page.locator('input[type=file][name=photo]').set_input_files(
+                files=[file('meter.jpg', old_photo)])
+            expect(page.locator('.photo-status')).to_have_text("已选择 1 张")
+            page.get_by_role('button', name="提交读数").click()
+            expect(page.locator('.weui-msg__title')).to_have_text(
+                re.compile(r'^读数已提交'))
+            expect(page.locator('.anomalies')).to_contain_text(
+                '读数低于上次读数')
+            page.get_by_role('link', name="返回表计").click()
+            expect(page.locator('.readings')).to_contain_text('140')
+
             page.get_by_role('link', name=re.compile('^表计管理')).click()
             expect(page.locator('.page__title')).to_have_text(
                 "表计管理 · E00011")
@@ -156,6 +187,30 @@ class FieldOnsiteTestCase(PhoneMixin, unittest.TestCase):
                 "表计管理 · E00011N")
             expect(page.locator('.meter-state')).to_have_text('启用')
 
+            # 故障上报 from the new meter's card, with a photo
+            page.get_by_role('link', name="返回表计卡片").click()
+            expect(page.locator('.page__title')).to_have_text("水表 E00011N")
+            page.get_by_role('link', name="故障上报").click()
+            expect(page.locator('.page__title')).to_have_text("故障上报")
+            expect(page.locator('#where-meter')).to_be_checked()
+            page.locator('.photo-input').last.set_input_files(
+                files=[file('fault.jpg', new_photo)])
+            expect(page.locator('.photo-count')).to_have_text(
+                re.compile(r'^1/\d'))
+            expect(page.locator('.photo-list li')).to_have_count(1)
+            page.locator('#description').fill("新表表盘进水起雾，看不清读数")
+            page.get_by_role('button', name="提交故障").click()
+            expect(page.locator('.page__title')).to_have_text("我的上报")
+            expect(page.locator('.reported')).to_contain_text('故障已上报')
+            order = page.locator('.fault-order').first
+            expect(order).to_contain_text('E00011N')
+            expect(order).to_contain_text('照片 1 张')
+            expect(order.locator('.order-state')).to_have_text('待处理')
+            fault_number = order.locator('.order-number').inner_text()
+            self.assertTrue(fault_number.startswith('GD'), fault_number)
+            page.get_by_role('link', name="返回业务中心").click()
+            page.goto(self.url('m/6900000000125/manage'))
+
             # 新装表计登记: in draft until the office confirms it
             page.get_by_role('link', name="登记新装表计").click()
             expect(page.locator('.page__title')).to_have_text("登记新装表计")
@@ -174,10 +229,11 @@ class FieldOnsiteTestCase(PhoneMixin, unittest.TestCase):
             raise
         self.assertEqual(self.errors, [])
         self.assertEqual(self.outside, [])
-        self.check_in_sao()
+        self.check_in_sao(fault_number)
 
-    def check_in_sao(self):
-        "The admin finds the change and the meter to confirm in sao"
+    def check_in_sao(self, fault_number):
+        """The admin finds the reading, the change, the meter to confirm
+        and the fault's work order in sao"""
         page = self.browser.new_page(
             viewport={'width': 1400, 'height': 900}, locale='zh-CN')
         self.addCleanup(page.close)
@@ -201,6 +257,18 @@ class FieldOnsiteTestCase(PhoneMixin, unittest.TestCase):
             expect(rows.filter(has_text='E-NEW-77')).to_have_count(1)
             expect(rows.filter(has_text='E-NEW-77')).to_contain_text('待确认')
             expect(rows.filter(has_text='E00011N')).to_have_count(0)
+
+            self.open_menu(page, "计量管理", "抄表读数")
+            rows = page.locator('#tabcontent > .tab-pane.active tbody tr')
+            row = rows.filter(has_text='E00011').filter(has_text='140')
+            expect(row).to_have_count(1)
+            expect(row).to_contain_text('外线人员')
+
+            self.open_menu(page, "服务", "工单")
+            rows = page.locator('#tabcontent > .tab-pane.active tbody tr')
+            row = rows.filter(has_text=fault_number)
+            expect(row).to_have_count(1)
+            expect(row).to_contain_text('故障上报：E00011N')
         except Exception:
             page.screenshot(path=self.screenshot.replace(
                     '.png', '-sao.png'), full_page=True)

@@ -7,8 +7,9 @@ Playwright.  The demo's field user of the east campus (`field` /
 types it (the stubbed scan), reads it with a real photo of a meter, is
 warned of the anomaly before submitting, submits and sees the result; the
 reading is then read back through JSON-RPC as the web client reads it.
-A meter of the west campus is not found.  No request may leave the
-loopback.
+A meter of the west campus is not found.  Inside WeChat (a stubbed
+JS-SDK) the scanner opens a card and 故障上报 takes two photos at once.
+No request may leave the loopback.
 """
 import base64
 import datetime as dt
@@ -23,6 +24,7 @@ from playwright.sync_api import expect, sync_playwright
 from ..fakes.wechat_api import FakeWeChatApi
 from .phone import PhoneMixin
 from .server import Server, launch_browser
+from .test_field_onsite import real_photos
 from .test_wechat_phone import JWEIXIN, PHONE_UA, WECHAT_UA, meter_photo
 
 LOGIN, PASSWORD = 'field', 'field-demo'
@@ -45,6 +47,38 @@ window.wx = (function () {
       this.calls.push(['scanQRCode', options]);
       setTimeout(function () {
         options.success({resultStr: 'CODE_128,6900000000071'});
+      }, 0);
+    }
+  };
+}());
+"""
+
+# WeChat's JS-SDK taking two photos at once with chooseImage, each
+# uploaded to WeChat (uploadImage) as the media the fake API serves
+WX_PHOTOS = """
+window.wx = (function () {
+  var ready = [];
+  var uploaded = 0;
+  /* A local id is an address the page shows the photo from */
+  var pixel = 'data:image/gif;base64,R0lGODlhAQABAAAAACw=';
+  return {
+    calls: [],
+    config: function (options) {
+      this.calls.push(['config', options]);
+      setTimeout(function () { ready.forEach(function (f) { f(); }); }, 0);
+    },
+    ready: function (callback) { ready.push(callback); },
+    error: function () {},
+    chooseImage: function (options) {
+      this.calls.push(['chooseImage', options]);
+      setTimeout(function () {
+        options.success({localIds: [pixel + '#1', pixel + '#2']});
+      }, 0);
+    },
+    uploadImage: function (options) {
+      this.calls.push(['uploadImage', options]);
+      setTimeout(function () {
+        options.success({serverId: 'fault-' + (++uploaded)});
       }, 0);
     }
   };
@@ -153,8 +187,8 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
     def stand_in(self, route, url, user_agent):
         "WeChat's JS-SDK, inside WeChat only"
         if url == JWEIXIN and 'MicroMessenger' in user_agent:
-            route.fulfill(
-                body=WX_SCANNER, content_type='application/javascript')
+            route.fulfill(body=getattr(self, 'jssdk', WX_SCANNER),
+                content_type='application/javascript')
             return True
         return False
 
@@ -300,6 +334,48 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
             again = self.phone(WECHAT_UA)
             again.goto(self.url())
             expect(again.locator('#login')).to_be_visible()
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+        self.assertEqual(self.errors, [])
+        self.assertEqual(self.outside, [])
+
+    def test_fault_photos_in_wechat(self):
+        """Inside WeChat 故障上报 takes two photos at once with
+        chooseImage; both reach the work order"""
+        self.api.authorizing = STAFF_OPENID
+        for media_id, photo in zip(['fault-1', 'fault-2'], real_photos()):
+            self.api.add_media(media_id, photo)
+        self.jssdk = WX_PHOTOS
+        self.addCleanup(delattr, self, 'jssdk')
+        page = self.phone(WECHAT_UA)
+        try:
+            self.open_first(page, self.url(), page.locator('#login'))
+            page.locator('#login').fill(LOGIN)
+            page.locator('#password').fill(PASSWORD)
+            page.get_by_role('button', name="登录").click()
+            expect(page.locator('.page__title')).to_have_text("业务中心")
+            page.get_by_role('link', name="故障上报").click()
+            expect(page.locator('.page__title')).to_have_text("故障上报")
+            choose = page.locator('.photo-choose')
+            expect(choose).to_be_visible()
+            choose.click()
+            expect(page.locator('.photo-list li')).to_have_count(2)
+            expect(page.locator('.photo-count')).to_have_text('2/6')
+            self.assertEqual(page.evaluate(
+                    "wx.calls.filter(c => c[0] === 'chooseImage')"
+                    "[0][1].count"), 6)
+            page.locator('#description').fill("东门泵房漏水")
+            page.locator('#place').fill("东门泵房")
+            page.get_by_role('button', name="提交故障").click()
+            expect(page.locator('.page__title')).to_have_text("我的上报")
+            order = page.locator('.fault-order').first
+            expect(order).to_contain_text('东门泵房')
+            expect(order).to_contain_text('照片 2 张')
+            # Unbound again, as the other tests expect the WeChat free
+            page.goto(self.url('profile'))
+            page.get_by_role('button', name="解除微信绑定").click()
+            expect(page.locator('.wechat-state')).to_have_text('未绑定')
         except Exception:
             page.screenshot(path=self.screenshot, full_page=True)
             raise

@@ -2,8 +2,9 @@
 layer of meter_wechat (web.py), one file per group of pages: the login
 with the Tryton user and password or the bound WeChat OpenID (login.py),
 today's work and the search of a meter (home.py), the meter's card and
-its reading with a photo (meter.py), the usage query (usage.py) and the
-staff's own information (profile.py).
+its reading with a photo (meter.py), the usage query (usage.py), the
+staff's own information (profile.py) and the faults they report
+(faults.py).
 
 A page runs as the staff member's Tryton user with the access and record
 rules on (visitor Staff): a meter of another campus is not found.
@@ -22,7 +23,8 @@ add_templates(os.path.join(
 
 from .common import (  # noqa: E402
     PREFIX, FieldStaff, card_url, field_label, find_meter, plain)
-from . import home, login, meter, profile, static, usage  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    faults, home, login, meter, profile, static, usage)
 
 templates.globals['field_label'] = field_label
 templates.filters['plain'] = plain

@@ -13,9 +13,6 @@ from ..export import usage_workbook
 from ..meter import scanned_code
 from .common import FieldStaff
 
-# The kinds of locations offered in the list of buildings
-BUILDINGS = ['building', 'dormitory', 'unit_building']
-
 
 def _subject(pool, args):
     """Return (title, query, meters) of what the query asks the usage of,
@@ -71,16 +68,10 @@ def _kind_texts(pool):
 @page('usage', visitor=FieldStaff)
 def usage(request, pool, visitor, values):
     Location = pool.get('meter.location')
-    User = pool.get('res.user')
     subject, usage = _usage(pool, request.args)
-    campuses = User.get_meter_campuses()
-    domain = [('kind', 'in', BUILDINGS)]
-    if campuses:
-        # The list to choose from; the usage itself is of the meters the
-        # record rules let the staff see
-        domain.append(('campus', 'in', campuses))
-    buildings = Location.search(
-        domain, order=[('campus', 'ASC'), ('name', 'ASC')])
+    # The list to choose from; the usage itself is of the meters the
+    # record rules let the staff see
+    buildings = Location.field_buildings()
     texts = _kind_texts(pool)
     return render(request, 'field/usage.html', subject=subject,
         charts=[{

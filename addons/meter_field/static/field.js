@@ -152,9 +152,161 @@ var MeterField = (function () {
     });
   }
 
+  /* 故障上报's photos: each photo taken goes to the list as a thumbnail
+   * with its own file input (tap it to drop it) and a fresh input takes
+   * the next, up to the form's maximum.  Inside WeChat, chooseImage takes
+   * several at once; each is uploaded (uploadImage) and posted as one
+   * media_id, which the server downloads.  Should the JS-SDK fail, the
+   * file inputs are given back. */
+  function faultPhotos(field) {
+    var max = parseInt(field.dataset.max, 10);
+    var list = field.querySelector('.photo-list');
+    var box = field.querySelector('.photo-box');
+    var count = field.querySelector('.photo-count');
+    var choose = field.querySelector('.photo-choose');
+    function update() {
+      var n = list.children.length;
+      count.textContent = n + '/' + max;
+      box.hidden = n >= max;
+    }
+    function thumbnail(url, element) {
+      var item = document.createElement('li');
+      item.className = 'weui-uploader__file photo-chosen';
+      if (url) {
+        item.style.backgroundImage = 'url("' + url + '")';
+      }
+      item.appendChild(element);
+      item.addEventListener('click', function () {
+        list.removeChild(item);
+        update();
+      });
+      list.appendChild(item);
+      update();
+    }
+    function watch(input) {
+      input.addEventListener('change', function () {
+        var chosen = input.files && input.files[0];
+        if (!chosen) {
+          return;
+        }
+        var next = input.cloneNode(false);
+        next.value = '';
+        input.hidden = true;
+        input.removeAttribute('capture');
+        thumbnail(URL.createObjectURL(chosen), input);
+        box.insertBefore(next, box.firstChild);
+        watch(next);
+      });
+    }
+    watch(box.querySelector('.photo-input'));
+    if (!field.dataset.wx || typeof wx === 'undefined' || !choose) {
+      return;
+    }
+    var config = JSON.parse(field.dataset.wx);
+    var failed = false;
+    wx.config({debug: false, appId: config.appId,
+      timestamp: config.timestamp, nonceStr: config.nonceStr,
+      signature: config.signature,
+      jsApiList: ['chooseImage', 'uploadImage']});
+    wx.error(function () {
+      failed = true;
+      box.querySelector('.photo-input').hidden = false;
+      choose.hidden = true;
+    });
+    wx.ready(function () {
+      if (failed) {
+        return;
+      }
+      box.querySelector('.photo-input').hidden = true;
+      choose.hidden = false;
+      choose.addEventListener('click', function () {
+        wx.chooseImage({
+          count: max - list.children.length,
+          sizeType: ['compressed'],
+          sourceType: ['camera', 'album'],
+          success: function (chosen) {
+            var ids = chosen.localIds.slice();
+            (function upload() {
+              var localId = ids.shift();
+              if (!localId) {
+                return;
+              }
+              count.textContent = '正在上传照片…';
+              wx.uploadImage({localId: localId, isShowProgressTips: 1,
+                success: function (uploaded) {
+                  var media = document.createElement('input');
+                  media.type = 'hidden';
+                  media.name = 'media_id';
+                  media.value = uploaded.serverId;
+                  thumbnail(localId, media);
+                  upload();
+                },
+                fail: function () {
+                  update();
+                  count.textContent = '照片上传失败，请重试';
+                }});
+            }());
+          }
+        });
+      });
+    });
+  }
+
+  /* The place of a fault: choosing a building or typing a place picks its
+   * choice; 定位 records the phone's position (navigator.geolocation). */
+  function faultPlace(form) {
+    function pick(value) {
+      var radio = form.querySelector('input[name="where"][value="' +
+        value + '"]');
+      if (radio) {
+        radio.checked = true;
+      }
+    }
+    form.querySelector('#location').addEventListener('change', function () {
+      pick('building');
+    });
+    form.querySelector('#place').addEventListener('input', function () {
+      pick('place');
+    });
+    var button = form.querySelector('#locate');
+    var status = form.querySelector('#position-status');
+    button.addEventListener('click', function () {
+      if (!navigator.geolocation) {
+        status.textContent = '此浏览器不支持定位，请填写地点说明。';
+        return;
+      }
+      button.disabled = true;
+      status.textContent = '正在定位，请稍候……';
+      navigator.geolocation.getCurrentPosition(function (position) {
+        button.disabled = false;
+        var latitude = position.coords.latitude.toFixed(6);
+        var longitude = position.coords.longitude.toFixed(6);
+        form.querySelector('#latitude').value = latitude;
+        form.querySelector('#longitude').value = longitude;
+        pick('place');
+        status.textContent = '已定位：' + latitude + ', ' + longitude +
+          '（精度约 ' + Math.round(position.coords.accuracy) + ' 米）';
+      }, function (error) {
+        button.disabled = false;
+        status.textContent = error.code === 1
+          ? '未获得定位权限：请允许此页面使用位置信息，或填写地点说明。'
+          : '暂时无法定位：请到室外重试，或填写地点说明。';
+      }, {enableHighAccuracy: true, timeout: 20000, maximumAge: 0});
+    });
+  }
+
+  function faultForm() {
+    var form = document.getElementById('fault-form');
+    if (!form) {
+      return;
+    }
+    faultPhotos(form.querySelector('.fault-photos'));
+    faultPlace(form);
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
     scanButton();
     completion();
   });
-  return {wechatText: wechatText};
+  return {wechatText: wechatText, faultForm: faultForm};
 }());
