@@ -162,6 +162,15 @@ class Reading(metaclass=PoolMeta):
         "Photo Latitude", digits=(9, 6), readonly=True)
     photo_longitude = fields.Numeric(
         "Photo Longitude", digits=(9, 6), readonly=True)
+    reader_latitude = fields.Numeric(
+        "Reader Latitude", digits=(9, 6), readonly=True,
+        help="Where the phone of the member of staff who read the meter was "
+        "when the reading was sent.")
+    reader_longitude = fields.Numeric(
+        "Reader Longitude", digits=(9, 6), readonly=True)
+    reader_accuracy = fields.Integer(
+        "Reader Position Accuracy", readonly=True,
+        help="In metres, as the phone gave it.")
     evidence = fields.Selection([
             ('none', "No Photo"),
             ('pending', "Pending"),
@@ -314,19 +323,32 @@ class Reading(metaclass=PoolMeta):
                 hours=hours)}
 
     def _check_place(self, config):
+        """The photo's EXIF position against the meter's; without one (phone
+        browsers often strip it), the position the reader's phone gave
+        when it was sent, if it is precise enough to tell"""
         meter = self.meter
-        if (self.photo_latitude is None or meter.latitude is None
-                or meter.longitude is None):
+        if meter.latitude is None or meter.longitude is None:
+            position = None
+        elif self.photo_latitude is not None:
+            position = (self.photo_latitude, self.photo_longitude)
+            message = 'meter_base.msg_check_place'
+        elif (self.reader_latitude is not None
+                and (self.reader_accuracy or 0) <= config.photo_max_distance):
+            position = (self.reader_latitude, self.reader_longitude)
+            message = 'meter_base.msg_check_place_reader'
+        else:
+            position = None
+        if position is None:
             return {'check': 'photo_place', 'outcome': 'skipped',
                 'detail': gettext('meter_base.msg_check_no_gps')}
         distance = photos.distance_m(
-            float(self.photo_latitude), float(self.photo_longitude),
+            float(position[0]), float(position[1]),
             float(meter.latitude), float(meter.longitude))
         passed = distance <= config.photo_max_distance
         return {'check': 'photo_place',
             'outcome': 'passed' if passed else 'failed',
-            'detail': gettext('meter_base.msg_check_place',
-                distance=int(round(distance)))}
+            'detail': gettext(message, distance=int(round(distance)),
+                accuracy=self.reader_accuracy)}
 
     def _check_reuse(self, config):
         since = dt.datetime.now() - dt.timedelta(days=REUSE_DAYS)

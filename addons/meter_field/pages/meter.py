@@ -59,9 +59,12 @@ def meter_reading(request, pool, visitor, values, code):
             status=HTTPStatus.BAD_REQUEST, form=form,
             error=gettext('meter_field.msg_meter_removed'))
     try:
+        position = Reading.parse_position(*(request.form.get(name)
+                for name in ('latitude', 'longitude', 'accuracy')))
         reading = Reading.submit(meter, form['value'],
             photo_after_limit(request, pool, visitor, 'reading'),
-            visitor.submitter, source='field', reader=visitor.user)
+            visitor.submitter, source='field', reader=visitor.user,
+            position=position)
     except UserError as exception:
         error = refusal(exception)
         return _card(request, pool, find_meter(pool, code), values,

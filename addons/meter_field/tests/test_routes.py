@@ -289,6 +289,60 @@ class FieldRouteTestCase(RouteTestCase):
         # The card lists it
         self.assertIn('42', client.get(self.url('m/E-1002')).text)
 
+    def test_reading_with_phone_position(self):
+        """The phone's position goes with the reading; the photo carrying
+        none, the evidence check measures it against the meter's"""
+        client = self.logged_in()
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Meter = Pool().get('meter.meter')
+            meter, = Meter.search([('number', '=', 'E-1002')])
+            Meter.write([meter], {
+                    'latitude': Decimal('30.274085'),
+                    'longitude': Decimal('120.155070')})
+            transaction.commit()
+        token = self.token(client, 'm/E-1002')
+        # 1 km north: too far; then at the meter
+        for latitude, value in [('30.283085', '50'), ('30.274100', '51')]:
+            response = client.post(self.url('m/E-1002/reading'), data={
+                    'csrf_token': token, 'value': value,
+                    'latitude': latitude, 'longitude': '120.15507',
+                    'accuracy': '12.5',
+                    'photo': (io.BytesIO(image()), 'meter.jpg')})
+            self.assertEqual(response.status_code, 302, response.text)
+        with Transaction().start(DB_NAME, 0):
+            far, near = Pool().get('meter.reading').search([
+                    ('meter.number', '=', 'E-1002'),
+                    ('value', 'in', [Decimal(50), Decimal(51)]),
+                    ], order=[('value', 'ASC')])
+            self.assertEqual(
+                (far.reader_latitude, far.reader_longitude,
+                    far.reader_accuracy),
+                (Decimal('30.283085'), Decimal('120.155070'), 12))
+            places = {r.value: [(c.outcome, c.detail) for c in r.checks
+                    if c.check == 'photo_place'] for r in [far, near]}
+        (outcome, detail), = places[Decimal(50)]
+        self.assertEqual(outcome, 'failed')
+        self.assertIn('1001', detail)
+        (outcome, detail), = places[Decimal(51)]
+        self.assertEqual(outcome, 'passed')
+
+    def test_reading_bad_position_refused(self):
+        "A position that is no number is refused in Chinese, nothing stored"
+        client = self.logged_in()
+        count = self.reading_count('E-1002')
+        token = self.token(client, 'm/E-1002')
+        for latitude, longitude in [('north', '120.1'), ('95', '120.1'),
+                ('30.1', 'Infinity')]:
+            with self.subTest(latitude=latitude, longitude=longitude):
+                response = client.post(self.url('m/E-1002/reading'), data={
+                        'csrf_token': token, 'value': '60',
+                        'latitude': latitude, 'longitude': longitude,
+                        'photo': (io.BytesIO(image()), 'meter.jpg')})
+                self.assertEqual(response.status_code, 400, response.text)
+                self.assertIn('位置', response.text)
+                self.assertIn('value="60"', response.text)
+        self.assertEqual(self.reading_count('E-1002'), count)
+
     def test_reading_refused_keeps_value(self):
         "A refused reading says why in Chinese and keeps what was typed"
         client = self.logged_in()
