@@ -11,11 +11,11 @@ from PIL import Image
 
 from trytond.modules.meter_wechat.tests.fakes import FakeWeChatApi
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-PASSWORD = 'field-fault-2024'
+from .tools import CSRF, FieldTestCase, PASSWORD
+
 APPID, SECRET = 'wxfault0123456789', 'fault-secret'
 IN_WECHAT = {'User-Agent': 'Mozilla/5.0 (Linux; Android 14) '
     'AppleWebKit/537.36 Mobile MicroMessenger/8.0.49'}
@@ -27,10 +27,8 @@ def image(color=(30, 90, 200), size=(640, 480)):
     return data.getvalue()
 
 
-class FieldFaultTestCase(RouteTestCase):
+class FieldFaultTestCase(FieldTestCase):
     "Test the fault report pages"
-    module = 'meter_field'
-    language = 'zh_CN'
 
     @classmethod
     def setUpClass(cls):
@@ -85,22 +83,6 @@ class FieldFaultTestCase(RouteTestCase):
                     ('field1', "外线一号"), ('field2', "外线二号")]])
         # A fault another member of staff reported
         WorkOrder.report_fault(field2, "二号上报的漏水", place="东门水井")
-
-    def url(self, page=''):
-        return '/%s/field/%s' % (DB_NAME, page)
-
-    def token(self, client, page=''):
-        response = client.get(self.url(page))
-        self.assertEqual(response.status_code, 200, response.text)
-        return CSRF.search(response.text).group(1)
-
-    def logged_in(self, login='field1'):
-        client = self.client()
-        response = client.post(self.url('login'), data={
-                'csrf_token': self.token(client), 'login': login,
-                'password': PASSWORD, 'next': ''})
-        self.assertEqual(response.status_code, 302, response.text)
-        return client
 
     def faults(self):
         "The faults as stored, read as root"

@@ -4,7 +4,6 @@ position from the phone, a new installation in draft and a replacement
 with two photos, as the staff's Tryton user with the campus record
 rules."""
 import io
-import re
 import unittest
 from decimal import Decimal
 from urllib.parse import unquote
@@ -12,11 +11,11 @@ from urllib.parse import unquote
 from PIL import Image
 
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-PASSWORD = 'field-onsite-2024'
+from .tools import CSRF, FieldTestCase, PASSWORD
+
 
 
 def image(color=(200, 30, 30), size=(640, 480)):
@@ -25,19 +24,8 @@ def image(color=(200, 30, 30), size=(640, 480)):
     return data.getvalue()
 
 
-class FieldOnsiteTestCase(RouteTestCase):
+class FieldOnsiteTestCase(FieldTestCase):
     "Test the on-site meter management pages"
-    module = 'meter_field'
-    language = 'zh_CN'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        Configuration = Pool(DB_NAME).get('meter.configuration')
-        if 'ocr' in Configuration._fields:
-            with Transaction().start(DB_NAME, 0, _lock_tables=[
-                        Configuration._table]):
-                Configuration.write([Configuration(1)], {'ocr': False})
 
     @classmethod
     def setUpDatabase(cls):
@@ -71,22 +59,6 @@ class FieldOnsiteTestCase(RouteTestCase):
                     'password': PASSWORD, 'groups': [('add', [field])],
                     'meter_campuses': [('add', [east.id])],
                     }])
-
-    def url(self, page=''):
-        return '/%s/field/%s' % (DB_NAME, page)
-
-    def token(self, client, page=''):
-        response = client.get(self.url(page))
-        self.assertEqual(response.status_code, 200, response.text)
-        return CSRF.search(response.text).group(1)
-
-    def logged_in(self):
-        client = self.client()
-        response = client.post(self.url('login'), data={
-                'csrf_token': self.token(client), 'login': 'field1',
-                'password': PASSWORD, 'next': ''})
-        self.assertEqual(response.status_code, 302, response.text)
-        return client
 
     def meter(self, number):
         "The meter's values as stored, read as root"
@@ -406,7 +378,7 @@ class FieldOnsiteTestCase(RouteTestCase):
         self.assertIsNone(self.meter('E-1001N'))
 
 
-del RouteTestCase
+del FieldTestCase
 
 if __name__ == '__main__':
     unittest.main()

@@ -16,13 +16,13 @@ import openpyxl
 from PIL import Image
 
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
+
+from .tools import CSRF, FieldTestCase, PASSWORD
 
 from trytond.modules.meter_wechat.tests.fakes import FakeWeChatApi
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-PASSWORD = 'field-pages-2024'
 APPID, SECRET = 'wxfield0123456789', 'field-secret'
 WECHAT_UA = ('Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 '
     'Mobile Safari/537.36 MicroMessenger/8.0.47')
@@ -42,10 +42,8 @@ def month_start(months_back=0):
     return dt.datetime(year, month, 15, 4)
 
 
-class FieldPagesTestCase(RouteTestCase):
+class FieldPagesTestCase(FieldTestCase):
     "Test the field staff's pages of today's work, usage and profile"
-    module = 'meter_field'
-    language = 'zh_CN'
 
     @classmethod
     def setUpClass(cls):
@@ -56,11 +54,6 @@ class FieldPagesTestCase(RouteTestCase):
         except Exception:
             cls.api.stop()
             raise
-        Configuration = Pool(DB_NAME).get('meter.configuration')
-        if 'ocr' in Configuration._fields:
-            with Transaction().start(DB_NAME, 0, _lock_tables=[
-                        Configuration._table]):
-                Configuration.write([Configuration(1)], {'ocr': False})
 
     @classmethod
     def tearDownClass(cls):
@@ -173,22 +166,6 @@ class FieldPagesTestCase(RouteTestCase):
                         'method': 'cash', 'date': today,
                         'amount': Decimal('12.30'), 'state': 'posted',
                         'receipt_number': 'R' + number}])
-
-    def url(self, page=''):
-        return '/%s/field/%s' % (DB_NAME, page)
-
-    def token(self, client, page=''):
-        response = client.get(self.url(page))
-        self.assertEqual(response.status_code, 200, response.text)
-        return CSRF.search(response.text).group(1)
-
-    def logged_in(self, login='field1', client=None):
-        client = client or self.client()
-        response = client.post(self.url('login'), data={
-                'csrf_token': self.token(client), 'login': login,
-                'password': PASSWORD, 'next': ''})
-        self.assertEqual(response.status_code, 302, response.text)
-        return client
 
     def user(self, login='field1'):
         User = Pool().get('res.user')
@@ -623,7 +600,7 @@ class FieldPagesTestCase(RouteTestCase):
         self.assertIn('value="kept@example.com"', page.text)
 
 
-del RouteTestCase
+del FieldTestCase
 
 if __name__ == '__main__':
     unittest.main()

@@ -3,7 +3,6 @@ with the Tryton user, the search of a meter, its card and its reading with
 a photo, as the staff's Tryton user with the campus record rules."""
 import datetime as dt
 import io
-import re
 import unittest
 from decimal import Decimal
 from urllib.parse import quote, unquote
@@ -12,11 +11,11 @@ from PIL import Image
 
 from trytond import config
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-PASSWORD = 'field-route-2024'
+from .tools import CSRF, FieldTestCase, PASSWORD
+
 
 
 def image(kind='JPEG', size=(640, 480)):
@@ -25,20 +24,8 @@ def image(kind='JPEG', size=(640, 480)):
     return data.getvalue()
 
 
-class FieldRouteTestCase(RouteTestCase):
+class FieldRouteTestCase(FieldTestCase):
     "Test the field staff's pages"
-    module = 'meter_field'
-    language = 'zh_CN'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        Configuration = Pool(DB_NAME).get('meter.configuration')
-        if 'ocr' in Configuration._fields:
-            # Reading the counter of a plain red photo is beside the point
-            with Transaction().start(DB_NAME, 0, _lock_tables=[
-                        Configuration._table]):
-                Configuration.write([Configuration(1)], {'ocr': False})
 
     @classmethod
     def setUpDatabase(cls):
@@ -79,25 +66,6 @@ class FieldRouteTestCase(RouteTestCase):
                     'password': PASSWORD, 'groups': [('add', [field])],
                     'meter_campuses': [('add', [east.id])],
                     }])
-
-    def url(self, page=''):
-        return '/%s/field/%s' % (DB_NAME, page)
-
-    def token(self, client, page=''):
-        response = client.get(self.url(page))
-        self.assertEqual(response.status_code, 200, response.text)
-        return CSRF.search(response.text).group(1)
-
-    def post_login(self, client, login, password, next_=''):
-        return client.post(self.url('login'), data={
-                'csrf_token': self.token(client), 'login': login,
-                'password': password, 'next': next_})
-
-    def logged_in(self, login='field1'):
-        client = self.client()
-        response = self.post_login(client, login, PASSWORD)
-        self.assertEqual(response.status_code, 302, response.text)
-        return client
 
     def reading_count(self, number, **domain):
         with Transaction().start(DB_NAME, 0):
@@ -410,7 +378,7 @@ class PagesUrlTestCase(unittest.TestCase):
                 self.assertEqual(pages_url(request, settings), expected)
 
 
-del RouteTestCase
+del FieldTestCase
 
 if __name__ == '__main__':
     unittest.main()
