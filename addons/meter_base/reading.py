@@ -1,5 +1,7 @@
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
+from typing import List, NamedTuple, Optional
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
@@ -30,6 +32,15 @@ ANOMALIES = [
     (rules.BACKDATED, "Taken before the previous reading"),
     (rules.SAME_DAY, "Second reading on the same day"),
     ]
+
+
+class Preview(NamedTuple):
+    """What a reading would get, shown before it is submitted: its anomaly
+    codes, its consumption and whether the register went round past its
+    last value (a rollover) to give it"""
+    anomalies: List[str]
+    consumption: Optional[Decimal]
+    rollover: bool
 
 
 class Reading(Workflow, ModelSQL, ModelView):
@@ -279,17 +290,17 @@ class Reading(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def preview(cls, meter, value, source, taken_at=None):
-        """Return the anomaly codes and the consumption a reading of value
-        would get, without storing it: what the submitter is warned of
-        before submitting.  taken_at defaults to now."""
+        """Return the Preview (anomaly codes, consumption and rollover) a
+        reading of value would get, without storing it: what the submitter
+        is warned of before submitting.  taken_at defaults to now."""
         pool = Pool()
         Configuration = pool.get('meter.configuration')
         now = dt.datetime.now()
         reading = cls(meter=meter, value=value, source=source,
             taken_at=taken_at or now.replace(microsecond=0))
         reading.compute_consumption()
-        return (reading.find_anomalies(Configuration(1), now),
-            reading.consumption)
+        return Preview(reading.find_anomalies(Configuration(1), now),
+            reading.consumption, bool(reading.rollover))
 
     def auto_confirmable(self):
         "Tell if the reading may be confirmed without a reviewer"

@@ -233,6 +233,29 @@ class FieldRouteTestCase(FieldTestCase):
         self.assertEqual(answer['anomalies'], [])
         self.assertEqual(answer['consumption'], '10')
 
+    def test_reading_check_rollover(self):
+        "A register that went round past its highest value is said so"
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            Meter = pool.get('meter.meter')
+            east, = pool.get('meter.campus').search([('code', '=', 'E')])
+            Meter.create([{
+                        'number': 'E-1009', 'kind': 'water', 'campus': east.id,
+                        'digits': 3, 'decimals': 0,
+                        'initial_value': Decimal(990)}])
+            transaction.commit()
+        client = self.logged_in()
+        answer = client.get(self.url('m/E-1009/check'),
+            query_string={'value': '5'}).json
+        self.assertEqual(answer['anomalies'], [])
+        self.assertEqual(answer['consumption'], '15')
+        self.assertIn('翻转', answer['rollover'])
+        self.assertIn('15', answer['rollover'])
+        answer = client.get(self.url('m/E-1009/check'),
+            query_string={'value': '995'}).json
+        self.assertFalse(answer['rollover'])
+        self.assertEqual(answer['consumption'], '5')
+
     def test_reading(self):
         "A reading with its photo is stored with source field and the staff"
         client = self.logged_in()

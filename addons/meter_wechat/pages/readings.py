@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 from trytond.exceptions import UserError
+from trytond.i18n import gettext
 from trytond.protocols.wrappers import HTTPStatus, redirect
 
 from ..exceptions import SubmissionError
@@ -79,7 +80,7 @@ def preview(pool, meter, text, source='self'):
     flagged for: the residents' and the field staff's check"""
     Reading = pool.get('meter.reading')
     try:
-        anomalies, consumption = Reading.submit_preview(
+        anomalies, consumption, rollover = Reading.submit_preview(
             meter, text.strip(), source)
     except SubmissionError as exception:
         return json_response(
@@ -89,6 +90,9 @@ def preview(pool, meter, text, source='self'):
                 {'code': c, 'message': anomaly(c)} for c in anomalies],
             'consumption': _plain(consumption),
             'previous': _plain(meter.last_value),
+            'rollover': rollover and gettext(
+                'meter_wechat.msg_reading_rollover',
+                consumption=_plain(consumption)),
             })
 
 

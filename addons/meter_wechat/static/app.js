@@ -63,14 +63,17 @@ var MeterWeChat = (function () {
     var timer = null;
     var asked = 0;
     function show(answer) {
-      if (!answer.anomalies || !answer.anomalies.length) {
+      var messages = (answer.anomalies || []).map(function (a) {
+        return a.message;
+      });
+      if (answer.rollover) {
+        messages.push(answer.rollover);
+      }
+      if (!messages.length) {
         warning.textContent = '';
         warning.classList.remove('warning');
         return;
       }
-      var messages = answer.anomalies.map(function (a) {
-        return a.message;
-      });
       var text = '请核对表盘：' + messages.join('；');
       if (answer.previous !== null && answer.previous !== undefined) {
         text += '（上次读数 ' + answer.previous + '）';

@@ -1002,6 +1002,7 @@ class WeChatRouteTestCase(RouteTestCase):
                 'anomalies': [{'code': 'lower', 'message': '读数低于上次读数'}],
                 'consumption': None,
                 'previous': '180',
+                'rollover': False,
                 })
         answer = check('185.5').json
         self.assertEqual(answer['anomalies'], [])
