@@ -23,6 +23,7 @@ add_templates(os.path.join(
 from .common import (  # noqa: E402
     PREFIX, FieldStaff, card_url, field_label, find_meter, plain)
 from . import home, login, meter, profile, static, usage  # noqa: E402,F401
+from . import rounds  # noqa: E402,F401
 
 templates.globals['field_label'] = field_label
 templates.filters['plain'] = plain
