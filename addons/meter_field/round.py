@@ -9,7 +9,6 @@ Closing a round freezes it: what was left is the unread list of the
 objective review (客观考核).
 """
 import datetime as dt
-import io
 from collections import defaultdict
 from decimal import Decimal
 
@@ -24,8 +23,9 @@ from trytond.modules.meter_base import consumption as rules
 from trytond.modules.meter_base.configuration import to_local, to_utc
 from trytond.modules.meter_base.meter import KINDS
 from trytond.pool import Pool
-from trytond.pyson import Bool, Eval, If
+from trytond.pyson import Eval, If
 from trytond.report import Report
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -196,7 +196,8 @@ class Round(Workflow, ModelSQL, ModelView):
         return campuses[0] if len(campuses) == 1 else None
 
     def get_rec_name(self, name):
-        text = '%s %s' % (self.staff.rec_name, self.start_date.strftime('%Y-%m'))
+        text = '%s %s' % (
+            self.staff.rec_name, self.start_date.strftime('%Y-%m'))
         return '%s %s' % (text, self.name) if self.name else text
 
     @classmethod
@@ -216,10 +217,10 @@ class Round(Workflow, ModelSQL, ModelView):
         line = Line.__table__()
         cursor = Transaction().connection.cursor()
         counts = {r.id: defaultdict(int) for r in rounds}
-        for sub_ids in (rounds[i:i + 1000] for i in range(0, len(rounds), 1000)):
+        for sub_rounds in grouped_slice(rounds):
             cursor.execute(*line.select(
                     line.round, line.state, Count(Literal('*')),
-                    where=line.round.in_([r.id for r in sub_ids]),
+                    where=line.round.in_([r.id for r in sub_rounds]),
                     group_by=[line.round, line.state]))
             for round_id, state, count in cursor:
                 counts[round_id][state] = count

@@ -192,9 +192,9 @@ class FieldRoundTestCase(PhoneMixin, unittest.TestCase):
     def open_menu(self, page, *path):
         # A branch opened before stays open: click only a closed one
         for name, child in zip(path[:-1], path[1:]):
-            if not page.locator(
-                    f'.treeview div.column-char[title="{child}"]').is_visible():
-                page.click(f'.treeview div.column-char[title="{name}"]')
+            item = '.treeview div.column-char[title="%s"]'
+            if not page.locator(item % child).is_visible():
+                page.click(item % name)
         page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
         expect(page.locator('#tablist li.active')
             .first).to_contain_text(path[-1])

@@ -14,7 +14,7 @@ from trytond.modules.meter_wechat.web import (
     json_response, not_found, page, page_url, parse_id, refusal, render)
 from trytond.protocols.wrappers import HTTPStatus, redirect
 
-from ..round import MAX_SKIP_NOTE, SKIP_REASONS
+from ..round import MAX_SKIP_NOTE
 from .common import FieldStaff, card_url
 
 
@@ -159,5 +159,3 @@ def skip(request, pool, visitor, values, round_id, line_id):
     return redirect(round_url(request, round_, done='skipped') + '#line-%d'
         % line.id)
 
-
-__all__ = ['round_url', 'SKIP_REASONS']
