@@ -13,7 +13,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from sql import Literal, Null
-from sql.aggregate import Count, Min, Sum
+from sql.aggregate import Count, Min
 from sql.conditionals import Case
 
 from trytond.i18n import gettext
@@ -219,7 +219,7 @@ class Round(Workflow, ModelSQL, ModelView):
         counts = {r.id: defaultdict(int) for r in rounds}
         for sub_rounds in grouped_slice(rounds):
             cursor.execute(*line.select(
-                    line.round, line.state, Count(Literal('*')),
+                    line.round, line.state, Count(line.id),
                     where=line.round.in_([r.id for r in sub_rounds]),
                     group_by=[line.round, line.state]))
             for round_id, state, count in cursor:
@@ -1082,7 +1082,8 @@ class StaffReport(ModelSQL, ModelView):
         reading = Reading.__table__()
 
         def count(condition):
-            return Sum(Case((condition, 1), else_=0))
+            # No parameter in the CASE: PostgreSQL could not type it
+            return Count(Case((condition, line.id), else_=Null))
         skipped = line.state == 'skipped'
         own = (reading.reader == round_.staff) & (line.state == 'read')
         columns = [

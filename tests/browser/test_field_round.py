@@ -108,6 +108,8 @@ class FieldRoundTestCase(PhoneMixin, unittest.TestCase):
             # The first meter: its card, its reading with a real photo
             lines.nth(0).locator('a.round-read').click()
             expect(page.locator('.page__title')).to_have_text("水表 R-001")
+            # The uploader's script is at the end of the page
+            page.wait_for_load_state('load')
             page.locator('#value').fill('112')
             page.locator('input[type=file][name=photo]').set_input_files(
                 files=[{'name': 'meter.jpg', 'mimeType': 'image/jpeg',
