@@ -18,3 +18,7 @@ class LabelError(UserError):
 
 class LabelPrinterError(UserError):
     pass
+
+
+class RoundError(UserError):
+    "A reading round or one of its meters changed against its rules"

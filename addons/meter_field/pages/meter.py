@@ -6,7 +6,8 @@ from trytond.i18n import gettext
 from trytond.modules.meter_wechat.limits import photo_after_limit
 from trytond.modules.meter_wechat.pages.readings import preview
 from trytond.modules.meter_wechat.web import (
-    centre_today, json_response, not_found, page, page_url, refusal, render)
+    centre_today, json_response, not_found, page, page_url, parse_id,
+    refusal, render)
 from trytond.protocols.wrappers import HTTPStatus, Response, redirect
 
 from .common import FieldStaff, card_path, card_url, find_meter
@@ -42,7 +43,8 @@ def _card(request, pool, meter, values, status=HTTPStatus.OK, error=None,
 def meter_card(request, pool, visitor, values, code):
     """The card; after a login that followed an expired session, the value
     typed before comes back in the query"""
-    form = {'value': request.args.get('value', '')[:32]}
+    form = {'value': request.args.get('value', '')[:32],
+        'round': parse_id(request.args.get('round', ''))}
     return _card(request, pool, find_meter(pool, code), values, form=form)
 
 
@@ -53,7 +55,8 @@ def meter_reading(request, pool, visitor, values, code):
     every reading; refused, the card comes back with what was typed."""
     Reading = pool.get('meter.reading')
     meter = find_meter(pool, code)
-    form = {'value': request.form.get('value', '').strip()}
+    form = {'value': request.form.get('value', '').strip(),
+        'round': parse_id(request.form.get('round', ''))}
     if meter.state != 'active':
         return _card(request, pool, meter, values,
             status=HTTPStatus.BAD_REQUEST, form=form,
@@ -69,6 +72,10 @@ def meter_reading(request, pool, visitor, values, code):
         error = refusal(exception)
         return _card(request, pool, find_meter(pool, code), values,
             status=HTTPStatus.BAD_REQUEST, error=error, form=form)
+    if form['round']:
+        # Read from a round: back to it, the reading linked to its line
+        return redirect(page_url(request, 'rounds/%d' % form['round'],
+                read=reading.id))
     return redirect(page_url(request, 'r/%d' % reading.id))
 
 
