@@ -456,8 +456,8 @@ class RoundRouteTestCase(FieldTestCase):
         theirs, lines = self.round_id('field2', "1号楼")
         response = client.get(self.url('rounds'))
         self.assertEqual(response.status_code, 200)
-        self.assertIn(self.url('rounds/%d' % mine), response.text)
-        self.assertNotIn(self.url('rounds/%d' % theirs), response.text)
+        self.assertIn(self.href('rounds/%d' % mine), response.text)
+        self.assertNotIn(self.href('rounds/%d' % theirs), response.text)
         self.assertRegex(response.text, r'[0-3]/3')
         for page in ['rounds/%d' % theirs, 'rounds/%d/data' % theirs,
                 'rounds/%d/skip/%d' % (theirs, lines[0]),
@@ -472,7 +472,7 @@ class RoundRouteTestCase(FieldTestCase):
         self.assertEqual([l['meter']['number'] for l in data['lines']],
             ['E-101', 'E-102', 'E-103'])
         # The home page leads to the rounds
-        self.assertIn('href="%s"' % self.url('rounds'),
+        self.assertIn('href="%s"' % self.href('rounds'),
             client.get(self.url()).text)
 
     def test_skip(self):
@@ -511,7 +511,7 @@ class RoundRouteTestCase(FieldTestCase):
         client = self.logged_in()
         round_id, lines = self.round_id('field1')
         response = client.get(self.url('rounds/%d' % round_id))
-        self.assertIn(self.url('m/E-101') + '?round=%d' % round_id,
+        self.assertIn(self.href('m/E-101') + '?round=%d' % round_id,
             response.text)
         card = client.get(self.url('m/E-101?round=%d' % round_id))
         self.assertIn('name="round" value="%d"' % round_id, card.text)

@@ -4,6 +4,7 @@ the counter of a plain coloured photo is beside the point), their URLs,
 the CSRF token of a page, a logged-in client, and a photo."""
 import io
 import re
+from urllib.parse import quote
 
 from PIL import Image
 
@@ -39,6 +40,10 @@ class FieldTestCase(RouteTestCase):
 
     def url(self, page=''):
         return '/%s/field/%s' % (DB_NAME, page)
+
+    def href(self, page=''):
+        "The address of a page as the pages write it (the database quoted)"
+        return '/%s/field/%s' % (quote(DB_NAME), page)
 
     def token(self, client, page=''):
         "Return the CSRF token of the page, opened by client"
