@@ -100,10 +100,10 @@ class Post(DeactivableMixin, ModelSQL, ModelView):
             ('department_name_unique', Unique(t, t.department, t.name),
                 'meter_base.msg_post_name_unique'),
             ]
-        cls._order.insert(0, ('name', 'ASC'))
+        cls._order[:0] = [('department', 'ASC'), ('name', 'ASC')]
 
     def get_rec_name(self, name):
-        return '%s / %s' % (self.department.rec_name, self.name)
+        return '%s / %s' % (self.department.name, self.name)
 
     @classmethod
     def search_rec_name(cls, name, clause):
@@ -114,7 +114,7 @@ class Post(DeactivableMixin, ModelSQL, ModelView):
             bool_op = 'OR'
         return [bool_op,
             ('name', operator, operand, *extra),
-            ('department.rec_name', operator, operand, *extra),
+            ('department.name', operator, operand, *extra),
             ]
 
     @classmethod
