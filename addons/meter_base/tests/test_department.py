@@ -100,6 +100,7 @@ class DepartmentTestCase(unittest.TestCase):
                 Meter.read([west_meter.id], ['number'])
             reading, = Reading.create([{
                         'meter': east_meter.id, 'value': Decimal(12)}])
+            self.assertEqual(reading.meter.number, 'E-1')
             with self.assertRaises(AccessError):
                 Reading.create([{
                             'meter': west_meter.id, 'value': Decimal(12)}])
@@ -217,7 +218,6 @@ class DepartmentTestCase(unittest.TestCase):
         "A manager gives the suite's groups, not Administration"
         pool = Pool()
         Post = pool.get('meter.post')
-        User = pool.get('res.user')
         ModelData = pool.get('ir.model.data')
         data = self.setup_posts()
         manager = data['manager']
