@@ -27,6 +27,23 @@ CAMPUSES = [
     ('W', "西校区", "西校区综合服务楼 203 室", "周一至周五 8:30-12:00, 14:00-17:00",
         "王老师", "0571-8820 2203"),
     ]
+# Departments: code, name, parent's code
+DEPARTMENTS = [
+    ('C', "水电保障中心", None),
+    ('E', "东校区分中心", 'C'),
+    ('W', "西校区分中心", 'C'),
+    ('E-WX', "外线班", 'E'),
+    ('FIN', "财务", 'C'),
+    ('CS', "客服", 'C'),
+    ]
+# Posts: department's code, name, groups, campuses' codes, demo holders
+POSTS = [
+    ('E-WX', "抄表员", ['group_field_staff'], ['E'], ['field']),
+    ('E-WX', "班长", ['group_field_staff'], ['E', 'W'], []),
+    ('CS', "收费员", ['group_service_desk'], ['E', 'W'], ['desk']),
+    ('FIN', "审核员", ['group_finance'], ['E', 'W'], ['finance']),
+    ('C', "主任", ['group_meter_admin'], ['E', 'W'], ['manager']),
+    ]
 
 
 def months_back(today, count):
@@ -532,6 +549,48 @@ def set_up_manager(pool):
     return True
 
 
+def set_up_posts(pool, campuses):
+    """The centre's departments and posts; the demo users hold the posts
+    of their work, which give them the groups and campuses they had, and
+    keep no group or campus of their own (the administrator keeps his).
+    Added to a demo database loaded before."""
+    Department = pool.get('meter.department')
+    Post = pool.get('meter.post')
+    User = pool.get('res.user')
+    ModelData = pool.get('ir.model.data')
+    with Transaction().set_context(active_test=False):
+        if Department.search([('code', '=', 'C')]):
+            return False
+    campus_ids = {c.code: c.id for c in campuses}
+    users = {u.login: u for u in User.search([
+                ('login', 'in', ['field', 'finance', 'desk', 'manager'])])}
+    departments = {}
+    for code, name, parent in DEPARTMENTS:
+        department, = Department.create([{
+                    'code': code, 'name': name,
+                    'parent': departments[parent].id if parent else None,
+                    'manager': (users['manager'].id
+                        if code == 'C' and 'manager' in users else None),
+                    }])
+        departments[code] = department
+    for code, name, groups, campus_codes, holders in POSTS:
+        groups = [ModelData.get_id('meter_base', g) for g in groups]
+        holders = [users[h] for h in holders if h in users]
+        Post.create([{
+                    'department': departments[code].id, 'name': name,
+                    'groups': [('add', groups)],
+                    'campuses': [('add', [campus_ids[c]
+                                    for c in campus_codes])],
+                    'holders': [('add', [u.id for u in holders])],
+                    }])
+        if holders:
+            User.write(holders, {
+                    'groups': [('remove', groups)],
+                    'meter_campuses': [('remove', list(campus_ids.values()))],
+                    })
+    return True
+
+
 def set_up_resident(pool):
     "A resident of the WeChat pages, bound to the first account (approved)"
     User = pool.get('meter.wechat.user')
@@ -781,6 +840,7 @@ def load_once(pool):
     if campuses:
         # E sorts before W: east first, as created
         added = set_up_manager(pool)
+        added |= set_up_posts(pool, campuses)
         added |= set_up_payee(pool)
         added |= set_up_devices(pool, campuses, random.Random(20261206))
         added |= set_up_field_work(pool)
@@ -796,6 +856,7 @@ def load_once(pool):
     campuses = load(pool, rng)
     set_up_calendars(pool, campuses)
     set_up_users(pool, campuses)
+    set_up_posts(pool, campuses)
     set_up_resident(pool)
     set_up_appointment(pool)
     set_up_billing(pool, campuses, rng)

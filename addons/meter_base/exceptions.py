@@ -37,3 +37,6 @@ class MeterPositionError(UserError):
 class PhotoValidationError(ValidationError):
     pass
 
+
+class PostDelegationError(UserError):
+    pass

@@ -186,7 +186,7 @@ def _install(request, pool, visitor, values, status=HTTPStatus.OK,
 def _campuses(pool, visitor):
     "The campuses the staff install meters on: theirs, else all they see"
     Campus = pool.get('meter.campus')
-    return list(visitor.user.meter_campuses) or Campus.search([])
+    return list(visitor.user.campuses) or Campus.search([])
 
 
 @page('install', visitor=FieldStaff, jssdk=True)

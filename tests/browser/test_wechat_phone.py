@@ -162,6 +162,7 @@ for login, name, group in [
                 'login': login, 'name': name,
                 'password': 'STAFF_PASSWORD',
                 'groups': [('add', [ModelData.get_id('meter_base', group)])],
+                'meter_campuses': [('add', [campus.id])],
                 }])
 """.replace('STAFF_PASSWORD', STAFF_PASSWORD).replace(
     'WECHAT_RESIDENT', WECHAT_RESIDENT)
