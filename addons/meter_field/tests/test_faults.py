@@ -9,14 +9,14 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from PIL import Image
 
-from trytond.modules.meter_wechat.tests.fakes import FakeWeChatApi
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
-from .tools import CSRF, FieldTestCase, PASSWORD
+from .tools import CSRF, PASSWORD, FakeWeChatMixin, FieldTestCase
 
-APPID, SECRET = 'wxfault0123456789', 'fault-secret'
+APPID = FakeWeChatMixin.WECHAT_APPID
+SECRET = FakeWeChatMixin.WECHAT_SECRET
 IN_WECHAT = {'User-Agent': 'Mozilla/5.0 (Linux; Android 14) '
     'AppleWebKit/537.36 Mobile MicroMessenger/8.0.49'}
 
@@ -27,23 +27,8 @@ def image(color=(30, 90, 200), size=(640, 480)):
     return data.getvalue()
 
 
-class FieldFaultTestCase(FieldTestCase):
+class FieldFaultTestCase(FakeWeChatMixin, FieldTestCase):
     "Test the fault report pages"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.api = FakeWeChatApi(appid=APPID, secret=SECRET)
-        cls.api.start()
-        try:
-            super().setUpClass()
-        except Exception:
-            cls.api.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        cls.api.stop()
 
     @classmethod
     def setUpDatabase(cls):

@@ -19,11 +19,11 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
-from .tools import CSRF, FieldTestCase, PASSWORD
+from .tools import CSRF, PASSWORD, FakeWeChatMixin, FieldTestCase
 
-from trytond.modules.meter_wechat.tests.fakes import FakeWeChatApi
 
-APPID, SECRET = 'wxfield0123456789', 'field-secret'
+APPID = FakeWeChatMixin.WECHAT_APPID
+SECRET = FakeWeChatMixin.WECHAT_SECRET
 WECHAT_UA = ('Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 '
     'Mobile Safari/537.36 MicroMessenger/8.0.47')
 
@@ -42,23 +42,8 @@ def month_start(months_back=0):
     return dt.datetime(year, month, 15, 4)
 
 
-class FieldPagesTestCase(FieldTestCase):
+class FieldPagesTestCase(FakeWeChatMixin, FieldTestCase):
     "Test the field staff's pages of today's work, usage and profile"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.api = FakeWeChatApi(appid=APPID, secret=SECRET)
-        cls.api.start()
-        try:
-            super().setUpClass()
-        except Exception:
-            cls.api.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        cls.api.stop()
 
     @classmethod
     def setUpDatabase(cls):

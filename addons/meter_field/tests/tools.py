@@ -62,3 +62,27 @@ class FieldTestCase(RouteTestCase):
         response = self.post_login(client, login, PASSWORD)
         self.assertEqual(response.status_code, 302, response.text)
         return client
+
+
+class FakeWeChatMixin:
+    """Start the fake WeChat API (WECHAT_APPID, WECHAT_SECRET) for the
+    test case, as cls.api; the test case points the configuration at it"""
+    WECHAT_APPID = 'wxfield0123456789'
+    WECHAT_SECRET = 'field-secret'
+
+    @classmethod
+    def setUpClass(cls):
+        from trytond.modules.meter_wechat.tests.fakes import FakeWeChatApi
+        cls.api = FakeWeChatApi(
+            appid=cls.WECHAT_APPID, secret=cls.WECHAT_SECRET)
+        cls.api.start()
+        try:
+            super().setUpClass()
+        except Exception:
+            cls.api.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.api.stop()
