@@ -114,7 +114,7 @@ class Round(Workflow, ModelSQL, ModelView):
         'meter.field.round.line', 'round', "Meters",
         states=_states)
     notes = fields.Text("Notes", states=_states,
-        help="The log of the round (日志记录): what staff met on the way.")
+        help="The log of the round: what staff met on the way.")
     state = fields.Selection(
         STATES, "State", readonly=True, required=True, sort=False)
     started_at = fields.DateTime("Started At", readonly=True)
