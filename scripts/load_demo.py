@@ -626,14 +626,39 @@ def set_up_appointment(pool):
                 }])
 
 
+def demo_photos(count):
+    """Return count photos of meters: the shared test photos beside the
+    checkout when they are there, else dials drawn here (a fresh machine
+    has only the repository)"""
+    import glob
+    import io
+    import os
+
+    from PIL import Image, ImageDraw
+    paths = sorted(glob.glob(os.path.join(os.path.dirname(os.path.dirname(
+                        os.path.abspath(__file__))), '..', 'shared',
+                'testdata', 'meter-photos', 'wmsc_*.jpg')))
+    photos = []
+    for index in range(count):
+        if paths:
+            with open(paths[index % len(paths)], 'rb') as fp:
+                photos.append(fp.read())
+            continue
+        image = Image.new('RGB', (800, 600), (40 + 30 * index, 40, 40))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle([200, 250, 600, 350], fill=(15, 15, 15))
+        draw.text((330, 290), "0 3 1 9 %d" % index, fill=(255, 255, 255))
+        data = io.BytesIO()
+        image.save(data, 'JPEG')
+        photos.append(data.getvalue())
+    return photos
+
+
 def set_up_field_work(pool):
     """Today's work of the east campus's field user: one of their readings
     waiting for review (lower than the last one, with a photo) and a
     repair assigned to them; the meters of the campus are not read yet this
     month.  Added to a demo database loaded before."""
-    import io
-    import os
-    from PIL import Image
     User = pool.get('res.user')
     Meter = pool.get('meter.meter')
     Reading = pool.get('meter.reading')
@@ -643,15 +668,7 @@ def set_up_field_work(pool):
         return False
     user, = users
     meter, = Meter.search([('number', '=', 'DE000050')])
-    photo = os.path.join(os.path.dirname(os.path.dirname(__file__)), '..',
-        'shared', 'testdata', 'meter-photos', 'wmsc_2019-09-05_3818fd8.jpg')
-    if os.path.exists(photo):
-        with open(photo, 'rb') as fp:
-            data = fp.read()
-    else:
-        data = io.BytesIO()
-        Image.new('RGB', (640, 480), (40, 40, 40)).save(data, 'JPEG')
-        data = data.getvalue()
+    data, = demo_photos(1)
     Reading.submit(meter, str(meter.last_value - Decimal(30)), data,
         user.rec_name, source='field', reader=user)
     WorkOrder.create([{
@@ -735,9 +752,6 @@ def set_up_rounds(pool, campuses):
     on a building, made from a saved route: three meters read (with real
     photos), one skipped because nobody was home, the rest to read; tell
     if it was made"""
-    import glob
-    import os
-
     from trytond.modules.meter_base.configuration import to_utc
     User = pool.get('res.user')
     Meter = pool.get('meter.meter')
@@ -769,18 +783,13 @@ def set_up_rounds(pool, campuses):
     end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(
         days=1)
     round_, = Route.generate_rounds([route], start, end)
-    photos = sorted(glob.glob(os.path.join(os.path.dirname(
-                    os.path.dirname(os.path.abspath(__file__))), '..',
-                'shared', 'testdata', 'meter-photos', 'wmsc_*.jpg')))
+    photos = demo_photos(3)
     zone = Configuration.tzinfo()
     now = dt.datetime.now().replace(microsecond=0)
     month_start = to_utc(dt.datetime.combine(start, dt.time()), zone)
     lines = list(round_.lines)
     for index, (line, minutes) in enumerate(zip(lines[:3], [95, 72, 41])):
-        photo = None
-        if photos:
-            with open(photos[index % len(photos)], 'rb') as fp:
-                photo = fp.read()
+        photo = photos[index]
         meter = line.meter
         Reading.create([{
                     'meter': meter.id,
