@@ -372,11 +372,20 @@ class SaoSweepTestCase(unittest.TestCase):
         dialog.locator('button', has_text="打印").click()
         self.settle()
         reason = dialog.locator('textarea')
+        save = dialog.locator('button[title="另存为..."]')
+        # Either the reprint's reason is asked or the file is there: wait
+        # for whichever sao renders, it may come after the answer
+        try:
+            reason.or_(save).first.wait_for(timeout=60000)
+        except PlaywrightTimeoutError:
+            pass
         if reason.count() and reason.is_visible():
             reason.fill("标签损坏，重新打印")
+            # sao takes the text into the record on change: leave the field
+            reason.press('Tab')
+            self.settle()
             dialog.locator('button', has_text="打印").click()
             self.settle()
-        save = dialog.locator('button[title="另存为..."]')
         try:
             save.wait_for(timeout=60000)
             with page.expect_download() as download:
