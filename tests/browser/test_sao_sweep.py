@@ -337,11 +337,21 @@ class SaoSweepTestCase(unittest.TestCase):
         if self.errors:
             failures.append(f"{where}: JavaScript error: {self.errors[:2]}")
             self.errors.clear()
-        cancel = dialog.locator('button', has_text="取消")
-        if cancel.count():
-            cancel.click()
-        else:
-            page.keyboard.press('Escape')
+        self.close_wizard(dialog)
+
+    def close_wizard(self, dialog):
+        """Cancel the wizard of dialog (its 取消 button, else Escape) and
+        wait until it is gone: a wizard left open under the next one hides
+        that one's answer"""
+        cancel = dialog.locator('button:visible', has_text="取消").first
+        try:
+            cancel.click(timeout=10000)
+        except PlaywrightTimeoutError:
+            self.page.keyboard.press('Escape')
+        try:
+            dialog.first.wait_for(state='hidden', timeout=15000)
+        except PlaywrightTimeoutError:
+            self.page.keyboard.press('Escape')
         self.settle()
 
     def walk_label_wizard(self, failures, menu):
