@@ -98,7 +98,8 @@ class Meter(metaclass=PoolMeta):
         if not mismatches:
             cls.mark_verified([meter])
             return None
-        return report_mismatch(meter, mismatches, note=note, photo=photo)
+        return Pool().get('meter.work_order').report_meter_mismatch(
+            meter, mismatches, note=note, photo=photo)
 
     @classmethod
     def locate_on_site(cls, meter, latitude, longitude, accuracy):
@@ -224,11 +225,3 @@ def check_in_service(meter):
     if meter.state == 'removed':
         raise SubmissionError(
             gettext('meter_field.msg_meter_removed_onsite'))
-
-
-def report_mismatch(meter, found, note=None, photo=None):
-    """Return the work order (表计信息不符) that tells the office the meter
-    was found unlike its record: found maps the fields to what staff
-    found"""
-    return Pool().get('meter.work_order').report_meter_mismatch(
-        meter, found, note=note, photo=photo)
