@@ -22,3 +22,8 @@ class LabelPrinterError(UserError):
 
 class RoundError(UserError):
     "A reading round or one of its meters changed against its rules"
+
+
+class SyncError(SubmissionError):
+    """A submission sent by a phone's queue refused before anything of it
+    was written: its key or its time is not valid"""

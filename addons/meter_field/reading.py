@@ -1,9 +1,40 @@
 "The readings as the field staff follow them"
+from trytond.modules.meter_wechat.submission import check_photo, fetch_photo
 from trytond.pool import Pool, PoolMeta
 
+from .sync import IdempotentMixin
 
-class Reading(metaclass=PoolMeta):
+
+class Reading(IdempotentMixin, metaclass=PoolMeta):
     __name__ = 'meter.reading'
+
+    @classmethod
+    def submit_taken(cls, meter, text, photo, submitter, taken_at, key,
+            source='field', reader=None, position=None):
+        """Create the reading of meter typed as text with its photo, taken
+        at taken_at (naive UTC, the phone's time) by the submission of
+        idempotency key, and return it; it is then checked as every
+        reading, the photo's EXIF time against taken_at.  The arguments
+        are those of Reading.submit; raise SubmissionError when refused
+        before anything is written.  sync.once() makes it idempotent."""
+        value = cls.parse_submitted_value(text)
+        photo = fetch_photo(photo)
+        check_photo(photo)
+        latitude, longitude, accuracy = position or (None, None, None)
+        reading, = cls.create([{
+                    'meter': meter.id,
+                    'value': value,
+                    'taken_at': taken_at,
+                    'source': source,
+                    'reader': reader.id if reader else None,
+                    'submitter': submitter,
+                    'photo': photo,
+                    'reader_latitude': latitude,
+                    'reader_longitude': longitude,
+                    'reader_accuracy': accuracy,
+                    'idempotency_key': key,
+                    }])
+        return reading
 
     @classmethod
     def in_review_of(cls, user, limit=20):

@@ -31,6 +31,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import RoundError
 from .export import table_workbook
+from .sync import IdempotentMixin
 
 STATES = [
     ('planned', "Planned"),
@@ -539,9 +540,10 @@ def reading_limits(meters, config):
     return result
 
 
-class RoundLine(sequence_ordered(), ModelSQL, ModelView):
+class RoundLine(IdempotentMixin, sequence_ordered(), ModelSQL, ModelView):
     """A meter of a round (抄表日志): to read, read (with the reading that
-    read it) or skipped with a reason"""
+    read it) or skipped with a reason; a skip sent from a phone keeps its
+    idempotency key"""
     __name__ = 'meter.field.round.line'
     round = fields.Many2One(
         'meter.field.round', "Round", required=True, ondelete='CASCADE')
@@ -758,9 +760,11 @@ class RoundLine(sequence_ordered(), ModelSQL, ModelView):
             cls.link(lines)
 
     @classmethod
-    def skip(cls, lines, reason, note=None):
+    def skip(cls, lines, reason, note=None, skipped_at=None, key=None):
         """Skip the lines for reason (one of SKIP_REASONS); other needs a
-        note.  A read line, or one of a closed round, is not skipped."""
+        note.  A read line, or one of a closed round, is not skipped.
+        skipped_at is the phone's time of a skip sent later (naive UTC),
+        key its idempotency key."""
         pool = Pool()
         Round = pool.get('meter.field.round')
         note = (note or '').strip()
@@ -782,8 +786,10 @@ class RoundLine(sequence_ordered(), ModelSQL, ModelView):
                 'state': 'skipped',
                 'skip_reason': reason,
                 'skip_note': note or None,
-                'skipped_at': dt.datetime.now().replace(microsecond=0),
+                'skipped_at': (skipped_at
+                    or dt.datetime.now().replace(microsecond=0)),
                 'skipped_by': Transaction().user,
+                'idempotency_key': key,
                 })
         rounds = list({l.round for l in lines})
         Round.start([r for r in rounds if r.state == 'planned'])

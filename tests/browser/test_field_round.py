@@ -14,7 +14,7 @@ import unittest
 
 from playwright.sync_api import expect, sync_playwright
 
-from .phone import PhoneMixin
+from .phone import PhoneMixin, field_round_setup
 from .server import PASSWORD as ADMIN_PASSWORD
 from .server import Server, launch_browser, sao_login
 from .test_wechat_phone import PHONE_UA, meter_photo
@@ -24,43 +24,7 @@ PHOTO = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
                 os.path.dirname(os.path.abspath(__file__))))),
     'shared', 'testdata', 'meter-photos', 'wmsc_2019-09-18_e824b12.jpg')
 
-SETUP = """
-import datetime as dt
-from decimal import Decimal
-Campus = pool.get('meter.campus')
-Location = pool.get('meter.location')
-Meter = pool.get('meter.meter')
-Configuration = pool.get('meter.configuration')
-User = pool.get('res.user')
-ModelData = pool.get('ir.model.data')
-Round = pool.get('meter.field.round')
-Date = pool.get('ir.date')
-if 'ocr' in Configuration._fields:
-    # Reading the counter is meter_base's to test, and slow on 2 cores
-    Configuration.write([Configuration(1)], {'ocr': False})
-east = Campus(code='E', name="东校区")
-east.save()
-building = Location(name="东1幢", campus=east, kind='building')
-building.save()
-for number in ['R-001', 'R-002', 'R-003']:
-    Meter(number=number, kind='water', campus=east, location=building,
-        digits=6, decimals=0, multiplier=Decimal(1),
-        initial_value=Decimal(100), reading_method='manual').save()
-field, = User.create([{
-            'login': 'LOGIN', 'name': "外线人员 (东校区)",
-            'password': 'PASSWORD',
-            'groups': [('add', [ModelData.get_id(
-                            'meter_base', 'group_field_staff')])],
-            'meter_campuses': [('add', [east.id])],
-            }])
-today = Date.today()
-start = today.replace(day=1)
-end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-round_, = Round.create([{'staff': field.id, 'campus': east.id,
-            'name': "东1幢", 'start_date': start, 'end_date': end}])
-Round.fill([round_], Meter.search(Round.meter_domain(east, building),
-        order=Round.route_order()))
-""".replace('LOGIN', LOGIN).replace('PASSWORD', PASSWORD)
+SETUP = field_round_setup(LOGIN, PASSWORD, ['R-001', 'R-002', 'R-003'])
 
 
 class FieldRoundTestCase(PhoneMixin, unittest.TestCase):

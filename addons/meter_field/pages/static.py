@@ -14,6 +14,7 @@ HERE = os.path.dirname(os.path.dirname(__file__))
 NODE_MODULES = os.path.join(STATIC, 'node_modules')
 ASSETS = {
     'field.js': (os.path.join(HERE, 'static'), 'field.js'),
+    'offline.js': (os.path.join(HERE, 'static'), 'offline.js'),
     'zxing.js': (os.path.join(NODE_MODULES, '@zxing', 'library', 'umd'),
         'index.min.js'),
     }
