@@ -150,6 +150,12 @@ class FieldOfflineTestCase(PhoneMixin, unittest.TestCase):
                 expect(page.locator('.page__title')).to_have_text(
                     "水表 " + NUMBERS[index])
                 expect(page.locator('#offline-banner')).to_be_visible()
+                if not index:
+                    # Warned with the limits the round brought: lower
+                    # than the last value (100), not a rollover
+                    page.locator('#value').fill('50')
+                    expect(page.locator('#reading-warning')).to_have_text(
+                        '读数低于上次读数')
                 page.locator('#value').fill(str(value))
                 page.locator('#offline-photo').set_input_files(files=[{
                             'name': f'IMG_{index}.jpg',
