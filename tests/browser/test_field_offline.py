@@ -136,7 +136,12 @@ class FieldOfflineTestCase(PhoneMixin, unittest.TestCase):
             page.locator('.rounds a.round').first.click()
             expect(page.locator('.round-progress')).to_have_text('0/4')
             round_url = page.url
-            # Online: the worker controls the page, the round is kept
+            # Online: the worker is installed (a page opened while it
+            # installed may stay without it: the next one has it) and
+            # controls the page, the round is kept
+            page.evaluate('navigator.serviceWorker.ready.then(() => true)')
+            page.reload()
+            expect(page.locator('.round-progress')).to_have_text('0/4')
             page.wait_for_function(
                 'navigator.serviceWorker.controller !== null')
             page.wait_for_function('document.querySelector('

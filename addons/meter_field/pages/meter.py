@@ -1,6 +1,8 @@
 """A meter's card (表计): its data, last readings with their photos, usage
 of 12 months, the account's bills and payments (收费查询) and open work
 orders; and its reading with a photo (现场抄录)"""
+import datetime as dt
+
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.modules.meter_wechat.limits import photo_after_limit
@@ -10,6 +12,8 @@ from trytond.modules.meter_wechat.web import (
     refusal, render)
 from trytond.protocols.wrappers import HTTPStatus, Response, redirect
 
+from ..exceptions import SyncError
+from ..sync import once, parse_key
 from .common import FieldStaff, card_path, card_url, find_meter
 
 # Readings shown on a meter's card
@@ -64,10 +68,22 @@ def meter_reading(request, pool, visitor, values, code):
     try:
         position = Reading.parse_position(*(request.form.get(name)
                 for name in ('latitude', 'longitude', 'accuracy')))
-        reading = Reading.submit(meter, form['value'],
-            photo_after_limit(request, pool, visitor, 'reading'),
-            visitor.submitter, source='field', reader=visitor.user,
-            position=position)
+        photo = photo_after_limit(request, pool, visitor, 'reading')
+        if request.form.get('idempotency_key'):
+            # The key the page made: a second tap or a resend after a
+            # timeout answers with the first reading
+            key = parse_key(request.form['idempotency_key'])
+            reading, _ = once(Reading, key, lambda: Reading.submit_taken(
+                    meter, form['value'], photo, visitor.submitter,
+                    dt.datetime.now().replace(microsecond=0), key,
+                    source='field', reader=visitor.user, position=position))
+            if reading.reader != visitor.user:
+                raise SyncError(
+                    gettext('meter_field.msg_idempotency_key_other'))
+        else:
+            reading = Reading.submit(meter, form['value'], photo,
+                visitor.submitter, source='field', reader=visitor.user,
+                position=position)
     except UserError as exception:
         error = refusal(exception)
         return _card(request, pool, find_meter(pool, code), values,

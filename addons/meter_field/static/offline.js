@@ -20,7 +20,11 @@
  *
  * An entry: {key, kind ('reading', 'skip', 'fault', or another page's),
  * url, fields, files: [{name, blob, filename}], label, round, line,
- * created, state ('pending' or 'refused'), error}. */
+ * created, state ('pending' or 'refused'), error}.  Another page queues
+ * its own kind with MeterOffline.enqueue(kind, fields, files, label,
+ * {url: ...}): the fields get idempotency_key and taken_at, and its
+ * route answers JSON, 200 when taken (or taken before, with that key),
+ * 4xx with {error} when refused. */
 var MeterOffline = (function () {
   'use strict';
 
@@ -409,6 +413,11 @@ var MeterOffline = (function () {
   }
 
   document.addEventListener('DOMContentLoaded', function () {
+    // A form sent twice (a second tap, a resend) is one submission
+    Array.prototype.forEach.call(document.querySelectorAll(
+      'input.idempotency-key'), function (input) {
+      input.value = input.value || newKey();
+    });
     csrfToken();
     register();
     interceptForms();

@@ -67,6 +67,9 @@ class SyncRouteTestCase(FieldTestCase):
         set_up_campus(configure=False)
         make_round('field1')
         make_round('field1', numbers=('E-201', 'E-102'), name="2号楼")
+        Meter = Pool().get('meter.meter')
+        east, = Meter.search([('number', '=', 'E-101')])
+        Meter.copy([east], {'number': 'E-104'})
 
     def round_id(self, name="1号楼"):
         with Transaction().start(DB_NAME, 0):
@@ -118,6 +121,26 @@ class SyncRouteTestCase(FieldTestCase):
         round_id, lines = self.round_id()
         data = client.get(self.url('rounds/%d/data' % round_id)).json
         self.assertEqual(data['lines'][0]['state'], 'read')
+
+    def test_card_form_once(self):
+        "The card's form sent twice with its page's key is one reading"
+        client = self.logged_in()
+        card = client.get(self.url('m/E-104'))
+        self.assertIn('name="idempotency_key"', card.text)
+        token = CSRF.search(card.text).group(1)
+        key_ = key()
+        locations = []
+        for attempt in range(2):
+            response = client.post(self.url('m/E-104/reading'), data={
+                    'csrf_token': token, 'value': '140',
+                    'idempotency_key': key_, 'photo': (
+                        io.BytesIO(image()), 'meter.jpg', 'image/jpeg')})
+            self.assertEqual(response.status_code, 302, response.text)
+            locations.append(response.headers['Location'])
+        self.assertEqual(locations[0], locations[1])
+        readings = self.readings('E-104')
+        self.assertEqual(len(readings), 1)
+        self.assertEqual(readings[0][5], key_)
 
     def test_reading_refused(self):
         "Refusals say why in JSON and store nothing"
