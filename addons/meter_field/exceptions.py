@@ -22,3 +22,12 @@ class LabelPrinterError(UserError):
 
 class RoundError(UserError):
     "A reading round or one of its meters changed against its rules"
+
+
+class BluetoothReadingError(SubmissionError):
+    """A reading over Bluetooth refused before anything of it is written:
+    the phone keeps the bytes received and says why"""
+
+
+class BluetoothConfigurationError(ValidationError):
+    "A UUID of the Bluetooth bridge that Web Bluetooth would not take"

@@ -25,6 +25,7 @@ from .common import (  # noqa: E402
     PREFIX, FieldStaff, card_url, field_label, find_meter, plain)
 from . import (  # noqa: E402,F401
     faults, home, login, meter, profile, rounds, static, usage)
+from . import bluetooth  # noqa: E402,F401
 
 templates.globals['field_label'] = field_label
 templates.filters['plain'] = plain
