@@ -236,6 +236,10 @@ var MeterFieldBluetooth = (function () {
       var json = (response.headers.get('Content-Type') || '').indexOf(
         'application/json') === 0;
       if (!json || response.status >= 500) {
+        // A meter not found (404) or a request too large will never pass
+        if (response.status >= 400 && response.status < 500) {
+          return {error: response.status, status: true};
+        }
         return {keep: true};
       }
       return response.json().then(function (data) {
@@ -268,6 +272,7 @@ var MeterFieldBluetooth = (function () {
       statusBox.textContent = code ? messages[code] || code : '';
     }
     function showResult(data) {
+      statusBox.textContent = messages.sent;
       resultBox.hidden = false;
       resultBox.querySelector('.bt-value').textContent = data.value;
       resultBox.querySelector('.bt-state').innerHTML = '';
@@ -305,9 +310,9 @@ var MeterFieldBluetooth = (function () {
               if (result.data.meter === request.meter) {
                 showResult(result.data);
               }
-              status('');
             } else {
-              showError(messages.failed + result.error);
+              showError(messages.failed + (result.status ?
+                messages.refused + result.error : result.error));
             }
             return true;
           });
@@ -369,7 +374,8 @@ var MeterFieldBluetooth = (function () {
           if (result.data) {
             showResult(result.data);
           } else {
-            showError(result.error);
+            showError(result.status ? messages.refused + result.error :
+              result.error);
           }
         });
       }, function (error) {
