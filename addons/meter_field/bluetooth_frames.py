@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from trytond.modules.meter_devices.protocols import (
-    END, START, EncodeError, FrameError, cjt188, dlt645)
+    START, EncodeError, FrameError, cjt188, dlt645)
 
 __all__ = ['ReplyError', 'Reply', 'PROTOCOLS', 'request_frame',
     'read_reply', 'parse_hex', 'MAX_REPLY']
