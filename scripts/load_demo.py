@@ -806,6 +806,38 @@ def set_up_rounds(pool, campuses):
     return True
 
 
+def set_up_bluetooth(pool):
+    """A water meter of the east campus read over Bluetooth by `field`
+    (蓝牙抄表): its reply, a real CJ/T 188 frame, decoded by the server
+    and kept on the reading.  Every demo meter has a protocol and a
+    communication address, so any of them can be tried with a real BLE
+    serial bridge."""
+    from trytond.modules.meter_devices.protocols import cjt188
+    User = pool.get('res.user')
+    Meter = pool.get('meter.meter')
+    Reading = pool.get('meter.reading')
+    Line = pool.get('meter.field.round.line')
+    Configuration = pool.get('meter.configuration')
+    key = 'demo-bluetooth-0001'
+    users = User.search([('login', '=', 'field')])
+    if not users or Reading.bluetooth_sent(key):
+        return False
+    user, = users
+    in_rounds = {l.meter.id for l in Line.search([])}
+    meter = next(m for m in Meter.search([
+                ('campus.code', '=', 'E'), ('kind', '=', 'water'),
+                ('protocol', '=', 'cjt188_2004'), ('state', '=', 'active'),
+                ('comm_address', '!=', None)], order=[('number', 'ASC')])
+        if m.id not in in_rounds)
+    flow = (meter.last_value or meter.initial_value) + Decimal('7.25')
+    now = dt.datetime.now(Configuration.tzinfo()).replace(microsecond=0)
+    reply = cjt188.encode_reply(meter.comm_address, flow=flow,
+        clock=now.replace(tzinfo=None), preamble=True)
+    Reading.submit_bluetooth(meter, reply.hex(), key, now.isoformat(),
+        user, user.rec_name)
+    return True
+
+
 def finish_configuration(pool):
     "Mark the set-up wizards done so that sao opens straight on the menu"
     Item = pool.get('ir.module.config_wizard.item')
@@ -857,6 +889,7 @@ def load_once(pool):
         added |= set_up_labels(pool)
         added |= set_up_field_reports(pool, campuses)
         added |= set_up_rounds(pool, campuses)
+        added |= set_up_bluetooth(pool)
         return added
     # The appointment counts the places of its slot with the table locked:
     # ask for the lock first rather than load everything again for it
@@ -877,6 +910,7 @@ def load_once(pool):
     set_up_labels(pool)
     set_up_field_reports(pool, campuses)
     set_up_rounds(pool, campuses)
+    set_up_bluetooth(pool)
     finish_configuration(pool)
     return True
 

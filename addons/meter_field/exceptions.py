@@ -27,3 +27,10 @@ class RoundError(UserError):
 class SyncError(SubmissionError):
     """A submission sent by a phone's queue refused before anything of it
     was written: its key or its time is not valid"""
+class BluetoothReadingError(SubmissionError):
+    """A reading over Bluetooth refused before anything of it is written:
+    the phone keeps the bytes received and says why"""
+
+
+class BluetoothConfigurationError(ValidationError):
+    "A UUID of the Bluetooth bridge that Web Bluetooth would not take"

@@ -24,8 +24,8 @@ add_templates(os.path.join(
 from .common import (  # noqa: E402
     PREFIX, FieldStaff, card_url, field_label, find_meter, plain)
 from . import (  # noqa: E402,F401
-    faults, home, login, meter, offline, profile, rounds, static, sync,
-    usage)
+    bluetooth, faults, home, login, meter, offline, profile, rounds,
+    static, sync, usage)
 
 templates.globals['field_label'] = field_label
 templates.filters['plain'] = plain
