@@ -595,7 +595,7 @@ def set_up_posts(pool, campuses):
 POST_MESSAGES = {
     "收费员": ['binding', 'work_order'],
     "审核员": ['transfer'],
-    "主任": ['binding', 'work_order', 'reading_review', 'transfer'],
+    "主任": ['binding', 'work_order', 'reading_review'],
     }
 
 

@@ -22,3 +22,7 @@ class LabelPrinterError(UserError):
 
 class RoundError(UserError):
     "A reading round or one of its meters changed against its rules"
+
+
+class ConnectionTestError(UserError):
+    "A connection to a service outside failed its test: the exact error"
