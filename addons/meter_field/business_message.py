@@ -197,9 +197,11 @@ class BusinessMessage(Model):
             if notification:
                 count += notification.business_count or 0
             else:
+                # With a value, the action reaches sao whole: sao 8.0
+                # cannot execute an action given by its id alone
                 notification = Notification(
                     user=user, business_kind=kind, action=action,
-                    icon='tryton-notification')
+                    action_value='{}', icon='tryton-notification')
                 new.append(notification)
             notification.business_count = count
             with Transaction().set_context(language=user.language.code

@@ -158,6 +158,8 @@ class BusinessMessageTestCase(FakeWeChatMixin, DBTestCase):
             pool.get('ir.action.act_window')(
                 pool.get('ir.model.data').get_id(
                     'meter_wechat', 'act_binding')).action.id)
+        self.assertEqual(notification._action_value['res_model'],
+            'meter.wechat.binding')
         # The west, the silent post, the user without the group or without
         # a post are not told
         for login in ['desk_w', 'silent', 'nogroup', 'direct', 'finance']:

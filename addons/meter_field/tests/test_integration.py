@@ -8,9 +8,9 @@ import threading
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
-from trytond.tools.logging import is_sensitive_key
 from trytond.tests.test_tryton import (
     _DBTestCase as DBTestCase, with_transaction)
+from trytond.tools.logging import is_sensitive_key
 from trytond.transaction import Transaction
 
 from .tools import FakeWeChatMixin
@@ -155,7 +155,8 @@ class IntegrationTestCase(FakeWeChatMixin, DBTestCase):
                 Platform.test_connection([platform])
                 values, = Platform.read([platform.id], [
                         'connection_status', 'token_input', 'token_set'])
-                self.assertEqual(values['connection_status'], "连接成功。")
+                self.assertEqual(
+                    values['connection_status'], "连接成功。")
                 self.assertEqual(values['token_input'], None)
                 self.assertIs(values['token_set'], True)
                 with self.assertRaises(AccessError):
