@@ -591,6 +591,29 @@ def set_up_posts(pool, campuses):
     return True
 
 
+# Business messages (业务消息): the kinds each post is told of, by name
+POST_MESSAGES = {
+    "收费员": ['binding', 'work_order'],
+    "审核员": ['transfer'],
+    "主任": ['binding', 'work_order', 'reading_review'],
+    }
+
+
+def set_up_business_messages(pool):
+    """Switch on the business messages of the posts, so that what waits
+    reaches the desk, finance and the manager; before the data is loaded,
+    so that the bells have something to say"""
+    Post = pool.get('meter.post')
+    posts = Post.search([('name', 'in', list(POST_MESSAGES))])
+    if not posts or any(p.message_binding or p.message_transfer
+            for p in posts):
+        return False
+    for post in posts:
+        Post.write([post], {'message_%s' % k: True
+                for k in POST_MESSAGES[post.name]})
+    return True
+
+
 def set_up_resident(pool):
     "A resident of the WeChat pages, bound to the first account (approved)"
     User = pool.get('meter.wechat.user')
@@ -882,6 +905,7 @@ def load_once(pool):
         # E sorts before W: east first, as created
         added = set_up_manager(pool)
         added |= set_up_posts(pool, campuses)
+        added |= set_up_business_messages(pool)
         added |= set_up_payee(pool)
         added |= set_up_devices(pool, campuses, random.Random(20261206))
         added |= set_up_field_work(pool)
@@ -899,6 +923,7 @@ def load_once(pool):
     set_up_calendars(pool, campuses)
     set_up_users(pool, campuses)
     set_up_posts(pool, campuses)
+    set_up_business_messages(pool)
     set_up_resident(pool)
     set_up_appointment(pool)
     set_up_billing(pool, campuses, rng)

@@ -25,6 +25,11 @@ class User(metaclass=PoolMeta):
             help="The campuses of the user and of their posts: "
             "the campus record rules show them theirs."),
         'get_campuses')
+    all_groups = fields.Function(fields.Many2Many(
+            'res.group', None, None, "All Groups",
+            help="The groups the user holds: their own, those of their "
+            "posts and those these imply."),
+        'get_all_groups', searcher='search_all_groups')
     _get_meter_campuses_cache = Cache(
         'res_user.get_meter_campuses', context=False)
 
@@ -49,6 +54,37 @@ class User(metaclass=PoolMeta):
             if post.active:
                 campuses.update(c.id for c in post.campuses)
         return sorted(campuses)
+
+    @classmethod
+    def get_all_groups(cls, users, name):
+        pool = Pool()
+        UserGroup = pool.get('res.user-res.group')
+        result = {u.id: [] for u in users}
+        user_group = UserGroup.user_group_all_table()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*user_group.select(
+                user_group.user, user_group.group,
+                where=user_group.user.in_(list(result)),
+                group_by=[user_group.user, user_group.group],
+                order_by=[user_group.group.asc]))
+        for user, group in cursor:
+            result[user].append(group)
+        return result
+
+    @classmethod
+    def search_all_groups(cls, name, clause):
+        "Search the users holding groups directly or through their posts"
+        pool = Pool()
+        Group = pool.get('res.group')
+        UserGroup = pool.get('res.user-res.group')
+        _, operator, operand, *extra = clause
+        user_group = UserGroup.user_group_all_table()
+        target = clause[0][len(name) + 1:] or 'id'
+        groups = Group.search([(target, operator, operand, *extra)],
+            query=True)
+        return [('id', 'in', user_group.select(
+                    user_group.user,
+                    where=user_group.group.in_(groups)))]
 
     @classmethod
     def get_meter_campuses(cls):

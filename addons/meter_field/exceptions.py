@@ -34,3 +34,5 @@ class BluetoothReadingError(SubmissionError):
 
 class BluetoothConfigurationError(ValidationError):
     "A UUID of the Bluetooth bridge that Web Bluetooth would not take"
+class ConnectionTestError(UserError):
+    "A connection to a service outside failed its test: the exact error"

@@ -47,6 +47,7 @@ SETTINGS = {
     'template_balance': (str, None),
     'service_name': (str, default_service_name),
     'service_phone': (str, ''),
+    'template_staff': (str, None),
     }
 
 
@@ -104,6 +105,10 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         "Low Balance Template",
         help="The template message sent when a prepaid balance falls "
         "below the threshold.")
+    template_staff = fields.Char(
+        "Staff Template",
+        help="The template message telling staff who bound their WeChat "
+        "of what waits for them (business messages).")
     service_name = fields.Char("Service Name")
     service_phone = fields.Char("Service Phone")
     session_secret = fields.Char(

@@ -1,0 +1,176 @@
+"""Integration settings (数据管理): the connections to the services outside
+
+The WeChat account, the energy platforms and the collectors are set in
+their own forms, gathered under one menu.  Their secrets are write-only:
+the stored field may be neither read nor written by any user (a field
+access of no group, so not by the administrators either); the form shows
+a password input that writes it and tells only whether it is set.  Each
+connection has a test button that tries it for real and records the
+outcome, or shows the exact error."""
+import datetime as dt
+
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.modules.meter_devices.bus import polling
+from trytond.modules.meter_wechat.client import WeChatApiError
+from trytond.pool import PoolMeta
+from trytond.transaction import without_check_access
+
+from .exceptions import ConnectionTestError
+
+REDACTED = '***'
+
+
+def _redact(text, secrets):
+    "Return text without the secrets (an error may quote a URL with one)"
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+class WriteOnlySecretsMixin:
+    """The fields of _secrets (input field: stored field) are written
+    through their input, whose value is never read back, and told set by
+    <stored field>_set.  The input's name holds 'secret' or 'token', so
+    that Tryton's log of the calls leaves out its value."""
+    __slots__ = ()
+    _secrets = {}
+
+    connection_status = fields.Char("Connection Test", readonly=True)
+    connection_tested_at = fields.DateTime("Tested At", readonly=True)
+
+    def get_secret_input(self, name):
+        return None
+
+    @classmethod
+    def set_secret_input(cls, records, name, value):
+        # An empty input leaves the secret as it is: the form never shows
+        # it, so an untouched input is empty.
+        if value:
+            with without_check_access():
+                cls.write(list(records), {cls._secrets[name]: value})
+
+    def get_secret_set(self, name):
+        with without_check_access():
+            return bool(getattr(self, name[:-len('_set')]))
+
+    def _test_passed(self):
+        with without_check_access():
+            self.write([self], {
+                    'connection_status': gettext(
+                        'meter_field.msg_connection_test_passed'),
+                    'connection_tested_at': dt.datetime.now(),
+                    })
+
+    def _test_failed(self, error):
+        raise ConnectionTestError(gettext(
+                'meter_field.msg_connection_test_failed',
+                connection=self.rec_name,
+                error=_redact(str(error), [
+                        getattr(self, s) for s in self._secrets.values()])))
+
+
+def _secret_fields(string):
+    return (
+        fields.Function(fields.Char(string), 'get_secret_input',
+            setter='set_secret_input'),
+        fields.Function(fields.Boolean(
+                "%s Set" % string,
+                help="Set: the value is kept and never shown back."),
+            'get_secret_set'))
+
+
+class WeChatConfiguration(WriteOnlySecretsMixin, metaclass=PoolMeta):
+    __name__ = 'meter.wechat.configuration'
+    _secrets = {
+        'secret_input': 'secret',
+        'token_input': 'token',
+        'aes_key_secret_input': 'encoding_aes_key',
+        }
+    secret_input, secret_set = _secret_fields("AppSecret")
+    token_input, token_set = _secret_fields("Token")
+    aes_key_secret_input, encoding_aes_key_set = _secret_fields(
+        "EncodingAESKey")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'test_connection': {},
+                })
+
+    def get_rec_name(self, name):
+        return gettext('meter_field.msg_connection_wechat')
+
+    @classmethod
+    @ModelView.button
+    def test_connection(cls, configurations):
+        """Fetch an access token with the AppID and AppSecret from the
+        configured API"""
+        for configuration in configurations:
+            with without_check_access():
+                api = configuration.api()
+            if not api:
+                raise ConnectionTestError(gettext(
+                        'meter_field.msg_connection_wechat_not_set'))
+            try:
+                api._call(api.client.fetch_access_token)
+            except WeChatApiError as exception:
+                configuration._test_failed(exception)
+            configuration._test_passed()
+
+
+class Platform(WriteOnlySecretsMixin, metaclass=PoolMeta):
+    __name__ = 'meter.platform'
+    _secrets = {'token_input': 'token'}
+    token_input, token_set = _secret_fields("Token")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'test_connection': {},
+                })
+
+    @classmethod
+    @ModelView.button
+    def test_connection(cls, platforms):
+        "Ask the platform for its file, as a pull does, importing nothing"
+        for platform in platforms:
+            try:
+                with without_check_access():
+                    platform.fetch()
+            except Exception as exception:
+                # PlatformError names the platform and the HTTP error
+                platform._test_failed(getattr(exception, 'message', None)
+                    or exception)
+            platform._test_passed()
+
+
+class Collector(WriteOnlySecretsMixin, metaclass=PoolMeta):
+    __name__ = 'meter.collector'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'test_connection': {},
+                })
+
+    @classmethod
+    @ModelView.button
+    def test_connection(cls, collectors):
+        "Open the collector's port (a device or a socket) and close it"
+        for collector in collectors:
+            try:
+                port = polling.open_port(collector.port,
+                    baudrate=collector.baudrate, parity=collector.parity,
+                    bytesize=collector.bytesize,
+                    stopbits=collector.stopbits, timeout=collector.timeout)
+            except polling.PollingError as exception:
+                collector._test_failed('%s: %s' % (gettext(
+                            'meter_devices.msg_poll_%s' % exception.code),
+                        exception))
+            port.close()
+            collector._test_passed()

@@ -1,0 +1,191 @@
+"""Integration settings (数据管理): the secrets are write-only, for the
+administrator too, and each connection's test button tries it for real
+(the fake WeChat API, a local energy platform, a collector's socket)."""
+import http.server
+import socket
+import threading
+
+from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool
+from trytond.tests.test_tryton import (
+    _DBTestCase as DBTestCase, with_transaction)
+from trytond.tools.logging import is_sensitive_key
+from trytond.transaction import Transaction
+
+from .tools import FakeWeChatMixin
+
+PLATFORM_TOKEN = 'platform-token-4711'
+
+
+class _Platform(http.server.BaseHTTPRequestHandler):
+    "An energy platform answering its file to the right bearer token only"
+
+    def do_GET(self):
+        if self.headers.get('Authorization') != 'Bearer ' + PLATFORM_TOKEN:
+            self.send_response(401)
+            self.end_headers()
+            return
+        body = b'{"data": {"items": []}}'
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def as_rpc():
+    "The context of a call from a client: access checked"
+    return Transaction().set_context(_check_access=True)
+
+
+class IntegrationTestCase(FakeWeChatMixin, DBTestCase):
+    "Test the integration settings"
+    module = 'meter_field'
+    language = 'zh_CN'
+
+    def configure_wechat(self, secret=None, api_base_url=None):
+        Configuration = Pool().get('meter.wechat.configuration')
+        with as_rpc():
+            Configuration.write([Configuration(1)], {
+                    'appid': self.WECHAT_APPID,
+                    'secret_input': secret or self.WECHAT_SECRET,
+                    'token_input': 'callback-token-1234',
+                    'api_base_url': api_base_url or self.api.url,
+                    })
+        return Configuration(1)
+
+    @with_transaction()
+    def test_wechat_secret_write_only(self):
+        "The AppSecret is stored, used, and never read back, by admin either"
+        pool = Pool()
+        Configuration = pool.get('meter.wechat.configuration')
+        User = pool.get('res.user')
+        self.configure_wechat()
+        admin, = User.search([('login', '=', 'admin')])
+        with Transaction().set_user(admin.id), as_rpc():
+            for name in ['secret', 'token', 'encoding_aes_key',
+                    'session_secret']:
+                with self.assertRaises(AccessError):
+                    Configuration.read([1], [name])
+                with self.assertRaises(AccessError):
+                    Configuration.search_read([], fields_names=[name])
+            values, = Configuration.read([1], [
+                    'secret_input', 'secret_set', 'token_input', 'token_set',
+                    'encoding_aes_key_set'])
+            self.assertEqual(values['secret_input'], None)
+            self.assertEqual(values['token_input'], None)
+            self.assertIs(values['secret_set'], True)
+            self.assertIs(values['token_set'], True)
+            self.assertIs(values['encoding_aes_key_set'], False)
+            # Nor written directly
+            with self.assertRaises(AccessError):
+                Configuration.write([Configuration(1)], {'secret': 'x'})
+            # Tryton's log of the calls leaves the inputs out
+            for name in Configuration._secrets:
+                self.assertTrue(is_sensitive_key(name), name)
+            # An empty input keeps it
+            Configuration.write([Configuration(1)], {'secret_input': ''})
+        # The server uses it
+        self.assertEqual(
+            Configuration(1).get_setting('secret'), self.WECHAT_SECRET)
+
+    @with_transaction()
+    def test_wechat_test_connection(self):
+        "The test fetches a token: success recorded, failure exact"
+        Configuration = Pool().get('meter.wechat.configuration')
+        configuration = self.configure_wechat()
+        with as_rpc():
+            Configuration.test_connection([configuration])
+            values, = Configuration.read([1], ['connection_status'])
+        self.assertEqual(values['connection_status'], "连接成功。")
+        self.assertTrue(Configuration(1).connection_tested_at)
+
+        wrong = 'wrong-secret-0000'
+        configuration = self.configure_wechat(secret=wrong)
+        with self.assertRaises(UserError) as context:
+            Configuration.test_connection([configuration])
+        message = context.exception.message
+        self.assertIn('40001', message)
+        self.assertIn("连接测试失败", message)
+        self.assertNotIn(wrong, message)
+
+        # Unreachable: requests quotes the URL with the secret, not here
+        with socket.socket() as probe:
+            probe.bind(('127.0.0.1', 0))
+            closed = probe.getsockname()[1]
+        configuration = self.configure_wechat(
+            api_base_url='http://127.0.0.1:%s/' % closed)
+        with self.assertRaises(UserError) as context:
+            Configuration.test_connection([configuration])
+        message = context.exception.message
+        self.assertIn('127.0.0.1', message)
+        self.assertNotIn(self.WECHAT_SECRET, message)
+
+    @with_transaction()
+    def test_platform(self):
+        "The platform's token is write-only; the test asks its file"
+        pool = Pool()
+        Format = pool.get('meter.import.format')
+        Platform = pool.get('meter.platform')
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Platform)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            format_ = Format(name="Platform", source='platform',
+                file_type='json', records_key='data.items',
+                identifier_column='device', value_column='energy',
+                date_column='ts')
+            format_.save()
+            url = 'http://127.0.0.1:%s/readings.json' % server.server_port
+            with as_rpc():
+                platform, = Platform.create([{
+                            'name': "能耗平台", 'url': url,
+                            'format': format_.id,
+                            'token_input': 'wrong-token',
+                            }])
+                with self.assertRaises(UserError) as context:
+                    Platform.test_connection([platform])
+                self.assertIn('401', context.exception.message)
+                self.assertNotIn('wrong-token', context.exception.message)
+                Platform.write([platform], {'token_input': PLATFORM_TOKEN})
+                Platform.test_connection([platform])
+                values, = Platform.read([platform.id], [
+                        'connection_status', 'token_input', 'token_set'])
+                self.assertEqual(
+                    values['connection_status'], "连接成功。")
+                self.assertEqual(values['token_input'], None)
+                self.assertIs(values['token_set'], True)
+                with self.assertRaises(AccessError):
+                    Platform.read([platform.id], ['token'])
+                with self.assertRaises(AccessError):
+                    Platform.search_read([], fields_names=['token'])
+            # Nothing imported by the test
+            self.assertEqual(list(Platform(platform.id).jobs), [])
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    @with_transaction()
+    def test_collector(self):
+        "The collector's test opens its socket"
+        pool = Pool()
+        Collector = pool.get('meter.collector')
+        listener = socket.create_server(('127.0.0.1', 0))
+        try:
+            port = listener.getsockname()[1]
+            collector, = Collector.create([{
+                        'code': 'C1', 'name': "采集器",
+                        'port': 'socket://127.0.0.1:%s' % port,
+                        }])
+            Collector.test_connection([collector])
+            self.assertEqual(collector.connection_status, "连接成功。")
+        finally:
+            listener.close()
+        with self.assertRaises(UserError) as context:
+            Collector.test_connection([collector])
+        self.assertIn('127.0.0.1:%s' % port, context.exception.message)
+        self.assertIn("连接测试失败", context.exception.message)

@@ -1,0 +1,184 @@
+"""The management centre in the web client: business messages reach the
+desk by the bell of sao, and the WeChat connection is tested from 数据管理
+with its AppSecret written and never shown back.
+
+A real trytond serves the real sao 8.0 to Debian's Chromium; WeChat is the
+local fake of its API, reached by wechatpy on the server's side.
+"""
+import os
+import re
+import tempfile
+import unittest
+
+from playwright.sync_api import expect, sync_playwright
+
+from ..fakes.wechat_api import FakeWeChatApi
+from .server import PASSWORD, Server, launch_browser, sao_login
+
+APPID, SECRET = 'wx5a6b7c8d9e0f1a2b', 'messages-browser-secret'
+DESK_PASSWORD = 'desk-browser-2026'
+SETUP = """
+ModelData = pool.get('ir.model.data')
+Campus = pool.get('meter.campus')
+Account = pool.get('meter.account')
+Department = pool.get('meter.department')
+Post = pool.get('meter.post')
+User = pool.get('res.user')
+WeChatUser = pool.get('meter.wechat.user')
+Binding = pool.get('meter.wechat.binding')
+Configuration = pool.get('meter.wechat.configuration')
+Configuration.write([Configuration(1)], {
+        'appid': %(appid)r, 'api_base_url': %(api)r})
+east, = Campus.create([{'code': 'E', 'name': 'East'}])
+account, = Account.create([{'number': 'E00001', 'name': 'E00001',
+            'category': 'resident', 'campus': east.id}])
+centre, = Department.create([{'code': 'CS', 'name': 'Desk'}])
+post, = Post.create([{'name': 'Cashier', 'department': centre.id,
+            'groups': [('add', [ModelData.get_id(
+                            'meter_base', 'group_service_desk')])],
+            'campuses': [('add', [east.id])],
+            'message_binding': True}])
+zh, = pool.get('ir.lang').search([('code', '=', 'zh_CN')])
+User.create([{'login': 'desk', 'name': 'Desk', 'password': %(password)r,
+            'language': zh.id, 'posts': [('add', [post.id])]}])
+resident, = WeChatUser.create([{'openid': 'o-resident',
+            'phone': '13800000000'}])
+Binding.create([{'user': resident.id, 'account': account.id}])
+"""
+
+
+class SaoMessagesTestCase(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.api = FakeWeChatApi(appid=APPID, secret=SECRET).start()
+        try:
+            cls.server = Server(['meter_field'], name='browser_messages',
+                setup=SETUP % {'appid': APPID, 'api': cls.api.url,
+                    'password': DESK_PASSWORD}).start()
+        except Exception:
+            cls.api.stop()
+            raise
+        cls.playwright = sync_playwright().start()
+        cls.browser = launch_browser(cls.playwright)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.close()
+        cls.playwright.stop()
+        cls.server.stop()
+        cls.api.stop()
+
+    def setUp(self):
+        self.page = self.browser.new_page(
+            viewport={'width': 1400, 'height': 900}, locale='zh-CN')
+        self.errors = []
+        self.page.on('pageerror', lambda e: self.errors.append(str(e)))
+
+    def tearDown(self):
+        self.page.close()
+
+    def run(self, result=None):
+        "Keep a screenshot of the page when a test fails"
+        failures = len(result.failures) + len(result.errors) if result else 0
+        result = super().run(result)
+        if result and len(result.failures) + len(result.errors) > failures:
+            try:
+                self.page.screenshot(path=self.screenshot)
+            except Exception:
+                pass
+            print(f"screenshot: {self.screenshot}")
+        return result
+
+    @property
+    def screenshot(self):
+        return os.path.join(tempfile.gettempdir(),
+            f'sao-failure-{self.server.name}-{self._testMethodName}.png')
+
+    def login(self, login, password):
+        sao_login(self.page, self.server.url, self.server.name, login,
+            password)
+        expect(self.page.locator('.treeview')).to_contain_text("计量管理")
+
+    def open_menu(self, *path):
+        page = self.page
+        for name in path[:-1]:
+            page.click(f'.treeview div.column-char[title="{name}"]')
+        page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
+        expect(page.locator('#tabcontent > .tab-pane.active')).to_have_count(1)
+
+    def field(self, name, tag='input'):
+        return self.page.locator(
+            f'#tabcontent > .tab-pane.active {tag}[name="{name}"]:visible')
+
+    def type_into(self, field, text):
+        for attempt in range(3):
+            field.click()
+            self.page.keyboard.press('Control+A')
+            self.page.keyboard.type(text)
+            field.press('Tab')
+            if (field.input_value() or '') == text:
+                break
+
+    def save(self):
+        self.page.locator('#tabcontent > .tab-pane.active '
+            'button.navbar-btn[title="保存"]').click()
+        self.page.wait_for_load_state('networkidle')
+
+    def test_bell(self):
+        "The desk's bell tells of the binding request and opens the list"
+        page = self.page
+        self.login('desk', DESK_PASSWORD)
+        badge = page.locator('#user-preferences .notification-badge')
+        expect(badge).to_have_text('1')
+        page.click('#user-preferences > a.dropdown-toggle')
+        item = page.locator('.notification-menu .notification-item',
+            has_text="1 条绑定申请待审批")
+        expect(item).to_have_count(1)
+        expect(item).to_contain_text("请打开列表处理")
+        item.locator('a').click()
+        # The bindings' list, on its tab of the pending ones with a count
+        tab = page.locator('#tabcontent > .tab-pane.active')
+        expect(tab.locator('.nav-tabs li.active')).to_contain_text('1')
+        expect(tab.locator('.treeview tbody tr')).to_have_count(1)
+        expect(tab.locator('.treeview tbody tr')).to_contain_text('E00001')
+        # Read: the badge is gone
+        page.reload()
+        expect(self.page.locator('.treeview').first).to_contain_text(
+            "计量管理")
+        page.wait_for_load_state('networkidle')
+        expect(badge).to_be_hidden()
+        self.assertEqual(self.errors, [])
+
+    def test_wechat_connection(self):
+        "The AppSecret is typed, never shown back, and tested for real"
+        page = self.page
+        self.login('admin', PASSWORD)
+        self.open_menu("计量管理", "数据管理", "微信配置")
+        secret = self.field('secret_input')
+        expect(secret).to_have_attribute('type', 'password')
+        expect(secret).to_have_value('')
+        self.type_into(secret, SECRET)
+        self.save()
+        # Not shown back after saving
+        expect(self.field('secret_input')).to_have_value('')
+        expect(self.page.locator('#tabcontent > .tab-pane.active '
+                'input[name="secret_set"]:visible')).to_be_checked()
+        self.assertNotIn(SECRET, page.content())
+
+        page.locator('#tabcontent > .tab-pane.active button',
+            has_text="测试连接").click()
+        expect(self.field('connection_status')).to_have_value(
+            "连接成功。")
+
+        wrong = 'wrong-browser-secret'
+        self.type_into(self.field('secret_input'), wrong)
+        self.save()
+        page.locator('#tabcontent > .tab-pane.active button',
+            has_text="测试连接").click()
+        dialog = page.locator('.modal.in .modal-dialog')
+        expect(dialog).to_contain_text("连接测试失败")
+        expect(dialog).to_contain_text('40001')
+        self.assertNotIn(wrong, dialog.inner_text())
+        self.assertNotIn(SECRET, page.content())
+        self.assertTrue(re.search(r'invalid credential', dialog.inner_text()))
