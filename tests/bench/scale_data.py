@@ -12,10 +12,10 @@ after ``months`` months (60: five years) of ``accounts`` accounts (30,000):
   million), taken on the 1st at 08:00 (plus up to 10 minutes) of each of
   the ``months`` months up to the previous one, each month's source one of
   self, field staff, handheld, collector and energy platform in turn; the
-  readings of residents and staff carry a photo and its thumbnail, a few
-  small files reused (the filestore is content-addressed); all confirmed
-  but about 1 % of the last two months' left in draft with an anomaly (the
-  readings to review);
+  readings of residents and staff carry a photo and its thumbnail, four
+  small files stored once in the filestore and shared by their ids; all
+  confirmed but about 1 % of the last two months' left in draft with an
+  anomaly (the readings to review);
 - one billing period per month and one bill per account and month but the
   last one (59 × ``accounts``: 1.77 million), each with its usage per kind
   (what the next run reads back); bills of more than two months ago paid,
