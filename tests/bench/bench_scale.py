@@ -163,12 +163,14 @@ def setup(database):
 
 def write_csv(database, path, rows=IMPORT_ROWS):
     """Write rows readings of the meters, a round a day from the 2nd of the
-    previous month (after its reading of the 1st)"""
+    previous month (after its reading of the 1st), at most 25 rounds so
+    that none is in the future; return (rows, rounds)"""
     from trytond.transaction import Transaction
     with Transaction().start(database, 0, readonly=True) as transaction:
         cursor = transaction.connection.cursor()
         cursor.execute('SELECT id, handheld_id FROM meter_meter ORDER BY id')
         meters = cursor.fetchall()
+    rows = min(rows, 25 * len(meters))
     start = dt.datetime.combine(
         scale_data.billed_month(MONTHS) + dt.timedelta(days=1), dt.time(9))
     with open(path, 'w', newline='') as file:
@@ -185,14 +187,14 @@ def write_csv(database, path, rows=IMPORT_ROWS):
                         taken_at.strftime('%Y-%m-%d %H:%M:%S'), value])
                 count += 1
             round_ += 1
-    return round_
+    return rows, round_
 
 
-def import_file(database, format_id, path):
-    "Import the file as a job, return the seconds of its processing"
+def import_file(database, format_id, path, rows):
+    "Import the file of rows as a job, return the seconds of its processing"
     from bench_import import import_file as import_job
     elapsed, _, _, _, counts = import_job(database, format_id, path)
-    assert counts[1] == IMPORT_ROWS, counts
+    assert counts[1] == rows, counts
     return elapsed
 
 
@@ -537,10 +539,10 @@ def run(uri, workdir):
 
     # The baselines: an empty reading table, then one month of readings
     path = os.path.join(workdir, 'handheld.csv')
-    rounds = write_csv(DB_NAME, path)
+    rows, rounds = write_csv(DB_NAME, path)
     log('%d accounts, %d months; CSV of %d rows in %d rounds' % (
-            ACCOUNTS, MONTHS, IMPORT_ROWS, rounds))
-    empty_import = import_file(DB_NAME, format_id, path)
+            ACCOUNTS, MONTHS, rows, rounds))
+    empty_import = import_file(DB_NAME, format_id, path, rows)
     billed = scale_data.billed_month(MONTHS)
     clear_baseline(DB_NAME, None)
     from trytond.transaction import Transaction
@@ -576,7 +578,7 @@ def run(uri, workdir):
     figures['scale_billing_run_s'] = elapsed
     figures['scale_billing_run_ratio'] = elapsed / one_month_run
     log('one month run %.1fs' % one_month_run)
-    elapsed = import_file(DB_NAME, format_id, path)
+    elapsed = import_file(DB_NAME, format_id, path, rows)
     figures['scale_import_100k_s'] = elapsed
     figures['scale_import_ratio'] = elapsed / empty_import
     log('import into an empty table %.1fs' % empty_import)
