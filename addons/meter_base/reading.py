@@ -114,6 +114,11 @@ class Reading(Workflow, ModelSQL, ModelView):
                 Index(t,
                     (t.meter, Index.Range()),
                     (t.taken_at, Index.Range())),
+                # The lists by date, the readings of a billing period and
+                # of an import's dates, on years of history
+                Index(t,
+                    (t.taken_at, Index.Range()),
+                    (t.id, Index.Range())),
                 Index(t, (t.state, Index.Equality(cardinality='low')),
                     where=t.state == 'draft'),
                 })

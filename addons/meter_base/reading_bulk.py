@@ -393,12 +393,22 @@ class _Bulk:
     def deduplicate(self, keys, result, duplicate_keys=True):
         "Skip rows already stored or repeated in the batch"
         value, other = self.num('s.value'), self.num('o.value')
+        # Two statements, so that each EXISTS is a join of its own, and
+        # the stored readings within the dates of the batch: they are
+        # found by an index, not by reading the whole history
+        self.execute('SELECT MIN(taken_at), MAX(taken_at) FROM %s' % STAGING)
+        first, last = self.cursor.fetchone()
         self.execute(
             'UPDATE %(s)s AS s SET dup = TRUE '
             'WHERE EXISTS (SELECT 1 FROM meter_reading AS o '
                 'WHERE o.meter = s.meter AND o.taken_at = s.taken_at '
-                'AND %(other)s = %(value)s) '
-            'OR EXISTS (SELECT 1 FROM %(s)s AS o '
+                'AND o.taken_at >= %%s AND o.taken_at <= %%s '
+                'AND %(other)s = %(value)s)' % {
+                's': STAGING, 'value': value, 'other': other},
+            (first, last))
+        self.execute(
+            'UPDATE %(s)s AS s SET dup = TRUE '
+            'WHERE NOT s.dup AND EXISTS (SELECT 1 FROM %(s)s AS o '
                 'WHERE o.meter = s.meter AND o.taken_at = s.taken_at '
                 'AND %(other)s = %(value)s AND o.row_no < s.row_no)' % {
                 's': STAGING, 'value': value, 'other': other})
@@ -420,21 +430,26 @@ class _Bulk:
         size = 'CASE mm.digits %s END' % ' '.join(
             'WHEN %s THEN %s' % (d, rules.register_size(d))
             for d in range(1, 19))
-        if self.postgresql:
+        if self.postgresql and self._reading_table_small():
             # Readings were just added in this transaction: let the planner
             # know how many.
             self.execute('ANALYZE meter_reading')
+        # The seed and the last reading are found by the index of the
+        # meter and date, not by reading the whole history of the meters
         self.execute(
             'CREATE TEMPORARY TABLE %(m)s AS '
             'WITH b AS (SELECT meter, MIN(taken_at) AS min_at, '
                     'MAX(taken_at) AS max_at '
                     'FROM %(s)s WHERE NOT dup GROUP BY meter), '
-            'h AS (SELECT r.meter AS meter, '
-                    'MAX(CASE WHEN r.taken_at <= b.min_at '
-                        'THEN r.taken_at END) AS seed_at, '
-                    'MAX(r.taken_at) AS last_at '
-                    'FROM meter_reading AS r JOIN b ON r.meter = b.meter '
-                    'WHERE r.state = \'confirmed\' GROUP BY r.meter) '
+            'h AS (SELECT b.meter AS meter, '
+                    '(SELECT MAX(r.taken_at) FROM meter_reading AS r '
+                        'WHERE r.meter = b.meter '
+                        'AND r.state = \'confirmed\' '
+                        'AND r.taken_at <= b.min_at) AS seed_at, '
+                    '(SELECT MAX(r.taken_at) FROM meter_reading AS r '
+                        'WHERE r.meter = b.meter '
+                        'AND r.state = \'confirmed\') AS last_at '
+                    'FROM b) '
             'SELECT b.meter AS meter, b.min_at AS min_at, '
                 'b.max_at AS max_at, h.seed_at AS seed_at, '
                 'h.last_at AS last_at, mm.digits AS digits, '
@@ -476,15 +491,29 @@ class _Bulk:
         """
         params = {'s': STAGING, 'm': METERS, 'pass': int(pass_)}
         if self.auto_confirm:
-            return (
-                'WITH u AS ('
-                    'SELECT r.meter AS meter, r.taken_at AS taken_at, '
+            if self.postgresql:
+                # The stored readings from the seed by the index of each
+                # meter, not the whole history (OFFSET 0 keeps the
+                # lateral query on the index)
+                stored = ('SELECT m.meter AS meter, r.taken_at AS taken_at, '
+                        '0 AS kind, r.id AS n, r.value AS value '
+                    'FROM %(m)s AS m CROSS JOIN LATERAL ('
+                        'SELECT r.taken_at AS taken_at, r.id AS id, '
+                        'r.value AS value FROM meter_reading AS r '
+                        'WHERE r.meter = m.meter '
+                        'AND r.state = \'confirmed\' '
+                        'AND r.taken_at >= COALESCE(m.seed_at, m.min_at) '
+                        'AND r.taken_at <= m.max_at OFFSET 0) AS r ')
+            else:
+                stored = ('SELECT r.meter AS meter, r.taken_at AS taken_at, '
                         '0 AS kind, r.id AS n, r.value AS value '
                     'FROM meter_reading AS r '
                     'JOIN %(m)s AS m ON r.meter = m.meter '
                     'WHERE r.state = \'confirmed\' '
                     'AND r.taken_at >= COALESCE(m.seed_at, m.min_at) '
-                    'AND r.taken_at <= m.max_at '
+                    'AND r.taken_at <= m.max_at ')
+            return (
+                ('WITH u AS (' + stored +
                     'UNION ALL '
                     'SELECT meter, taken_at, 1, row_no, value FROM %(s)s '
                     'WHERE NOT dup AND (pass = %(pass)s '
@@ -496,7 +525,7 @@ class _Bulk:
                     'FROM u WINDOW win AS ('
                         'PARTITION BY meter ORDER BY taken_at, kind, n)) '
                 'SELECT n, chain_value, chain_at FROM w '
-                'WHERE kind = 1' % params)
+                'WHERE kind = 1') % params)
         # Nothing of the batch will be confirmed: only stored readings are
         # previous values.
         return (
@@ -590,6 +619,19 @@ class _Bulk:
                 'f_same_day': FLAGS[rules.SAME_DAY]},
             (self.now,))
 
+    def _reading_table_small(self):
+        """Tell whether the batch is large beside the reading table as
+        its statistics know it (an empty or young table): then its rows
+        change the plans and the table is analyzed again; on years of
+        history the statistics hold and analyzing would cost more than
+        the batch."""
+        self.execute('SELECT reltuples FROM pg_class '
+            'WHERE oid = \'meter_reading\'::regclass')
+        tuples, = self.cursor.fetchone()
+        self.execute('SELECT COUNT(*) FROM %s' % STAGING)
+        count, = self.cursor.fetchone()
+        return tuples < 10 * count
+
     def rate(self, consumption, start, end):
         "SQL of the use per day as consumption.days_between counts days"
         days = '(%s / 86400.0)' % self.seconds(start, end)
@@ -618,17 +660,40 @@ class _Bulk:
         else:
             chain = 'FALSE'
             rate = 'CAST(NULL AS NUMERIC)'
-        self.execute(
-            'WITH u AS ('
-                'SELECT r.meter AS meter, r.taken_at AS taken_at, '
+        stored = ('r.state = \'confirmed\' '
+            'AND r.consumption IS NOT NULL '
+            'AND r.previous_taken_at IS NOT NULL')
+        if self.postgresql:
+            # Only the frame of readings before the batch of each meter
+            # matters: take them by the index, not the whole history.
+            # (OFFSET 0 keeps each lateral query on the index.)
+            history = ('SELECT m.meter AS meter, r.taken_at AS taken_at, '
+                    '0 AS kind, r.id AS n, r.rate AS rate, 0 AS candidate '
+                'FROM %(m)s AS m CROSS JOIN LATERAL ('
+                    'SELECT r.taken_at AS taken_at, r.id AS id, '
+                    '%(stored_rate)s AS rate FROM meter_reading AS r '
+                    'WHERE r.meter = m.meter AND %(stored)s '
+                    'AND r.taken_at >= m.min_at AND r.taken_at < m.max_at '
+                    'OFFSET 0) AS r '
+                'UNION ALL '
+                'SELECT m.meter, r.taken_at, 0, r.id, r.rate, 0 '
+                'FROM %(m)s AS m CROSS JOIN LATERAL ('
+                    'SELECT r.taken_at AS taken_at, r.id AS id, '
+                    '%(stored_rate)s AS rate FROM meter_reading AS r '
+                    'WHERE r.meter = m.meter AND %(stored)s '
+                    'AND r.taken_at < m.min_at '
+                    'ORDER BY r.taken_at DESC, r.id DESC '
+                    'LIMIT %(frame)s) AS r ')
+        else:
+            history = ('SELECT r.meter AS meter, r.taken_at AS taken_at, '
                     '0 AS kind, r.id AS n, %(stored_rate)s AS rate, '
                     '0 AS candidate '
                 'FROM meter_reading AS r '
                 'JOIN %(m)s AS m ON r.meter = m.meter '
-                'WHERE r.state = \'confirmed\' '
-                'AND r.consumption IS NOT NULL '
-                'AND r.previous_taken_at IS NOT NULL '
-                'AND r.taken_at < m.max_at '
+                'WHERE %(stored)s '
+                'AND r.taken_at < m.max_at ')
+        self.execute(
+            ('WITH u AS (' + history +
                 'UNION ALL '
                 'SELECT s.meter, s.taken_at, 1, s.row_no, '
                     'CASE WHEN (%(chain)s) AND s.consumption IS NOT NULL '
@@ -645,9 +710,9 @@ class _Bulk:
             'SELECT s.meter FROM v JOIN %(s)s AS s ON s.row_no = v.n '
             'WHERE v.kind = 1 AND v.candidate = 1 AND v.rates >= 3 '
             'AND %(row_rate)s * 1.001 > v.low * %%s '
-            'GROUP BY s.meter' % {
+            'GROUP BY s.meter') % {
                 **params, 'chain': chain, 'rate': rate,
-                'candidate': candidate,
+                'candidate': candidate, 'stored': stored,
                 'stored_rate': self.rate('r.consumption',
                     'r.previous_taken_at', 'r.taken_at'),
                 'row_rate': self.rate(

@@ -176,6 +176,8 @@ class Bill(Workflow, ModelSQL, ModelView):
                 Index(t, (t.account, Index.Range()),
                     (t.period, Index.Range())),
                 Index(t, (t.period, Index.Range())),
+                # The last bills before a run, on years of history
+                Index(t, (t.end_date, Index.Range())),
                 Index(t, (t.state, Index.Equality(cardinality='low')),
                     where=t.state.in_(['draft', 'posted', 'partially_paid'])),
                 })

@@ -9,10 +9,12 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 from sql import Literal
 from sql.aggregate import Count
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from . import bulk_write
@@ -26,6 +28,8 @@ USAGE_DIGITS = 3
 _USAGE_EXP = Decimal(1).scaleb(-USAGE_DIGITS)
 # Free quota and yearly tiers look back at most this far for the last bill
 _HISTORY_DAYS = 400
+# The bills of the period before a run end within these days of its start
+_RECENT_DAYS = 31
 
 
 @dataclass(slots=True)
@@ -459,29 +463,68 @@ class Run(Workflow, ModelSQL, ModelView):
     @staticmethod
     def _previous_usage(account, where, start):
         """Return {(account id, kind): Previous} of the last bill before
-        start of each account."""
+        start of each account.
+
+        The last bill is nearly always the one of the period just before:
+        the bills ending in the _RECENT_DAYS before start are read first
+        (by the index of their end date, their usages by their bill) and
+        only the accounts with a kind of meter none of them billed look
+        further back, up to _HISTORY_DAYS, so that a run reads a month of
+        bills whatever the years behind it.
+        """
         pool = Pool()
         Bill = pool.get('meter.bill')
         BillUsage = pool.get('meter.bill.usage')
+        Meter = pool.get('meter.meter')
         bill = Bill.__table__()
         usage = BillUsage.__table__()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*usage.join(bill, condition=usage.bill == bill.id
-                ).join(account, condition=bill.account == account.id
-                ).select(
-                bill.account, usage.kind, usage.tier_usage, usage.tier_year,
-                usage.carry_out,
-                where=where
-                & (bill.state != 'cancelled')
-                & (bill.end_date < start)
-                & (bill.end_date >= start - dt.timedelta(days=_HISTORY_DAYS)),
-                order_by=[bill.end_date.asc, bill.id.asc]))
         result = {}
-        for account_id, kind, tier_usage, tier_year, carry_out in cursor:
-            if isinstance(tier_year, str):
-                tier_year = dt.date.fromisoformat(tier_year)
-            result[account_id, kind] = Previous(
-                _quantity(tier_usage), tier_year, _quantity(carry_out))
+
+        def read(first, last, account_ids=None):
+            condition = (where
+                & (bill.state != 'cancelled')
+                & (bill.end_date < last)
+                & (bill.end_date >= first))
+            if account_ids is not None:
+                condition &= bill.account.in_(account_ids)
+            cursor.execute(*bill.join(account,
+                    condition=bill.account == account.id).select(
+                    bill.id, bill.account, where=condition,
+                    order_by=[bill.end_date.asc, bill.id.asc]))
+            bills = {b: (i, a) for i, (b, a) in enumerate(cursor)}
+            # The usages by the ids of their bills, so that they are found
+            # by their index among years of them
+            rows = []
+            for sub_ids in grouped_slice(
+                    list(bills), backend.MAX_QUERY_PARAMS):
+                cursor.execute(*usage.select(
+                        usage.bill, usage.kind, usage.tier_usage,
+                        usage.tier_year, usage.carry_out,
+                        where=usage.bill.in_(list(sub_ids))))
+                rows.extend(cursor)
+            rows.sort(key=lambda r: bills[r[0]][0])
+            for bill_id, kind, tier_usage, tier_year, carry_out in rows:
+                account_id = bills[bill_id][1]
+                if isinstance(tier_year, str):
+                    tier_year = dt.date.fromisoformat(tier_year)
+                result[account_id, kind] = Previous(
+                    _quantity(tier_usage), tier_year, _quantity(carry_out))
+
+        recent = start - dt.timedelta(days=_RECENT_DAYS)
+        read(recent, start)
+        latest = dict(result)
+        # The accounts with a meter of a kind their last bills did not
+        # bill look further back for it
+        meter = Meter.__table__()
+        cursor.execute(*meter.join(account,
+                condition=meter.account == account.id).select(
+                meter.account, meter.kind, where=where))
+        others = sorted({a for a, k in cursor if (a, k) not in latest})
+        for sub_ids in grouped_slice(others, backend.MAX_QUERY_PARAMS):
+            read(start - dt.timedelta(days=_HISTORY_DAYS), recent,
+                list(sub_ids))
+        result.update(latest)
         return result
 
 
