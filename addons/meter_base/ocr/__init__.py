@@ -78,6 +78,9 @@ VERIFY_CONFIDENCE = 0.6
 # which the digit classifier confirms a wheel (see _check_wheels)
 WHEEL_ACCEPT = 0.6
 WHEEL_RATIO = 4
+# Probability with which the classifier must read every wheel for a blind
+# reading
+WHEEL_READ = 0.8
 # Probability with which the classifier must read every wheel to tell a
 # mismatch the line left unreadable
 WHEEL_MISMATCH = 0.9
@@ -114,7 +117,7 @@ def read_counter(image, region=None):
                 # The classifier's reading of the wheels when it is sure
                 # of every one, else the recogniser's
                 digits, confidence = _read_wheels(img, counter)
-            if confidence < VERIFY_CONFIDENCE:
+            if confidence < WHEEL_READ:
                 digits, confidence = wheels.read(eng, views)
     confidence = round(confidence, 3)
     if digits is None or confidence < MIN_CONFIDENCE:
@@ -232,6 +235,10 @@ def _wheels_show(gray, cells, expected):
     probabilities = digit_classifier.probabilities(
         wheels.cell_crops(gray, cells))
     lower = digit_classifier.lower_digit(probabilities)
+    rolling = wheels.rolling_cell(gray, cells, len(cells) - 1)
+    last = int(expected[-1])
+    if rolling is not None and rolling == (last - 1) % 10:
+        return None
     lowest = 1.
     for index, digit in enumerate(expected):
         digit = int(digit)
@@ -239,11 +246,14 @@ def _wheels_show(gray, cells, expected):
         others = np.delete(score, digit).max()
         if score[digit] < WHEEL_ACCEPT or score[digit] < WHEEL_RATIO * max(
                 others, probabilities[index, digit_classifier.OTHER]):
+            if (index == len(cells) - 1 and rolling == digit
+                    and int(score.argmax()) == digit):
+                # A rolling last wheel the classifier is unsure of: the
+                # template reader and the classifier's best digit agree
+                lowest = min(lowest, VERIFY_CONFIDENCE)
+                continue
             return None
         lowest = min(lowest, float(score[digit]))
-    rolling = wheels.rolling_cell(gray, cells, len(cells) - 1)
-    if rolling is not None and rolling == (int(expected[-1]) - 1) % 10:
-        return None
     return lowest
 
 
@@ -253,7 +263,9 @@ def _read_wheels(img, counter):
 
     The window is cut into as many wheels as read on the line, or one fewer
     or more; the cut read with the most confidence is kept.  A leading
-    wheel that shows no digit (the arrow) is dropped.
+    wheel that shows no digit (the arrow) is dropped.  A reading that could
+    as well be read upside down, or whose last wheel the template reader
+    sees rolling from another digit, has no confidence.
     """
     gray = _digits_gray(img, counter)
     count = len(counter.digits) + len(counter.decimals)
@@ -269,7 +281,7 @@ def _read_wheels(img, counter):
         probabilities = digit_classifier.probabilities(
             wheels.cell_crops(gray, cells))
         if probabilities[0].argmax() == digit_classifier.OTHER:
-            probabilities = probabilities[1:]
+            probabilities, cells = probabilities[1:], cells[1:]
         shown = len(probabilities) - _decimal_wheels(counter,
             len(probabilities), None, None)
         if shown < 3:
@@ -277,6 +289,20 @@ def _read_wheels(img, counter):
         lower = digit_classifier.lower_digit(probabilities[:shown])
         digits = ''.join(str(int(p.argmax())) for p in lower)
         confidence = float(lower.max(axis=1).min())
+        turned = digit_classifier.lower_digit(digit_classifier.probabilities(
+                [cv2.rotate(c, cv2.ROTATE_180) for c in
+                    wheels.cell_crops(gray, cells[:shown])[::-1]]))
+        if float(turned.max(axis=1).min()) >= WHEEL_ACCEPT:
+            # The wheels read as well upside down (0, 1, 6, 8, 9): the
+            # line may have been taken the wrong way up
+            confidence = 0.
+        last = probabilities[shown - 1]
+        if last.argmax() < 10:
+            # Read as a still digit while the template reader sees the
+            # wheel roll from another: not sure of it
+            rolling = wheels.rolling_cell(gray, cells[:shown], shown - 1)
+            if rolling is not None and rolling != int(last.argmax()):
+                confidence = 0.
         if confidence > best[1]:
             best = (digits, confidence)
     return best
@@ -284,6 +310,8 @@ def _read_wheels(img, counter):
 
 def _window_gray(img, counter):
     "Return the counter's window as dark print on light, WINDOW_HEIGHT high"
+    if counter.quarter:
+        img = cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
     window = _warp(img, counter.box, wheels.WINDOW_MARGIN)
     height, width = window.shape[:2]
     target = wheels.WINDOW_HEIGHT
@@ -367,14 +395,19 @@ class _Views:
 
 
 def _counter(eng, img, views=None):
-    "Return the Counter of the photo, or None"
-    for img, boxes in views or _Views(eng, img):
+    """Return the Counter of the photo, or None
+
+    Its box is on the photo as it is or, when quarter is set, on the photo
+    turned a quarter clockwise (see _Views).
+    """
+    for quarter, (img, boxes) in enumerate(views or _Views(eng, img)):
         if not boxes:
             continue
         counter = find_counter(eng, img, boxes,
             eng.upside_down([_warp(img, b) for b in boxes]))
         if counter is not None:
-            return _cross_check(eng, img, counter)
+            return _cross_check(eng, img, counter)._replace(
+                quarter=bool(quarter))
     return None
 
 

@@ -37,12 +37,13 @@ __all__ = ['Counter', 'find_counter', 'parse', 'warp']
 # A counter reading: the integer digits with their leading zeros (the
 # lower digit of a rolling last wheel), the decimals read after them, the
 # lowest probability of an integer digit, the text read on the line, its
-# box on the photo, whether the photo is upside down and the span of the
+# box on the photo, whether the photo is upside down, the span of the
 # digits along the line (left and right, as fractions of its width: the
-# arrow before them and the unit after them left out).
+# arrow before them and the unit after them left out) and whether the box
+# is on the photo turned a quarter.
 Counter = namedtuple('Counter',
-    ['digits', 'decimals', 'confidence', 'text', 'box', 'flip', 'span'],
-    defaults=[None])
+    ['digits', 'decimals', 'confidence', 'text', 'box', 'flip', 'span',
+        'quarter'], defaults=[None, False])
 
 # Wheels (or LCD digits) of a counter, decimals included: a line of 4
 # digits is as often a 5-wheel window read short as a counter.
