@@ -23,6 +23,18 @@ development split: 13 of ``shared``, 40 of ``cn``, 14 of ``more``); the
 held-out ones were run only by this benchmark, and every change made
 after its first run was judged on the development split alone.
 
+**Digit classifier**: the wheel digit classifier (``ocr/digits.npz``, built
+by ``scripts/train_digits.py``), used when the counter line is not read
+with confidence, was trained on: every crop of ``meter-digits`` (200 wheel
+crops of other meters); the five wheels of the labelled window
+(``window_quad``, ``window_digits``, ``rolling_to``) of the 40 development
+photos of ``cn``; the wheels the OCR cuts from the counter line of the
+development photos of the three sets (``shared``, ``cn``, ``more``),
+labelled by their reading (cn: ``window_digits``; the other sets only where
+the line read the right integer, so as many wheels as it read); and
+made-up rolling wheels pasted from those crops.  No held-out photo, and
+no 12 MP copy of one, was used to train it or to set its thresholds.
+
 The detection and recognition of a photo (``ocr._counter``) is computed
 once per photo and reused for its wrong values, as it does not depend on
 the typed value; ``verify_counter`` is otherwise called as the evidence

@@ -53,7 +53,7 @@ import numpy as np
 from PIL import Image
 
 from .. import photo as photos
-from . import wheels
+from . import digits as digit_classifier, wheels
 from .counter import find_counter, warp as _warp
 from .engine import (
     DETECT_PIXELS, DETECT_SIDE, THREADS, _DetectResize, _read_lock, engine)
@@ -74,6 +74,18 @@ MIN_CONFIDENCE = 0.15
 # Probability every integer digit of the counter must have been read with
 # for verify_counter to say 'match' or 'mismatch'
 VERIFY_CONFIDENCE = 0.6
+# Probability of the expected digit, and its ratio to any other digit, with
+# which the digit classifier confirms a wheel (see _check_wheels)
+WHEEL_ACCEPT = 0.6
+WHEEL_RATIO = 4
+# Probability with which the classifier must read every wheel for a blind
+# reading
+WHEEL_READ = 0.8
+# Probability with which the classifier must read every wheel to tell a
+# mismatch the line left unreadable
+WHEEL_MISMATCH = 0.9
+# Margin kept either side of the digits of the line, as a share of their span
+SPAN_MARGIN = 0.04
 
 
 
@@ -100,7 +112,13 @@ def read_counter(image, region=None):
         if counter is not None and counter.confidence >= VERIFY_CONFIDENCE:
             digits, confidence = counter.digits, counter.confidence
         else:
-            digits, confidence = wheels.read(eng, views)
+            digits, confidence = None, 0.
+            if counter is not None:
+                # The classifier's reading of the wheels when it is sure
+                # of every one, else the recogniser's
+                digits, confidence = _read_wheels(img, counter)
+            if confidence < WHEEL_READ:
+                digits, confidence = wheels.read(eng, views)
     confidence = round(confidence, 3)
     if digits is None or confidence < MIN_CONFIDENCE:
         return OcrResult(None, confidence)
@@ -133,7 +151,11 @@ def verify_counter(image, typed_value, digits=None, decimals=0,
     eng = engine()
     with _read_lock:
         counter = _counter(eng, img)
-    return _verdict(counter, typed, digits, decimals)
+        verdict = _verdict(counter, typed, digits, decimals)
+        if verdict.result == 'unreadable' and counter is not None:
+            verdict = _check_wheels(img, counter, typed, digits, decimals,
+                verdict)
+    return verdict
 
 
 def _verdict(counter, typed, digits, decimals):
@@ -147,6 +169,177 @@ def _verdict(counter, typed, digits, decimals):
         return Verdict('unreadable', confidence, counter.digits)
     result = 'match' if int(integer) == typed else 'mismatch'
     return Verdict(result, confidence, integer)
+
+
+def _check_wheels(img, counter, typed, digits, decimals, verdict):
+    """Return the Verdict of the typed integer checked wheel by wheel
+
+    When the line was not read with confidence, the verifier still knows
+    which digit to expect on each wheel: the window of the counter is cut
+    into equally spaced wheels (as many as read on the line, or one fewer
+    or more) and each wheel is given to the digit classifier.  It is a
+    'match' when every integer wheel shows its expected digit with a
+    probability of at least WHEEL_ACCEPT and WHEEL_RATIO times that of any
+    other digit; a last wheel caught between two digits must have the
+    expected digit as its lower one.  It is a 'mismatch' when the
+    classifier reads every wheel with a probability of at least
+    WHEEL_MISMATCH and they give another integer.  Otherwise the verdict
+    stays.
+    """
+    gray = _digits_gray(img, counter)
+    count = len(counter.digits) + len(counter.decimals)
+    tried = set()
+    for size in (count, count - 1, count + 1):
+        if not wheels.MIN_WHEELS <= size <= wheels.MAX_WHEELS:
+            continue
+        cells = wheels.fit_cells(gray, size)
+        if len(cells) in tried:
+            continue
+        tried.add(len(cells))
+        shown = len(cells) - _decimal_wheels(counter, len(cells), digits,
+            decimals)
+        expected = '%0*d' % (shown, typed)
+        if shown < 1 or len(expected) > shown or (
+                digits and shown > digits
+                and expected[:shown - digits].strip('0')):
+            continue
+        confidence = _wheels_show(gray, cells[:shown], expected)
+        if confidence is not None:
+            return Verdict('match', round(confidence, 3), expected)
+    read, confidence = _read_wheels(img, counter)
+    if read is not None and confidence >= WHEEL_MISMATCH:
+        integer = _fit_meter(read, digits, decimals, bool(counter.decimals))
+        if integer is not None and int(integer) != typed:
+            return Verdict('mismatch', round(confidence, 3), integer)
+    return verdict
+
+
+def _decimal_wheels(counter, count, digits, decimals):
+    "Return how many of the count wheels are decimals"
+    if counter.decimals:
+        return len(counter.decimals)
+    if decimals and digits and count == digits + decimals:
+        return decimals
+    return 0
+
+
+def _wheels_show(gray, cells, expected):
+    """Return the lowest probability of the expected digits on the wheel
+    cells, or None when a wheel does not show its digit
+
+    A wheel caught between two digits counts the lower one, whose
+    probability is that of the wheel standing on it or rolling from it to
+    the next.  When the template reader sees the last wheel rolling from
+    the digit below the expected one, the expected digit is still to come.
+    """
+    probabilities = digit_classifier.probabilities(
+        wheels.cell_crops(gray, cells))
+    lower = digit_classifier.lower_digit(probabilities)
+    rolling = wheels.rolling_cell(gray, cells, len(cells) - 1)
+    last = int(expected[-1])
+    if rolling is not None and rolling == (last - 1) % 10:
+        return None
+    lowest = 1.
+    for index, digit in enumerate(expected):
+        digit = int(digit)
+        score = lower[index]
+        others = np.delete(score, digit).max()
+        if score[digit] < WHEEL_ACCEPT or score[digit] < WHEEL_RATIO * max(
+                others, probabilities[index, digit_classifier.OTHER]):
+            if (index == len(cells) - 1 and rolling == digit
+                    and int(score.argmax()) == digit):
+                # A rolling last wheel the classifier is unsure of: the
+                # template reader and the classifier's best digit agree
+                lowest = min(lowest, VERIFY_CONFIDENCE)
+                continue
+            return None
+        lowest = min(lowest, float(score[digit]))
+    return lowest
+
+
+def _read_wheels(img, counter):
+    """Return the integer digits and confidence the digit classifier reads
+    on the counter's wheels, or (None, 0)
+
+    The window is cut into as many wheels as read on the line, or one fewer
+    or more; the cut read with the most confidence is kept.  A leading
+    wheel that shows no digit (the arrow) is dropped.  A reading that could
+    as well be read upside down, or whose last wheel the template reader
+    sees rolling from another digit, has no confidence.
+    """
+    gray = _digits_gray(img, counter)
+    count = len(counter.digits) + len(counter.decimals)
+    best = (None, 0.)
+    tried = set()
+    for size in (count, count - 1, count + 1):
+        if not wheels.MIN_WHEELS <= size <= wheels.MAX_WHEELS:
+            continue
+        cells = wheels.fit_cells(gray, size)
+        if len(cells) in tried:
+            continue
+        tried.add(len(cells))
+        probabilities = digit_classifier.probabilities(
+            wheels.cell_crops(gray, cells))
+        if probabilities[0].argmax() == digit_classifier.OTHER:
+            probabilities, cells = probabilities[1:], cells[1:]
+        shown = len(probabilities) - _decimal_wheels(counter,
+            len(probabilities), None, None)
+        if shown < 3:
+            continue
+        lower = digit_classifier.lower_digit(probabilities[:shown])
+        digits = ''.join(str(int(p.argmax())) for p in lower)
+        confidence = float(lower.max(axis=1).min())
+        turned = digit_classifier.lower_digit(digit_classifier.probabilities(
+                [cv2.rotate(c, cv2.ROTATE_180) for c in
+                    wheels.cell_crops(gray, cells[:shown])[::-1]]))
+        if float(turned.max(axis=1).min()) >= WHEEL_ACCEPT:
+            # The wheels read as well upside down (0, 1, 6, 8, 9): the
+            # line may have been taken the wrong way up
+            confidence = 0.
+        last = probabilities[shown - 1]
+        if last.argmax() < 10:
+            # Read as a still digit while the template reader sees the
+            # wheel roll from another: not sure of it
+            rolling = wheels.rolling_cell(gray, cells[:shown], shown - 1)
+            if rolling is not None and rolling != int(last.argmax()):
+                confidence = 0.
+        if confidence > best[1]:
+            best = (digits, confidence)
+    return best
+
+
+def _window_gray(img, counter):
+    "Return the counter's window as dark print on light, WINDOW_HEIGHT high"
+    if counter.quarter:
+        img = cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
+    window = _warp(img, counter.box, wheels.WINDOW_MARGIN)
+    height, width = window.shape[:2]
+    target = wheels.WINDOW_HEIGHT
+    if height > target:
+        window = cv2.resize(window,
+            (max(1, round(width * target / height)), target),
+            interpolation=cv2.INTER_AREA)
+    if counter.flip:
+        window = cv2.rotate(window, cv2.ROTATE_180)
+    gray = cv2.cvtColor(window, cv2.COLOR_BGR2GRAY)
+    if np.median(gray) < np.mean(np.percentile(gray, [5, 95])):
+        # White digits on black wheels: the wheel reader reads dark print
+        gray = 255 - gray
+    return gray
+
+
+def _digits_gray(img, counter):
+    """Return the window cut to the columns of its digits (the arrow
+    before them and the unit after them left out), with a little margin"""
+    gray = _window_gray(img, counter)
+    if counter.span is None:
+        return gray
+    width = gray.shape[1]
+    left, right = counter.span
+    margin = (right - left) * SPAN_MARGIN
+    a = max(0, int((left - margin) * width))
+    b = min(width, int(math.ceil((right + margin) * width)))
+    return gray[:, a:b] if b - a >= 8 else gray
 
 
 def _integer(value):
@@ -202,14 +395,19 @@ class _Views:
 
 
 def _counter(eng, img, views=None):
-    "Return the Counter of the photo, or None"
-    for img, boxes in views or _Views(eng, img):
+    """Return the Counter of the photo, or None
+
+    Its box is on the photo as it is or, when quarter is set, on the photo
+    turned a quarter clockwise (see _Views).
+    """
+    for quarter, (img, boxes) in enumerate(views or _Views(eng, img)):
         if not boxes:
             continue
         counter = find_counter(eng, img, boxes,
             eng.upside_down([_warp(img, b) for b in boxes]))
         if counter is not None:
-            return _cross_check(eng, img, counter)
+            return _cross_check(eng, img, counter)._replace(
+                quarter=bool(quarter))
     return None
 
 
@@ -223,19 +421,7 @@ def _cross_check(eng, img, counter):
     the counter is not trusted: its confidence is 0.  A line read with
     less confidence is trusted when the wheels give the same integer.
     """
-    window = _warp(img, counter.box, wheels.WINDOW_MARGIN)
-    height, width = window.shape[:2]
-    target = wheels.WINDOW_HEIGHT
-    if height > target:
-        window = cv2.resize(window,
-            (max(1, round(width * target / height)), target),
-            interpolation=cv2.INTER_AREA)
-    if counter.flip:
-        window = cv2.rotate(window, cv2.ROTATE_180)
-    gray = cv2.cvtColor(window, cv2.COLOR_BGR2GRAY)
-    if np.median(gray) < np.mean(np.percentile(gray, [5, 95])):
-        # White digits on black wheels: the wheel reader reads dark print
-        gray = 255 - gray
+    gray = _window_gray(img, counter)
     count = len(counter.digits) + len(counter.decimals)
     if 0 < counter.confidence < VERIFY_CONFIDENCE:
         # Not sure of every digit of the line: trusted when the wheels read

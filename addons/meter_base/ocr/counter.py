@@ -37,9 +37,13 @@ __all__ = ['Counter', 'find_counter', 'parse', 'warp']
 # A counter reading: the integer digits with their leading zeros (the
 # lower digit of a rolling last wheel), the decimals read after them, the
 # lowest probability of an integer digit, the text read on the line, its
-# box on the photo and whether the photo is upside down.
+# box on the photo, whether the photo is upside down, the span of the
+# digits along the line (left and right, as fractions of its width: the
+# arrow before them and the unit after them left out) and whether the box
+# is on the photo turned a quarter.
 Counter = namedtuple('Counter',
-    ['digits', 'decimals', 'confidence', 'text', 'box', 'flip'])
+    ['digits', 'decimals', 'confidence', 'text', 'box', 'flip', 'span',
+        'quarter'], defaults=[None, False])
 
 # Wheels (or LCD digits) of a counter, decimals included: a line of 4
 # digits is as often a 5-wheel window read short as a counter.
@@ -253,7 +257,12 @@ def _read_counter(wide, crop, characters, integer, decimals, text=''):
     if np.abs(gaps - pitch).max() > IRREGULAR * pitch:
         # Not equally spaced: a wheel was missed, split or added
         int_probs = [0.]
-    return Counter(integer, decimals, min(int_probs), text, None, False)
+    every = [x for _, _, x in digits]
+    half = (every[-1] - every[0]) / max(len(every) - 1, 1) / 2
+    span = (max(0., (every[0] - half) / crop.shape[1]),
+        min(1., (every[-1] + half) / crop.shape[1]))
+    return Counter(integer, decimals, min(int_probs), text, None, False,
+        span)
 
 
 def _cells(centres, width):

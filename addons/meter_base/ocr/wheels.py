@@ -19,8 +19,8 @@ from PIL import Image
 
 from .counter import warp as _warp
 
-__all__ = ['read', 'read_wheels', 'rolling_last', 'WINDOW_MARGIN',
-    'WINDOW_HEIGHT']
+__all__ = ['read', 'read_wheels', 'rolling_last', 'rolling_cell',
+    'fit_cells', 'cell_crops', 'WINDOW_MARGIN', 'WINDOW_HEIGHT']
 
 MIN_WHEELS, MAX_WHEELS = 4, 8
 # Fraction of the window height added above and below the detected line so
@@ -150,6 +150,43 @@ def rolling_last(gray, count):
     _, top, gap_start, gap_end, bottom = plan
     digit, _ = _rolling_digit(masks[-1][top:gap_start],
         masks[-1][gap_end:bottom], digit_height, digit_width)
+    return digit
+
+
+def fit_cells(gray, count):
+    "Return the column spans of the wheels, count of them or one more or less"
+    return _cells(gray, count)
+
+
+def cell_crops(gray, cells):
+    """Return the crop of each wheel: a whole pitch wide, centred on its
+    cell, the window's whole height"""
+    width = gray.shape[1]
+    if len(cells) > 1:
+        pitch = (cells[-1][0] + cells[-1][1] - cells[0][0] - cells[0][1]) / (
+            2 * (len(cells) - 1))
+    else:
+        pitch = cells[0][1] - cells[0][0]
+    crops = []
+    for left, right in cells:
+        centre = (left + right) / 2
+        a = max(0, int(centre - pitch / 2))
+        b = min(width, int(math.ceil(centre + pitch / 2)))
+        crops.append(gray[:, a:max(b, a + 1)])
+    return crops
+
+
+def rolling_cell(gray, cells, index):
+    """Return the lower digit of the wheel of cells[index] when it is
+    caught between two digits, else None"""
+    masks = [_ink_mask(gray[:, left:right]) for left, right in cells]
+    digit_height, digit_width = _digit_size(masks, gray.shape[0])
+    plan = _plan(masks[index], digit_height, True)
+    if plan[0] != 'roll':
+        return None
+    _, top, gap_start, gap_end, bottom = plan
+    digit, _ = _rolling_digit(masks[index][top:gap_start],
+        masks[index][gap_end:bottom], digit_height, digit_width)
     return digit
 
 

@@ -259,6 +259,64 @@ class OcrVerifyTestCase(unittest.TestCase):
         self.assertEqual(verdict.result, 'unreadable')
 
 
+@unittest.skipUnless(os.path.isdir(os.path.join(testdata(), 'meter-photos-cn')),
+    "no shared meter photos")
+class OcrDigitClassifierTestCase(unittest.TestCase):
+    "Test the wheel digit classifier and the check wheel by wheel"
+
+    def window_wheels(self, name):
+        "Return the five wheel crops of a cn photo's labelled window"
+        import cv2
+        import numpy as np
+
+        from trytond.modules.meter_base.ocr import counter
+        folder = os.path.join(testdata(), 'meter-photos-cn')
+        with open(os.path.join(folder, 'manifest.csv'), newline='') as f:
+            row = next(r for r in csv.DictReader(f) if r['file'] == name)
+        img = cv2.imread(os.path.join(folder, name))
+        quad = np.float32(row['window_quad'].split()).reshape(4, 2)
+        gray = cv2.cvtColor(counter.warp(img, quad, 0.1), cv2.COLOR_BGR2GRAY)
+        pitch = gray.shape[1] / 5
+        return row, [gray[:, int(i * pitch):int((i + 1) * pitch)]
+            for i in range(5)]
+
+    def test_still_wheels(self):
+        "Test the classifier reads the still wheels of a window"
+        from trytond.modules.meter_base.ocr import digits
+        row, crops = self.window_wheels('cn_train_57.jpg')
+        probabilities = digits.probabilities(crops)
+        self.assertEqual(probabilities.shape, (5, digits.CLASSES))
+        read = ''.join(str(int(p.argmax()))
+            for p in digits.lower_digit(probabilities))
+        self.assertEqual(read, row['window_digits'])
+
+    def test_rolling_wheel(self):
+        "Test a wheel between two digits counts the lower one"
+        from trytond.modules.meter_base.ocr import digits
+        row, crops = self.window_wheels('cn_train_8.jpg')
+        self.assertEqual((row['window_digits'], row['rolling_to']),
+            ('00720', '00721'))
+        probabilities = digits.probabilities(crops[-1:])[0]
+        self.assertEqual(int(digits.lower_digit(probabilities).argmax()), 0)
+        self.assertNotEqual(int(probabilities[:10].argmax()), 1)
+
+    def test_unsure_line_verified_by_wheels(self):
+        "Test a line read without confidence is verified wheel by wheel"
+        data = set_photo('meter-photos-cn', 'cn_train_35.jpg')
+        eng = ocr.engine()
+        counter = ocr._counter(eng, ocr._load(data, None))
+        # The recogniser reads the first wheel, beside the arrow, as an 8
+        self.assertLess(counter.confidence, ocr.VERIFY_CONFIDENCE)
+        verdict = ocr.verify_counter(data, 7)
+        self.assertEqual(verdict.result, 'match', msg=verdict)
+        self.assertEqual(verdict.digits, '00007')
+        for wrong in wrong_values(7) + [80007, 8007]:
+            with self.subTest(wrong=wrong):
+                self.assertNotEqual(
+                    ocr.verify_counter(data, wrong).result, 'match')
+        self.assertEqual(ocr.read_counter(data).digits, '00007')
+
+
 class OcrCounterLineTestCase(unittest.TestCase):
     "Test which recognised lines are taken for a counter"
 
