@@ -27,6 +27,8 @@ class RoundError(UserError):
 class SyncError(SubmissionError):
     """A submission sent by a phone's queue refused before anything of it
     was written: its key or its time is not valid"""
+
+
 class BluetoothReadingError(SubmissionError):
     """A reading over Bluetooth refused before anything of it is written:
     the phone keeps the bytes received and says why"""
@@ -34,5 +36,7 @@ class BluetoothReadingError(SubmissionError):
 
 class BluetoothConfigurationError(ValidationError):
     "A UUID of the Bluetooth bridge that Web Bluetooth would not take"
+
+
 class ConnectionTestError(UserError):
     "A connection to a service outside failed its test: the exact error"
