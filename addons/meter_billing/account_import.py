@@ -7,6 +7,7 @@ bulk (an import of the whole university is one file)."""
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool
@@ -146,10 +147,12 @@ def check_file(data, filename):
     # What is stored of the numbers of the file, whatever the user's rules
     # (a number must stay unique), inactive accounts included
     table = Account.__table__()
-    cursor = Transaction().connection.cursor()
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    in_max = backend.MAX_QUERY_PARAMS
     stored = {}
     numbers = [r.account for r in result.rows]
-    for sub_numbers in grouped_slice(numbers):
+    for sub_numbers in grouped_slice(numbers, in_max):
         cursor.execute(*table.select(table.id, table.number,
                 *[getattr(table, c) for c in COLUMNS],
                 where=table.number.in_(list(sub_numbers))))
@@ -157,7 +160,7 @@ def check_file(data, filename):
             stored[number] = (id_, dict(zip(COLUMNS, values)))
     visible = set()
     stored_ids = [v[0] for v in stored.values()]
-    for sub_ids in grouped_slice(stored_ids):
+    for sub_ids in grouped_slice(stored_ids, in_max):
         visible.update(a.id for a in Account.search([
                     ('id', 'in', list(sub_ids)),
                     ('active', 'in', [True, False]),

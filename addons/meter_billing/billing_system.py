@@ -6,6 +6,7 @@ billed, imported from its exports.  The files themselves are read and
 written by rules/billing_system.py."""
 import io
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
@@ -271,18 +272,21 @@ class HistoryImport(Wizard):
                     **e.params))
             for e in result.errors]
         accounts, meters = {}, {}
-        for numbers in grouped_slice(list({r.account for r in result.rows})):
+        in_max = backend.MAX_QUERY_PARAMS
+        for numbers in grouped_slice(
+                list({r.account for r in result.rows}), in_max):
             accounts.update((a.number, a) for a in Account.search([
                         ('number', 'in', list(numbers)),
                         ('active', 'in', [True, False]),
                         ]))
         for numbers in grouped_slice(
-                list({r.meter for r in result.rows if r.meter})):
+                list({r.meter for r in result.rows if r.meter}), in_max):
             meters.update((m.number, m) for m in Meter.search([
                         ('number', 'in', list(numbers)),
                         ]))
         existing = {}
-        for ids in grouped_slice([a.id for a in accounts.values()]):
+        for ids in grouped_slice(
+                [a.id for a in accounts.values()], in_max):
             for history in History.search_read([
                         ('account', 'in', list(ids)),
                         ], fields_names=list(HISTORY_COLUMNS)):
