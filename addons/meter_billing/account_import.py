@@ -47,6 +47,8 @@ class Checked:
     refused: List[Tuple[int, str, str]] = field(default_factory=list)
     total: int = 0
     rows: Dict[int, billing_system.AccountRow] = field(default_factory=dict)
+    # (number, name) of every row as the file has them
+    texts: Dict[int, Tuple[str, str]] = field(default_factory=dict)
 
 
 def _languages():
@@ -114,14 +116,15 @@ def check_file(data, filename):
                 error='; '.join(gettext(
                         'meter_billing.msg_history_error_missing_column',
                         **e.params) for e in result.errors)))
-    checked = Checked(total=result.total)
+    checked = Checked(total=result.total, texts=result.texts)
     for error in result.errors:
         if error.code in {'too_long', 'duplicate_account'}:
             message = 'meter_billing.msg_account_import_' + error.code
         else:
             message = 'meter_billing.msg_history_error_' + error.code
-        checked.refused.append((error.row, '', gettext(
-                    message, **error.params)))
+        checked.refused.append((error.row,
+                result.texts.get(error.row, ('', ''))[0],
+                gettext(message, **error.params)))
 
     categories = _selection_values('meter.account', 'category')
     modes = _selection_values('meter.account', 'billing_mode')
@@ -161,10 +164,10 @@ def check_file(data, filename):
     visible = set()
     stored_ids = [v[0] for v in stored.values()]
     for sub_ids in grouped_slice(stored_ids, in_max):
-        visible.update(a.id for a in Account.search([
+        visible.update(id_ for id_, in bulk_write.select(Account, [
                     ('id', 'in', list(sub_ids)),
                     ('active', 'in', [True, False]),
-                    ]))
+                    ], []))
 
     for row in result.rows:
         checked.rows[row.row] = row
@@ -321,8 +324,8 @@ class AccountImport(Wizard):
 
     def default_preview(self, fields):
         checked = check_file(self.start.file, self.start.filename)
-        rows = [{'row': r, 'number': n, 'name': (
-                    checked.rows[r].name if r in checked.rows else None),
+        rows = [{'row': r, 'number': n,
+                'name': checked.texts.get(r, ('', ''))[1] or None,
                 'status': 'refused', 'reason': e}
             for r, n, e in checked.refused[:PREVIEW_REFUSED]]
         others = sorted(

@@ -6,11 +6,14 @@ billed, imported from its exports.  The files themselves are read and
 written by rules/billing_system.py."""
 import io
 
+from sql import Column
+
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import bulk_write
@@ -275,21 +278,26 @@ class HistoryImport(Wizard):
         in_max = backend.MAX_QUERY_PARAMS
         for numbers in grouped_slice(
                 list({r.account for r in result.rows}), in_max):
-            accounts.update((a.number, a) for a in Account.search([
+            accounts.update((number, id_)
+                for id_, number in bulk_write.select(Account, [
                         ('number', 'in', list(numbers)),
                         ('active', 'in', [True, False]),
-                        ]))
+                        ], ['number']))
         for numbers in grouped_slice(
                 list({r.meter for r in result.rows if r.meter}), in_max):
-            meters.update((m.number, m) for m in Meter.search([
+            meters.update((number, (id_, account))
+                for id_, number, account in bulk_write.select(Meter, [
                         ('number', 'in', list(numbers)),
-                        ]))
+                        ], ['number', 'account']))
         existing = {}
-        for ids in grouped_slice(
-                [a.id for a in accounts.values()], in_max):
-            for history in History.search_read([
-                        ('account', 'in', list(ids)),
-                        ], fields_names=list(HISTORY_COLUMNS)):
+        table = History.__table__()
+        cursor = Transaction().connection.cursor()
+        for ids in grouped_slice(list(accounts.values()), in_max):
+            cursor.execute(*table.select(table.id,
+                    *[Column(table, c) for c in HISTORY_COLUMNS],
+                    where=table.account.in_(list(ids))))
+            for id_, *values in cursor:
+                history = dict(zip(HISTORY_COLUMNS, values), id=id_)
                 key = (history['account'], history['meter_number'],
                     history['month'])
                 existing[key] = history
@@ -301,22 +309,24 @@ class HistoryImport(Wizard):
                             'meter_billing.msg_history_unknown_account',
                             account=row.account)))
                 continue
-            meter = meters.get(row.meter) if row.meter else None
-            if row.meter and (not meter or meter.account != account):
+            meter, meter_account = (
+                meters.get(row.meter, (None, None)) if row.meter
+                else (None, None))
+            if row.meter and (not meter or meter_account != account):
                 errors.append((row.row, gettext(
                             'meter_billing.msg_history_unknown_meter',
                             meter=row.meter, account=row.account)))
                 continue
             values = {
-                'account': account.id,
-                'meter': meter.id if meter else None,
+                'account': account,
+                'meter': meter,
                 'meter_number': row.meter,
                 'month': row.month,
                 'usage': row.usage,
                 'amount': row.amount,
                 'source': filename,
                 }
-            record = existing.get((account.id, row.meter, row.month))
+            record = existing.get((account, row.meter, row.month))
             if not record:
                 to_create.append(values)
             elif any(record[c] != values[c] for c in HISTORY_COLUMNS

@@ -680,6 +680,8 @@ class AccountResult:
     format: str = ''
     encoding: Optional[str] = None
     total: int = 0
+    # (account, name) as the file has them, by row: to show refused rows
+    texts: dict = field(default_factory=dict)
 
 
 def read_accounts(data, filename, headers=None):
@@ -726,6 +728,7 @@ def read_accounts(data, filename, headers=None):
         if values['account'].lower() in _TOTAL_LABELS:
             continue
         result.total += 1
+        result.texts[number] = (values['account'], values['name'])
         errors = len(result.errors)
         for name in ACCOUNT_REQUIRED:
             if not values[name]:
