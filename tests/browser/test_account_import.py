@@ -80,6 +80,10 @@ class AccountImportSaoTestCase(unittest.TestCase):
             with open(path, 'wb') as fp:
                 fp.write(data)
             dialog.locator('input[type=file]').set_input_files(path)
+        # sao reads the file in the background: wait for its size shown
+        self.page.wait_for_function('''() => Array.from(
+            document.querySelectorAll('.modal-dialog input')).some(
+            i => /^[1-9][0-9.,]*\\s*[kKMG]?i?B$/.test(i.value))''')
         self.settle()
 
     def test_import(self):
