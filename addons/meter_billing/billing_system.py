@@ -6,11 +6,17 @@ billed, imported from its exports.  The files themselves are read and
 written by rules/billing_system.py."""
 import io
 
+from sql import Column
+
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from . import bulk_write
 from .exceptions import HistoryImportError
 from .rules import billing_system
 
@@ -154,11 +160,28 @@ class History(ModelSQL, ModelView):
         cls._order = [('month', 'DESC'), ('id', 'DESC')]
 
 
+class Account(metaclass=PoolMeta):
+    __name__ = 'meter.account'
+    usage_history = fields.One2Many(
+        'meter.billing.history', 'account', "Usage History", readonly=True,
+        help="The months billed by the former billing system.")
+
+
 class HistoryImportStart(ModelView):
     "Import usage history: the file"
     __name__ = 'meter.billing.history.import.start'
     file = fields.Binary("File", filename='filename', required=True)
     filename = fields.Char("File Name")
+
+
+class HistoryImportPreview(ModelView):
+    "Import usage history: what the file holds"
+    __name__ = 'meter.billing.history.import.preview'
+    new = fields.Integer("New", readonly=True)
+    updated = fields.Integer("Updated", readonly=True)
+    unchanged = fields.Integer("Unchanged", readonly=True)
+    skipped = fields.Integer("Rows with Errors", readonly=True)
+    errors = fields.Text("Errors", readonly=True)
 
 
 class HistoryImportResult(ModelView):
@@ -169,13 +192,25 @@ class HistoryImportResult(ModelView):
     errors = fields.Text("Errors", readonly=True)
 
 
+# The columns of a history row the import writes
+HISTORY_COLUMNS = (
+    'account', 'meter', 'meter_number', 'month', 'usage', 'amount', 'source')
+
+
 class HistoryImport(Wizard):
     """Import historical usage exported by the former billing system;
-    every row with a problem is reported with its row number and left
-    out, the others are imported (a month already known is updated)."""
+    the preview lists every row with a problem with its row number, the
+    import leaves them out and writes the others in bulk (a month already
+    known is updated, importing the same file again changes nothing)."""
     __name__ = 'meter.billing.history.import'
     start = StateView('meter.billing.history.import.start',
         'meter_billing.history_import_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Preview", 'preview', 'tryton-forward', default=True),
+            ])
+    preview = StateView('meter.billing.history.import.preview',
+        'meter_billing.history_import_preview_view_form', [
+            Button("Back", 'start', 'tryton-back'),
             Button("Cancel", 'end', 'tryton-cancel'),
             Button("Import", 'import_', 'tryton-ok', default=True),
             ])
@@ -185,78 +220,121 @@ class HistoryImport(Wizard):
             Button("Close", 'end', 'tryton-close', default=True),
             ])
 
+    def default_preview(self, fields):
+        to_create, to_write, unchanged, errors = self.check_file(
+            self.start.file, self.start.filename)
+        return {
+            'new': len(to_create),
+            'updated': len(to_write),
+            'unchanged': unchanged,
+            'skipped': len(errors),
+            'errors': '\n'.join(errors),
+            }
+
     def transition_import_(self):
+        self._result = self.import_file(self.start.file, self.start.filename)
+        return 'result'
+
+    def default_result(self, fields):
+        return self._result
+
+    @classmethod
+    def import_file(cls, data, filename):
+        "Import the history of the file and return what the result shows"
+        History = Pool().get('meter.billing.history')
+        to_create, to_write, _, errors = cls.check_file(data, filename)
+        bulk_write.insert(History, HISTORY_COLUMNS,
+            [[v[c] for c in HISTORY_COLUMNS] for v in to_create])
+        bulk_write.update(History, HISTORY_COLUMNS,
+            [[id_] + [v[c] for c in HISTORY_COLUMNS] for id_, v in to_write])
+        return {
+            'imported': len(to_create) + len(to_write),
+            'skipped': len(errors),
+            'errors': '\n'.join(errors),
+            }
+
+    @staticmethod
+    def check_file(data, filename):
+        """Return the values of the new rows, the (id, values) of the
+        changed ones, the number of the unchanged ones and the errors"""
         pool = Pool()
         Account = pool.get('meter.account')
         Meter = pool.get('meter.meter')
         History = pool.get('meter.billing.history')
-        filename = self.start.filename or 'history'
+        filename = filename or 'history'
         try:
-            result = billing_system.read_history(self.start.file, filename)
+            result = billing_system.read_history(data, filename)
         except billing_system.ExchangeError as exception:
             raise HistoryImportError(gettext(
                     'meter_billing.msg_history_file', filename=filename,
                     error=gettext(
                         'meter_billing.msg_history_error_' + exception.code,
                         **exception.params))) from exception
-        errors = ['%s: %s' % (
-                gettext('meter_billing.msg_history_row', row=e.row),
-                gettext('meter_billing.msg_history_error_' + e.code,
+        errors = [(e.row, gettext(
+                    'meter_billing.msg_history_error_' + e.code,
                     **e.params))
             for e in result.errors]
-        numbers = {r.account for r in result.rows}
-        accounts = {a.number: a for a in Account.search([
-                    ('number', 'in', list(numbers)),
-                    ('active', 'in', [True, False]),
-                    ])}
-        meters = {m.number: m for m in Meter.search([
-                    ('number', 'in', list({r.meter for r in result.rows
-                                if r.meter})),
-                    ])}
-        existing = {(h.account.id, h.meter_number, h.month): h
-            for h in History.search([
-                    ('account', 'in', [a.id for a in accounts.values()]),
-                    ])}
-        to_create, to_write = [], []
+        accounts, meters = {}, {}
+        in_max = backend.MAX_QUERY_PARAMS
+        for numbers in grouped_slice(
+                list({r.account for r in result.rows}), in_max):
+            accounts.update((number, id_)
+                for id_, number in bulk_write.select(Account, [
+                        ('number', 'in', list(numbers)),
+                        ('active', 'in', [True, False]),
+                        ], ['number']))
+        for numbers in grouped_slice(
+                list({r.meter for r in result.rows if r.meter}), in_max):
+            meters.update((number, (id_, account))
+                for id_, number, account in bulk_write.select(Meter, [
+                        ('number', 'in', list(numbers)),
+                        ], ['number', 'account']))
+        existing = {}
+        table = History.__table__()
+        cursor = Transaction().connection.cursor()
+        for ids in grouped_slice(list(accounts.values()), in_max):
+            cursor.execute(*table.select(table.id,
+                    *[Column(table, c) for c in HISTORY_COLUMNS],
+                    where=table.account.in_(list(ids))))
+            for id_, *values in cursor:
+                history = dict(zip(HISTORY_COLUMNS, values), id=id_)
+                key = (history['account'], history['meter_number'],
+                    history['month'])
+                existing[key] = history
+        to_create, to_write, unchanged = [], [], 0
         for row in result.rows:
             account = accounts.get(row.account)
             if not account:
-                errors.append('%s: %s' % (
-                        gettext('meter_billing.msg_history_row', row=row.row),
-                        gettext('meter_billing.msg_history_unknown_account',
+                errors.append((row.row, gettext(
+                            'meter_billing.msg_history_unknown_account',
                             account=row.account)))
                 continue
-            meter = meters.get(row.meter) if row.meter else None
-            if row.meter and (not meter or meter.account != account):
-                errors.append('%s: %s' % (
-                        gettext('meter_billing.msg_history_row', row=row.row),
-                        gettext('meter_billing.msg_history_unknown_meter',
+            meter, meter_account = (
+                meters.get(row.meter, (None, None)) if row.meter
+                else (None, None))
+            if row.meter and (not meter or meter_account != account):
+                errors.append((row.row, gettext(
+                            'meter_billing.msg_history_unknown_meter',
                             meter=row.meter, account=row.account)))
                 continue
             values = {
-                'account': account.id,
-                'meter': meter.id if meter else None,
+                'account': account,
+                'meter': meter,
                 'meter_number': row.meter,
                 'month': row.month,
                 'usage': row.usage,
                 'amount': row.amount,
                 'source': filename,
                 }
-            record = existing.get((account.id, row.meter, row.month))
-            if record:
-                to_write.extend([[record], values])
-            else:
+            record = existing.get((account, row.meter, row.month))
+            if not record:
                 to_create.append(values)
-        if to_create:
-            History.create(to_create)
-        if to_write:
-            History.write(*to_write)
-        self._result = {
-            'imported': len(to_create) + len(to_write) // 2,
-            'skipped': len(errors),
-            'errors': '\n'.join(errors),
-            }
-        return 'result'
-
-    def default_result(self, fields):
-        return self._result
+            elif any(record[c] != values[c] for c in HISTORY_COLUMNS
+                    if c != 'source'):
+                to_write.append((record['id'], values))
+            else:
+                unchanged += 1
+        errors.sort(key=lambda e: e[0])
+        return to_create, to_write, unchanged, ['%s: %s' % (
+                gettext('meter_billing.msg_history_row', row=r), e)
+            for r, e in errors]

@@ -128,7 +128,16 @@ class Meter(metaclass=PoolMeta):
         by month over the 12 months up to today's, as {kind: [(YYYY-MM,
         consumption)]}, the kinds of the meters only: what Meter.
         monthly_usage gives for one meter, for an account or a building
-        in one query."""
+        in one query (a meter's months without readings from the billing
+        system's history too)."""
+        return {k: [(m, v) for m, v, _ in months]
+            for k, months in cls.usage_by_kind_history(meters, today).items()}
+
+    @classmethod
+    def usage_by_kind_history(cls, meters, today=None):
+        """Return usage_by_kind as {kind: [(YYYY-MM, consumption,
+        historic)]}: historic when the month holds the billing system's
+        history of a meter without readings in it"""
         pool = Pool()
         Reading = pool.get('meter.reading')
         Configuration = pool.get('meter.configuration')
@@ -147,13 +156,24 @@ class Meter(metaclass=PoolMeta):
                 ('taken_at', '>=', start),
                 ('consumption', '!=', None),
                 ], order=[], fields_names=['meter', 'taken_at', 'consumption'])
+        read = set()
         for reading in readings:
             taken_at = to_local(reading['taken_at'], zone)
             key = (taken_at.year, taken_at.month)
             kind = totals[kinds[reading['meter']]]
             if key in kind:
                 kind[key] += reading['consumption']
-        return {k: [('%04d-%02d' % m, v[m]) for m in months]
+                read.add((reading['meter'], key))
+        keys = {'%04d-%02d' % m: m for m in months}
+        historic = {k: set() for k in totals}
+        for meter, usage in cls.history_usage(meters, list(keys)).items():
+            for month, value in usage.items():
+                key = keys[month]
+                if (meter, key) not in read:
+                    totals[kinds[meter]][key] += value
+                    historic[kinds[meter]].add(key)
+        return {k: [('%04d-%02d' % m, v[m], m in historic[k])
+                for m in months]
             for k, v in totals.items()}
 
 

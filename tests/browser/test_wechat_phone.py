@@ -125,6 +125,20 @@ for number, name, phone, values in [
             for i, value in enumerate(values)])
     assert all(r.state == 'confirmed' for r in readings), readings
     if number == 'E20001':
+        # The billing system's history of the months before the first
+        # reading (three months back), and of that month, which the
+        # readings win
+        History = pool.get('meter.billing.history')
+        first = month.date()
+        for back, usage in [(3, 999), (4, 80), (5, 90), (6, 95)]:
+            year, index = divmod(first.year * 12 + first.month - 1 - back,
+                12)
+            History.create([{'account': account.id, 'meter': meter.id,
+                        'meter_number': meter.number,
+                        'month': '%04d-%02d' % (year, index + 1),
+                        'usage': Decimal(usage),
+                        'amount': Decimal(usage) / 2,
+                        'source': 'history.xlsx'}])
         end = month.date() - dt.timedelta(days=1)
         period = Period(name='browser-' + end.strftime('%Y-%m'),
             start_date=end.replace(day=1), end_date=end,
@@ -487,8 +501,28 @@ class WeChatPhoneTestCase(PhoneMixin, unittest.TestCase):
                 document.getElementById('usage-chart')).getOption();
             return [option.series.map(s => s.name),
                 option.yAxis.map(a => a.name)]; }''')
-        self.assertEqual((series, axes), (['用量'], ['千瓦时']))
+        self.assertEqual((series, axes), (['用量', '历史数据'], ['千瓦时']))
         self.check_chart_layout(page)
+        # The months before the first reading come from the billing
+        # system's history: bars of their own colour, tagged in the list
+        history, colours = page.evaluate('''() => {
+            const option = echarts.getInstanceByDom(
+                document.getElementById('usage-chart')).getOption();
+            return [option.series[1].data,
+                option.series.map(s => s.itemStyle.color)]; }''')
+        self.assertEqual(history[-7:-4], [95, 90, 80])
+        self.assertEqual([v for v in history if v is not None],
+            [95, 90, 80])
+        self.assertEqual(values[-7:-3], [None, None, None, 100])
+        self.assertNotEqual(colours[0], colours[1])
+        tagged = page.locator('.weui-cell.usage-history')
+        expect(tagged).to_have_count(3)
+        expect(tagged.first).to_contain_text(labels[-5])
+        expect(tagged.first.locator('.usage-history__tag')).to_have_text(
+            "历史数据")
+        expect(page.locator('.weui-cell', has_text=labels[-5])
+            .locator('.weui-cell__ft')).to_have_text(number(80))
+        expect(page.locator('.usage-history__note')).to_be_visible()
 
         # An appointment: each slot shows its places left and the chosen
         # one its mark
@@ -563,12 +597,12 @@ class WeChatPhoneTestCase(PhoneMixin, unittest.TestCase):
         page.wait_for_function('''() => {
             const chart = echarts.getInstanceByDom(
                 document.getElementById('usage-chart'));
-            return chart && chart.getOption().series.length === 2;
+            return chart && chart.getOption().series.length === 3;
             }''')
         payments, axes = page.evaluate('''() => {
             const option = echarts.getInstanceByDom(
                 document.getElementById('usage-chart')).getOption();
-            return [option.series[1].data, option.yAxis.map(a => a.name)];
+            return [option.series[2].data, option.yAxis.map(a => a.name)];
             }''')
         self.assertEqual(payments[-1], 34.18)
         self.assertEqual(axes, ['千瓦时', '元'])

@@ -62,6 +62,8 @@ __all__ = [
     'write_payments_xlsx', 'write_bills_xlsx',
     'HistoryRow', 'RowError', 'HistoryResult', 'read_history',
     'parse_month',
+    'ACCOUNT_FIELDS', 'ACCOUNT_REQUIRED', 'AccountRow', 'AccountResult',
+    'read_accounts',
     ]
 
 TEXT, MONTH, DATE, MONEY, QUANTITY = 'text', 'month', 'date', 'money', 'qty'
@@ -280,7 +282,7 @@ def _normalize_header(value):
     return re.sub(r'[\s_\-.:：/#]', '', text)
 
 
-def _map_header(cells):
+def _map_header(cells, synonyms_of=None):
     """Return {field: column index} for the header cells.
 
     For each field the column named by its earliest synonym wins, so that
@@ -288,7 +290,7 @@ def _map_header(cells):
     """
     names = [_normalize_header(c) for c in cells]
     mapping = {}
-    for name, synonyms in HEADER_SYNONYMS.items():
+    for name, synonyms in (synonyms_of or HEADER_SYNONYMS).items():
         ranks = [(synonyms.index(n), i) for i, n in enumerate(names)
             if n in synonyms and i not in mapping.values()]
         if ranks:
@@ -520,22 +522,28 @@ def read_history(data, filename):
     The format is chosen by the extension of filename and, failing that,
     by the content (an XLSX is a ZIP archive).
     """
+    records, epoch, format_, encoding = _read_file(data, filename)
+    result = HistoryResult(format=format_, encoding=encoding)
+    _parse_records(records, result, epoch)
+    return result
+
+
+def _read_file(data, filename):
+    """Return the (row number, cells) of the file with the date epoch, the
+    format and the encoding of a CSV"""
     if not data or not data.strip():
         raise ExchangeError('empty_file', 'The file is empty.')
+    data = bytes(data)
     extension = posixpath.splitext((filename or '').lower())[1]
     if extension == '.xls' or data.startswith(b'\xd0\xcf\x11\xe0'):
         raise ExchangeError(
             'old_excel',
             'Old Excel files (.xls) are not supported: save as XLSX or CSV.')
-    epoch = dt.date(1899, 12, 30)
     if extension in {'.xlsx', '.xlsm'} or data.startswith(b'PK\x03\x04'):
         records, epoch = _read_xlsx(data)
-        result = HistoryResult(format='xlsx')
-    else:
-        records, encoding = _read_csv(data)
-        result = HistoryResult(format='csv', encoding=encoding)
-    _parse_records(records, result, epoch)
-    return result
+        return records, epoch, 'xlsx', None
+    records, encoding = _read_csv(data)
+    return records, dt.date(1899, 12, 30), 'csv', encoding
 
 
 def _error(result, row, code, message, column=None, **params):
@@ -640,3 +648,121 @@ def _parse_records(records, result, epoch):
             result.rows.append(HistoryRow(
                     row=number, account=account, meter=meter, month=month,
                     usage=values['usage'], amount=values['amount']))
+
+
+# The accounts (户号) exported by the billing system.  The number is found
+# by the history's synonyms; the other columns by the names the caller
+# gives (the labels of the account's fields, from the translations).
+ACCOUNT_FIELDS = (
+    'account', 'name', 'category', 'campus', 'building', 'phone',
+    'billing_mode')
+ACCOUNT_REQUIRED = ('account', 'name', 'campus')
+# The longest text kept of a cell: a longer one is a wrong column
+_MAX_TEXT = 128
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    row: int
+    account: str
+    name: str
+    campus: str
+    category: Optional[str] = None
+    building: Optional[str] = None
+    phone: Optional[str] = None
+    billing_mode: Optional[str] = None
+
+
+@dataclass
+class AccountResult:
+    rows: List[AccountRow] = field(default_factory=list)
+    errors: List[RowError] = field(default_factory=list)
+    format: str = ''
+    encoding: Optional[str] = None
+    total: int = 0
+    # (account, name) as the file has them, by row: to show refused rows
+    texts: dict = field(default_factory=dict)
+
+
+def read_accounts(data, filename, headers=None):
+    """Parse the accounts exported by the billing system.
+
+    headers maps the fields of ACCOUNT_FIELDS to the header names that
+    name them (any case and spacing); the account number is also found by
+    the names of HEADER_SYNONYMS.  Error codes: those of read_history's
+    missing_column and missing_value, ``too_long`` and ``duplicate_account``
+    (an account number twice in the file: both rows are refused, which
+    one is right is the operator's call).
+    """
+    records, _, format_, encoding = _read_file(data, filename)
+    result = AccountResult(format=format_, encoding=encoding)
+    synonyms = {name: tuple(_normalize_header(h)
+            for h in (headers or {}).get(name, ()) if h)
+        for name in ACCOUNT_FIELDS}
+    synonyms['account'] = HEADER_SYNONYMS['account'] + synonyms['account']
+    labels = {name: (headers or {}).get(name, (name,))[0] if (
+            headers or {}).get(name) else name for name in ACCOUNT_FIELDS}
+    labels['account'] = _FIELD_LABELS['account']
+
+    records = [(n, cells) for n, cells in records if not _is_blank(cells)]
+    header_at, mapping = None, {}
+    for position, (number, cells) in enumerate(records[:_HEADER_SCAN]):
+        candidate = _map_header(cells, synonyms)
+        if len(candidate) >= 2:
+            header_at, mapping = position, candidate
+            break
+    missing = [f for f in ACCOUNT_REQUIRED if f not in mapping]
+    if missing:
+        row = records[header_at][0] if header_at is not None else 1
+        for name in missing:
+            _error(result, row, 'missing_column',
+                'The column "%(label)s" (%(field)s) is missing.',
+                column=name, label=labels[name], field=name)
+        return result
+
+    rows, first = [], {}
+    for number, cells in records[header_at + 1:]:
+        values = {}
+        for name, index in mapping.items():
+            values[name] = _text(cells[index]) if index < len(cells) else ''
+        if values['account'].lower() in _TOTAL_LABELS:
+            continue
+        result.total += 1
+        result.texts[number] = (values['account'], values['name'])
+        errors = len(result.errors)
+        for name in ACCOUNT_REQUIRED:
+            if not values[name]:
+                _error(result, number, 'missing_value',
+                    'The %(label)s is empty.', column=name,
+                    label=labels[name])
+        for name, value in values.items():
+            if len(value) > _MAX_TEXT:
+                _error(result, number, 'too_long',
+                    'The %(label)s is longer than %(size)s characters.',
+                    column=name, label=labels[name], size=_MAX_TEXT)
+        account = values['account']
+        if account:
+            if account in first:
+                _error(result, number, 'duplicate_account',
+                    'The account %(account)s is already on row %(first)s.',
+                    column='account', account=account, first=first[account])
+            else:
+                first[account] = number
+        if len(result.errors) == errors:
+            rows.append(AccountRow(row=number, **{
+                        n: v or None for n, v in values.items()}))
+    # The first row of a number repeated later is refused too
+    repeated = {e.params['account'] for e in result.errors
+        if e.code == 'duplicate_account'}
+    for row in rows:
+        if row.account in repeated:
+            _error(result, row.row, 'duplicate_account',
+                'The account %(account)s is already on row %(first)s.',
+                column='account', account=row.account,
+                first=min(e.row for e in result.errors
+                    if e.code == 'duplicate_account'
+                    and e.params['account'] == row.account))
+        else:
+            result.rows.append(row)
+    result.errors.sort(key=lambda e: e.row)
+    return result

@@ -28,7 +28,7 @@ def _card(request, pool, meter, values, status=HTTPStatus.OK, error=None,
     Account = pool.get('meter.account')
     readings = Reading.search([('meter', '=', meter.id)],
         order=[('taken_at', 'DESC'), ('id', 'DESC')], limit=LAST_READINGS)
-    months = meter.monthly_usage(centre_today(pool))
+    months = meter.monthly_usage_history(centre_today(pool))
     if meter.account:
         bills, _, payments = Account.payment_history(
             [meter.account], centre_today(pool))
@@ -36,8 +36,10 @@ def _card(request, pool, meter, values, status=HTTPStatus.OK, error=None,
         bills, payments = [], []
     return render(request, 'field/meter.html', status=status, meter=meter,
         readings=readings, error=error, form=form or {},
-        months=months, labels=[m for m, _ in months],
-        usage=[float(v) for _, v in months],
+        months=[(m, v) for m, v, _ in months],
+        labels=[m for m, _, _ in months],
+        usage=[float(v) for _, v, _ in months],
+        history=[h for _, _, h in months],
         bills=bills, payments=payments[:LAST_PAYMENTS],
         orders=meter.open_work_orders(),
         card=card_url(request, meter), back=card_path(meter), **values)

@@ -54,7 +54,7 @@ def _usage(pool, args):
     subject = _subject(pool, args)
     if subject is None:
         return None, []
-    usage = Meter.usage_by_kind(subject[2], centre_today(pool))
+    usage = Meter.usage_by_kind_history(subject[2], centre_today(pool))
     kinds = [k for k, _ in Meter.fields_get(['kind'])['kind']['selection']
         if k in usage]
     return subject, [(k, usage[k]) for k in kinds]
@@ -77,11 +77,13 @@ def usage(request, pool, visitor, values):
         charts=[{
                 'kind': kind, 'text': texts[kind],
                 'unit': gettext('meter_field.msg_unit_' + kind),
-                'labels': [m for m, _ in months],
-                'data': [float(v) for _, v in months],
+                'labels': [m for m, _, _ in months],
+                'data': [float(v) for _, v, _ in months],
+                'history': [h for _, _, h in months],
                 } for kind, months in usage],
-        table=[(month, [months[i][1] for _, months in usage])
-            for i, (month, _) in reversed(list(enumerate(
+        table=[(month, [months[i][1] for _, months in usage],
+                any(months[i][2] for _, months in usage))
+            for i, (month, _, _) in reversed(list(enumerate(
                         usage[0][1] if usage else [])))],
         kinds=[texts[k] for k, _ in usage],
         buildings=buildings, args=request.args, **values)
@@ -97,7 +99,7 @@ def usage_export(request, pool, visitor, values):
     texts = _kind_texts(pool)
     rows = [(month, texts[kind], value,
             gettext('meter_field.msg_unit_' + kind))
-        for kind, months in usage for month, value in months]
+        for kind, months in usage for month, value, _ in months]
     data = usage_workbook(title, [
             gettext('meter_field.msg_export_month'),
             gettext('meter_field.msg_export_kind'),

@@ -23,13 +23,14 @@ def meter_usage(request, pool, visitor, values, meter_id):
     meter = visitor.meter(meter_id)
     if meter is None:
         raise not_found('msg_meter_not_found')
-    months = meter.monthly_usage()
-    payments = meter.account.monthly_payments([m for m, _ in months])
+    months = meter.monthly_usage_history()
+    payments = meter.account.monthly_payments([m for m, _, _ in months])
     return render(request, 'meter_usage.html', meter=meter,
-        months=[(m, v, payments[m]) for m, v in months],
-        labels=[m for m, _ in months],
-        values=[float(v) for _, v in months],
-        payments=[float(payments[m]) for m, _ in months], **values)
+        months=[(m, v, payments[m], h) for m, v, h in months],
+        labels=[m for m, _, _ in months],
+        values=[float(v) for _, v, _ in months],
+        history=[h for _, _, h in months],
+        payments=[float(payments[m]) for m, _, _ in months], **values)
 
 
 def _active_meter(visitor, text):

@@ -239,12 +239,31 @@ var MeterWeChat = (function () {
      * 0 to 1 元 over nothing: the chart is of the usage alone. */
     var paid = payments.some(function (amount) { return amount > 0; });
     var yAxis = [{type: 'value', name: element.dataset.unit, min: 0}];
+    var values = JSON.parse(element.dataset.values);
+    /* The months imported from the former billing system's history are
+     * bars of their own colour and legend, stacked on the same place */
+    var history = JSON.parse(element.dataset.history || '[]');
+    var historic = history.some(function (flag) { return flag; });
     var series = [{
       name: '用量',
       type: 'bar',
+      stack: 'usage',
       itemStyle: {color: '#07c160'},
-      data: JSON.parse(element.dataset.values)
+      data: values.map(function (value, index) {
+        return history[index] ? null : value;
+      })
     }];
+    if (historic) {
+      series.push({
+        name: element.dataset.historyName,
+        type: 'bar',
+        stack: 'usage',
+        itemStyle: {color: '#9aa5b1'},
+        data: values.map(function (value, index) {
+          return history[index] ? value : null;
+        })
+      });
+    }
     if (paid) {
       yAxis.push({type: 'value', name: '元', min: 0,
         splitLine: {show: false}});
