@@ -1,6 +1,8 @@
 "Paying: bills, payments and the bank transfers residents declare"
+import re
+
 from trytond.exceptions import UserError
-from trytond.protocols.wrappers import HTTPStatus, redirect
+from trytond.protocols.wrappers import HTTPStatus, Response, redirect
 
 from ..limits import photo_after_limit
 from ..web import (
@@ -42,3 +44,35 @@ def pay(request, pool, visitor, values):
         form=form, accounts=accounts, payments=payments, bills=bills,
         paid_bills=paid_bills, billing=BillingConfiguration(1),
         message=request.args.get('message'), **values)
+
+
+@page('bill/<record_id:bill_id>')
+def bill_notice(request, pool, visitor, values, bill_id):
+    """The electronic payment notice (电子通知单) of a bill: what the
+    printed notice says, readable on a phone"""
+    NoticeReport = pool.get('meter.bill.notice', type='report')
+    bill = visitor.user.bill(bill_id)
+    if bill is None:
+        raise not_found('msg_bill_not_found')
+    return render(request, 'bill.html', bill=bill,
+        **NoticeReport.notice_context(), **values)
+
+
+@page('bill/<record_id:bill_id>/notice.pdf')
+def bill_notice_pdf(request, pool, visitor, values, bill_id):
+    "The printed payment notice of a bill, as PDF"
+    NoticeReport = pool.get('meter.bill.notice', type='report')
+    bill = visitor.user.bill(bill_id)
+    if bill is None:
+        raise not_found('msg_bill_not_found')
+    extension, content, _, _ = NoticeReport.execute([bill.id], {})
+    name = 'notice-%s.%s' % (
+        re.sub(r'[^A-Za-z0-9_.-]', '-', bill.number or str(bill.id)),
+        extension)
+    return Response(bytes(content), content_type=(
+            'application/pdf' if extension == 'pdf'
+            else 'application/octet-stream'),
+        headers={
+            'Content-Disposition': 'attachment; filename="%s"' % name,
+            'Cache-Control': 'no-store',
+            })
