@@ -38,3 +38,7 @@ class PrepaidBalanceError(PrepaidLineError):
 
 class HistoryImportError(UserError):
     pass
+
+
+class PaymentGatewayError(UserError):
+    pass
