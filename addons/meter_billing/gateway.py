@@ -13,6 +13,7 @@ is kept in the gateway's log.
 import datetime as dt
 import logging
 import secrets
+from urllib.parse import quote
 from decimal import Decimal
 
 from trytond.i18n import gettext
@@ -106,7 +107,7 @@ class Gateway(ModelSQL, ModelView):
 
     def notify_url(self, database_name):
         return '%s%s/payment_gateway/%d/notify' % (
-            _slash(self.server_url), database_name, self.id)
+            _slash(self.server_url), quote(database_name), self.id)
 
     @classmethod
     def handle_notification(cls, gateway_id, form):

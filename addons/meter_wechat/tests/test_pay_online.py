@@ -1,14 +1,32 @@
 """The resident's side of paying: the electronic payment notice of a bill
-(with its PDF) on the routes of the pages."""
+(with its PDF) and online payment through the fake UnionPay gateway, on
+the routes of the pages."""
 import datetime as dt
+import html
+import re
+import sys
 import unittest
 from decimal import Decimal
+from pathlib import Path
+from urllib.parse import unquote
+
+import requests
 
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
 from . import test_routes
+
+try:
+    from tests.fakes.unionpay import FakeUnionPay
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+    sys.modules.pop('tests', None)
+    from tests.fakes.unionpay import FakeUnionPay
+
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+ACTION = re.compile(r'<form method="post" action="([^"]+)" id="gateway-form">')
 
 
 def create_bill(number, amount='56.78'):
@@ -112,8 +130,126 @@ class ResidentPayTestCase(test_routes.WeChatRouteTestCase):
             client.get(self.url('bill/%d' % draft_id)).status_code, 404)
 
 
+class OnlinePayTestCase(test_routes.WeChatRouteTestCase):
+    "Test paying online from the pages, through the fake UnionPay"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.unionpay = FakeUnionPay().start()
+        cls.unionpay.hold_notifications = True
+        try:
+            super().setUpClass()
+        except Exception:
+            cls.unionpay.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.unionpay.stop()
+
+    @classmethod
+    def setUpDatabase(cls):
+        super().setUpDatabase()
+        pool = Pool()
+        Gateway = pool.get('meter.payment.gateway')
+        Campus = pool.get('meter.campus')
+        gateway, = Gateway.create([{
+                    'name': "银联", 'provider': 'unionpay',
+                    'merchant': cls.unionpay.mer_id,
+                    'url': cls.unionpay.url,
+                    'server_url': 'http://localhost/',
+                    'private_key': cls.unionpay.pki['merchant_key'],
+                    'certificate': cls.unionpay.pki['merchant_cert'],
+                    'authority_certificate':
+                    cls.unionpay.pki['authority_cert'],
+                    }])
+        Campus.write(Campus.search([('code', '=', 'MAIN')]),
+            {'payment_gateway': gateway.id})
+
+    def gateway_form(self, response):
+        "Return the action and fields the page has the browser post"
+        self.assertEqual(response.status_code, 200, response.text)
+        return (html.unescape(ACTION.search(response.text).group(1)),
+            {k: html.unescape(v) for k, v in HIDDEN.findall(response.text)
+                if k != 'csrf_token'})
+
+    def test_online_pay(self):
+        """The resident pays the bills chosen; the return shows it paid only
+        once the gateway said so; a notification posts it once"""
+        pool = Pool(DB_NAME)
+        with Transaction().start(DB_NAME, 0) as transaction:
+            old_id = create_bill('R001', '30.00')
+            transaction.commit()
+        client = self.resident('oOnline', '13833330001', 'R001')
+        stranger = self.resident('oOnlineOther', '13833330002', 'R002')
+        page = client.get(self.url('pay'))
+        self.assertIn("在线缴费", page.text)
+        page = client.get(self.url('pay/online'))
+        self.assertEqual(page.status_code, 200, page.text)
+        self.assertIn('value="%d" data-amount="30.00" checked' % old_id,
+            page.text)
+        token = test_routes.CSRF.search(page.text).group(1)
+        # Another's bill, a bill that is no id: refused, nothing made
+        for bill in [str(old_id + 1000), '01', 'x']:
+            response = client.post(self.url('pay/online'), data={
+                    'csrf_token': token, 'bill': bill})
+            self.assertEqual(response.status_code, 400)
+            self.assertIn("请选择本户号的待缴账单", response.text)
+        response = stranger.post(self.url('pay/online'), data={
+                'csrf_token': self.csrf(stranger, 'pay/online'),
+                'bill': str(old_id)})
+        self.assertEqual(response.status_code, 400)
+        with Transaction().start(DB_NAME, 0):
+            self.assertFalse(pool.get('meter.payment.order').search([]))
+        action, fields = self.gateway_form(client.post(
+                self.url('pay/online'), data={
+                    'csrf_token': token, 'bill': str(old_id)}))
+        self.assertEqual(fields['txnAmt'], '3000')
+        self.assertTrue(fields['backUrl'].endswith(
+                '/payment_gateway/%s/notify' % fields['backUrl'].split(
+                    '/')[-2]))
+        cashier = requests.post(action, data=fields, timeout=5)
+        self.assertIn('¥30.00', cashier.text)
+        number = fields['orderId']
+        # Back from the gateway before it paid: the browser's word is not
+        # taken, the result page asks the gateway
+        response = client.post(fields['frontUrl'].replace(
+                'http://localhost', ''), data={
+                'orderId': number, 'respCode': '00'})
+        self.assertEqual(response.status_code, 303)
+        result = unquote(response.headers['Location'])
+        page = client.get(result)
+        self.assertIn("支付结果确认中", page.text)
+        self.assertEqual(stranger.get(result).status_code, 404)
+        notification = self.unionpay.pay(number)
+        notify = fields['backUrl'].split('localhost/', 1)[1]
+        tampered = dict(notification, txnAmt='1')
+        self.assertEqual(self.client().post(
+                '/' + notify, data=tampered).status_code, 400)
+        for _ in range(2):
+            response = self.client().post('/' + notify, data=notification)
+            self.assertEqual(response.status_code, 200, response.text)
+        page = client.get(result)
+        self.assertIn("缴费成功", page.text)
+        with Transaction().start(DB_NAME, 0):
+            Payment = pool.get('meter.payment')
+            payment, = Payment.search([('method', '=', 'online')])
+            self.assertEqual((payment.amount, payment.state,
+                    payment.account.number), (Decimal('30.00'), 'posted',
+                    'R001'))
+            self.assertIn(payment.receipt_number, page.text)
+            self.assertEqual(
+                pool.get('meter.bill')(old_id).state, 'paid')
+        page = client.get(self.url('bill/%d' % old_id))
+        self.assertIn("已缴清", page.text)
+        self.assertNotIn("pay-online", page.text)
+
+
 def load_tests(loader, tests, pattern):
     "Only the tests of this module, not those of the class it extends"
-    names = [n for n in loader.getTestCaseNames(ResidentPayTestCase)
-        if n in ResidentPayTestCase.__dict__]
-    return unittest.TestSuite(ResidentPayTestCase(n) for n in names)
+    suite = unittest.TestSuite()
+    for case in [ResidentPayTestCase, OnlinePayTestCase]:
+        suite.addTests(case(n) for n in loader.getTestCaseNames(case)
+            if n in case.__dict__)
+    return suite
