@@ -279,6 +279,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--dir', required=True)
     parser.add_argument('--port', type=int, default=8010)
+    parser.add_argument('--init', action='store_true',
+        help="only make the keys and certificates if there are none")
     args = parser.parse_args()
     path = os.path.join(args.dir, 'pki.json')
     os.makedirs(args.dir, exist_ok=True)
@@ -289,6 +291,8 @@ def main():
         pki = make_pki()
         with open(path, 'w') as fp:
             json.dump(pki, fp)
+    if args.init:
+        return
     from werkzeug.serving import run_simple
     fake = FakeUnionPay(pki)
     run_simple('127.0.0.1', args.port, fake, threaded=True)
