@@ -110,6 +110,8 @@ class FakeUnionPay(LoopbackServer):
         self.notifications = []
         self.hold_notifications = False
         self.query_delay = 0
+        # Transactions of the statement the merchant does not know
+        self.extra_statement_lines = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -190,6 +192,8 @@ class FakeUnionPay(LoopbackServer):
             response = self.front(form)
         elif path == unionpay.QUERY_PATH:
             response = self.query(form)
+        elif path == unionpay.FILE_PATH:
+            response = self.file_transfer(form)
         elif path == 'cashier/pay':
             response = self.cashier_pay(form)
         else:
@@ -230,6 +234,29 @@ class FakeUnionPay(LoopbackServer):
         return Response(RETURN % {
                 'action': html.escape(order['frontUrl']), 'inputs': inputs},
             content_type='text/html; charset=utf-8')
+
+    def file_transfer(self, form):
+        "The statement of the paid orders (all of them: one day in tests)"
+        import base64
+        import zlib
+        if self.query_delay:
+            time.sleep(self.query_delay)
+        error = self.check(form)
+        if error:
+            return Response(unionpay.encode_response(self.sign({
+                        'respCode': error[0], 'respMsg': error[1]})))
+        lines = [unionpay.StatementLine(o['orderId'], o['queryId'],
+                unionpay.from_fen(o['txnAmt']), o['txnTime'])
+            for o in self.orders.values() if o['state'] == 'paid']
+        lines.extend(self.extra_statement_lines)
+        content = base64.b64encode(zlib.compress(
+                unionpay.write_statement(lines))).decode('ascii')
+        return Response(unionpay.encode_response(self.sign({
+                        'version': unionpay.VERSION, 'respCode': '00',
+                        'respMsg': 'success', 'merId': self.mer_id,
+                        'settleDate': form.get('settleDate', ''),
+                        'fileType': '00', 'fileContent': content})),
+            content_type='text/plain; charset=utf-8')
 
     def query(self, form):
         if self.query_delay:

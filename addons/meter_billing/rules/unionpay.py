@@ -27,12 +27,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 __all__ = ['UnionPayError', 'Result', 'UnionPayClient', 'sign', 'verify',
-    'verify_with',
+    'verify_with', 'StatementLine', 'parse_statement', 'write_statement',
     'to_fen', 'from_fen', 'parse_response', 'encode_response', 'cert_id']
 
 VERSION = '5.1.0'
 FRONT_PATH = 'gateway/api/frontTransReq.do'
 QUERY_PATH = 'gateway/api/queryTrans.do'
+FILE_PATH = 'gateway/api/fileTransfer.do'
 # The answer of a query about a transaction still in progress
 PENDING_CODES = {'03', '04', '05'}
 # The answers of a query that say the gateway knows no such order
@@ -169,6 +170,40 @@ def encode_response(fields):
     return '&'.join('%s=%s' % (k, v) for k, v in fields.items())
 
 
+class StatementLine(NamedTuple):
+    "A transaction of the gateway's statement of a day"
+    order_id: str
+    reference: str
+    amount: Decimal
+    txn_time: str
+
+
+def parse_statement(data):
+    """Return the StatementLines of a statement file: lines of
+    orderId,queryId,txnAmt,txnTime (amount in fen) after a header line
+    starting with #"""
+    lines = []
+    for number, line in enumerate(data.decode('utf-8').splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        parts = line.split(',')
+        if len(parts) != 4:
+            raise UnionPayError('statement', "line %d: %r" % (number, line))
+        order_id, reference, amount, txn_time = parts
+        lines.append(StatementLine(order_id, reference, from_fen(amount),
+                txn_time))
+    return lines
+
+
+def write_statement(lines):
+    "Return the statement file of the StatementLines"
+    text = '#orderId,queryId,txnAmt,txnTime\n' + ''.join(
+        '%s,%s,%s,%s\n' % (l.order_id, l.reference, to_fen(l.amount),
+            l.txn_time) for l in lines)
+    return text.encode('utf-8')
+
+
 class UnionPayClient:
     """The merchant's client of the gateway at base_url (ending with /).
 
@@ -229,18 +264,31 @@ class UnionPayClient:
             from_fen(fields['txnAmt']), fields.get('queryId'),
             fields['respCode'], fields.get('respMsg', ''))
 
-    def query(self, order_id, txn_time):
-        """Return the Result of the gateway's answer about order_id
-        (created at txn_time); raise UnionPayError when there is none"""
+    def statement(self, settle_date):
+        """Return the statement file (bytes) of the settlement day (a
+        date) downloaded from the gateway (fileTransfer.do, fileType 00);
+        its content comes deflated and in base 64"""
+        import zlib
+        answer = self._post(FILE_PATH, dict(self._common(),
+                txnType='76', txnSubType='01', bizType='000000',
+                channelType='07', fileType='00',
+                settleDate=settle_date.strftime('%m%d'),
+                txnTime=dt.datetime.now().strftime('%Y%m%d%H%M%S')))
+        if answer.get('respCode') != '00':
+            raise UnionPayError('answer', "no statement: %s %s" % (
+                    answer.get('respCode'), answer.get('respMsg', '')))
+        try:
+            return zlib.decompress(base64.b64decode(answer['fileContent']))
+        except (KeyError, ValueError, zlib.error) as exception:
+            raise UnionPayError('statement', str(exception))
+
+    def _post(self, path, fields):
+        "Post the signed fields to path; return the verified answer"
         import requests
-        fields = self.signed(dict(self._common(),
-                txnType='00', txnSubType='00', bizType='000000',
-                channelType='07', orderId=order_id,
-                txnTime=txn_time.strftime('%Y%m%d%H%M%S')))
         session = self.session or requests
         try:
-            response = session.post(self.base_url + QUERY_PATH, data=fields,
-                timeout=self.timeout)
+            response = session.post(self.base_url + path,
+                data=self.signed(fields), timeout=self.timeout)
         except requests.Timeout as exception:
             raise UnionPayError('timeout', str(exception))
         except requests.RequestException as exception:
@@ -249,6 +297,15 @@ class UnionPayClient:
             raise UnionPayError('answer', "HTTP %s" % response.status_code)
         answer = parse_response(response.content.decode('utf-8'))
         verify(answer, self.authority_pem)
+        return answer
+
+    def query(self, order_id, txn_time):
+        """Return the Result of the gateway's answer about order_id
+        (created at txn_time); raise UnionPayError when there is none"""
+        answer = self._post(QUERY_PATH, dict(self._common(),
+                txnType='00', txnSubType='00', bizType='000000',
+                channelType='07', orderId=order_id,
+                txnTime=txn_time.strftime('%Y%m%d%H%M%S')))
         code = answer.get('respCode', '')
         if code in UNKNOWN_CODES:
             return Result(order_id, 'unknown', None, None, code,

@@ -94,6 +94,7 @@ class GatewayTestCase(unittest.TestCase):
         super().setUp()
         self.fake.orders.clear()
         self.fake.query_delay = 0
+        self.fake.extra_statement_lines = []
 
     def setup_account(self, mode='postpaid', amounts=('30.00', '40.00')):
         "Return the gateway, the account and its posted bills"
@@ -340,3 +341,58 @@ class GatewayTestCase(unittest.TestCase):
             [b.state for b in pool.get('meter.bill').browse(bills)],
             ['posted', 'paid'])
 
+
+    @with_transaction()
+    def test_reconciliation(self):
+        """The day's statement matched with the payments; what differs is
+        listed"""
+        pool = Pool()
+        Order = pool.get('meter.payment.order')
+        Gateway = pool.get('meter.payment.gateway')
+        Reconciliation = pool.get('meter.payment.reconciliation')
+        Date = pool.get('ir.date')
+        # Started again on a lock: forget the orders of the first attempt
+        self.fake.orders.clear()
+        gateway, account, bills = self.setup_account(
+            amounts=('30.00', '40.00', '50.00'))
+        orders = [Order.create_for(account, bills=[b.id]) for b in bills]
+        for order in orders:
+            self.send_to_gateway(order)
+            self.assertTrue(Gateway.handle_notification(
+                    gateway.id, self.fake.pay(order.number, notify=False)))
+        matched, missing, differs = orders
+        # The gateway's statement lacks one, has another amount for one
+        # and a transaction the centre never heard of
+        self.fake.orders[missing.number]['state'] = 'pending'
+        self.fake.orders[differs.number]['txnAmt'] = '4999'
+        self.fake.extra_statement_lines = [unionpay.StatementLine(
+                'UNKNOWN0001', 'Q-UNKNOWN', Decimal('12.00'),
+                '20261206120000')]
+        reconciliation, = Reconciliation.create([{
+                    'gateway': gateway.id, 'date': Date.today()}])
+        with self.assertRaises(PaymentGatewayError):
+            Reconciliation.reconcile([reconciliation])
+        Reconciliation.download([reconciliation])
+        Reconciliation.reconcile([reconciliation])
+        reconciliation = Reconciliation(reconciliation.id)
+        self.assertEqual(reconciliation.state, 'done')
+        self.assertEqual(sorted(
+                (l.order_number, l.status, l.statement_amount,
+                    l.payment_amount) for l in reconciliation.lines), sorted([
+                    (matched.number, 'matched', Decimal('30.00'),
+                        Decimal('30.00')),
+                    (differs.number, 'amount', Decimal('49.99'),
+                        Decimal('50.00')),
+                    ('UNKNOWN0001', 'not_posted', Decimal('12.00'), None),
+                    (missing.number, 'not_in_statement', None,
+                        Decimal('40.00')),
+                    ]))
+        self.assertEqual(reconciliation.differences, 3)
+        # A statement that is none is refused with a message
+        Reconciliation.draft([reconciliation])
+        Reconciliation.write([reconciliation], {'statement': b'garbage'})
+        with self.assertRaises(PaymentGatewayError):
+            Reconciliation.reconcile([reconciliation])
+        self.fake.query_delay = 1.5
+        with self.assertRaises(PaymentGatewayError):
+            Reconciliation.download([reconciliation])

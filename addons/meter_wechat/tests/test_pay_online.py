@@ -15,6 +15,7 @@ import requests
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
+from trytond.worker import run_task
 
 from . import test_routes
 
@@ -128,6 +129,46 @@ class ResidentPayTestCase(test_routes.WeChatRouteTestCase):
             client.get(self.url('bill/%d' % bill_id)).status_code, 200)
         self.assertEqual(
             client.get(self.url('bill/%d' % draft_id)).status_code, 404)
+
+    def test_notice_template_messages(self):
+        "Residents are told when a bill is issued and before it falls due"
+        pool = Pool(DB_NAME)
+        Configuration = pool.get('meter.wechat.configuration')
+        self.resident('oBillPush', '13822220009', 'R004')
+        self.api.subscribe('oBillPush')
+        self.api.templates.add('TPL-bill-0001')
+        with Transaction().start(DB_NAME, 0, _lock_tables=[
+                    Configuration._table]) as transaction:
+            Configuration.write([Configuration(1)], {
+                    'template_bill': 'TPL-bill-0001'})
+            transaction.commit()
+        self.api.sent.clear()
+        with Transaction().start(DB_NAME, 0) as transaction:
+            bill_id = create_bill('R004', '88.80')
+            transaction.commit()
+            tasks = list(transaction.tasks)
+            transaction.tasks.clear()
+        for task in tasks:
+            run_task(pool, task)
+        issued = [m for m in self.api.sent
+            if m['template_id'] == 'TPL-bill-0001']
+        self.assertEqual(len(issued), 1)
+        self.assertEqual(issued[0]['touser'], 'oBillPush')
+        self.assertEqual(
+            [issued[0]['data'][k]['value'] for k in [
+                    'first', 'keyword1', 'keyword3']],
+            ["您的账单已出账。", 'R004', '¥88.80'])
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Bill = pool.get('meter.bill')
+            due = Bill(bill_id).due_date
+            Date = pool.get('ir.date')
+            Bill.remind_due(days=(due - Date.today()).days)
+            Bill.remind_due(days=(due - Date.today()).days + 1)
+        due_messages = [m for m in self.api.sent
+            if m['template_id'] == 'TPL-bill-0001'][1:]
+        self.assertEqual(
+            [m['data']['first']['value'] for m in due_messages],
+            ["您的账单即将到期，请及时缴费。"])
 
 
 class OnlinePayTestCase(test_routes.WeChatRouteTestCase):
