@@ -25,12 +25,13 @@ from trytond.transaction import Transaction
 
 from .bill import OPEN_STATES
 from .exceptions import PaymentGatewayError
-from .rules import unionpay
+from .rules import unionpay, wechatpay
 
 logger = logging.getLogger(__name__)
 
 PROVIDERS = [
     ('unionpay', "UnionPay Online Payment"),
+    ('wechat', "WeChat Pay"),
     ]
 # The gateway's clock, on which UnionPay reads txnTime and payTimeout
 GATEWAY_ZONE = dt.timezone(dt.timedelta(hours=8))
@@ -71,6 +72,18 @@ class Gateway(ModelSQL, ModelView):
         "Gateway Authority Certificate",
         help="The certificate that issues the gateway's signing "
         "certificates (PEM).")
+    appid = fields.Char(
+        "AppID", states={
+            'invisible': Eval('provider') != 'wechat',
+            'required': Eval('provider') == 'wechat',
+            },
+        help="The official account the residents pay in (WeChat Pay).")
+    api_key = fields.Char(
+        "API Key", states={
+            'invisible': Eval('provider') != 'wechat',
+            'required': Eval('provider') == 'wechat',
+            },
+        help="The merchant's API key of WeChat Pay (v2), which signs.")
     timeout = fields.Integer(
         "Timeout (seconds)", required=True,
         domain=[('timeout', '>', 0)])
@@ -103,16 +116,33 @@ class Gateway(ModelSQL, ModelView):
             return unionpay.UnionPayClient(self.merchant, self.private_key,
                 self.certificate, self.authority_certificate, self.url,
                 timeout=self.timeout)
+        elif self.provider == 'wechat':
+            return wechatpay.WeChatPayClient(self.appid, self.api_key,
+                self.merchant, self.url, timeout=self.timeout)
         raise NotImplementedError(self.provider)
+
+    @classmethod
+    def notification_answer(cls, gateway_id, accepted):
+        """Return (body, content type, HTTP status) of the answer to a
+        notification of the gateway of id"""
+        gateways = cls.search([('id', '=', gateway_id)], limit=1)
+        if gateways and gateways[0].provider == 'wechat':
+            # WeChat Pay reads the XML, not the status
+            return (wechatpay.SUCCESS_ANSWER if accepted
+                else wechatpay.FAIL_ANSWER), 'application/xml', (
+                200 if accepted else 400)
+        return ('ok' if accepted else 'refused'), 'text/plain', (
+            200 if accepted else 400)
 
     def notify_url(self, database_name):
         return '%s%s/payment_gateway/%d/notify' % (
             _slash(self.server_url), quote(database_name), self.id)
 
     @classmethod
-    def handle_notification(cls, gateway_id, form):
-        """Handle the notification of the gateway of id; return True when
-        accepted (posted now or before), False when refused (logged)"""
+    def handle_notification(cls, gateway_id, form, body=None):
+        """Handle the notification of the gateway of id (the posted form,
+        or the body for WeChat Pay); return True when accepted (posted now
+        or before), False when refused (logged)"""
         pool = Pool()
         Order = pool.get('meter.payment.order')
         Event = pool.get('meter.payment.gateway.event')
@@ -123,9 +153,12 @@ class Gateway(ModelSQL, ModelView):
             logger.warning("notification for unknown gateway %s", gateway_id)
             return False
         gateway, = gateways
+        if gateway.provider == 'wechat':
+            form = body or b''
+            data = form.decode('utf-8', 'replace')[:4000]
         try:
             result = gateway.client().notification(form)
-        except unionpay.UnionPayError as exception:
+        except unionpay.GatewayError as exception:
             Event.log(gateway, None, 'notification', 'refused',
                 exception.code, data)
             logger.warning("notification refused by gateway %s: %s",
@@ -343,6 +376,14 @@ class Order(Workflow, ModelSQL, ModelView):
             self.gateway.notify_url(database_name),
             self._gateway_time(self.expires_at))
 
+    def wechat_jsapi(self, database_name, openid, client_ip, body):
+        """Place the order at WeChat Pay; return the parameters of the
+        page's chooseWXPay"""
+        return self.gateway.client().jsapi(self.number, self.amount, body,
+            self.gateway.notify_url(database_name), openid, client_ip,
+            self._gateway_time(self.sent_at).replace(tzinfo=GATEWAY_ZONE),
+            self._gateway_time(self.expires_at).replace(tzinfo=GATEWAY_ZONE))
+
     @classmethod
     def process(cls, order, result, source, data=None):
         """Apply what the gateway says of order (a unionpay.Result) from
@@ -439,7 +480,7 @@ class Order(Workflow, ModelSQL, ModelView):
             try:
                 result = order.gateway.client().query(
                     order.number, order._gateway_time(order.sent_at))
-            except unionpay.UnionPayError as exception:
+            except unionpay.GatewayError as exception:
                 Event.log(order.gateway, order, 'query', 'error',
                     exception.code)
                 logger.warning("query of order %s failed: %s",
@@ -458,6 +499,13 @@ class Order(Workflow, ModelSQL, ModelView):
         itself at its payTimeout) and mark it expired"""
         pool = Pool()
         Event = pool.get('meter.payment.gateway.event')
+        if order.gateway.provider == 'wechat':
+            try:
+                order.gateway.client().close(order.number)
+            except unionpay.GatewayError as exception:
+                Event.log(order.gateway, order, 'close', 'error',
+                    exception.code)
+                return
         cls.lock([order])
         if cls._read_state(order)[0] != 'pending':
             return

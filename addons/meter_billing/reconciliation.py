@@ -90,7 +90,7 @@ class Reconciliation(Workflow, ModelSQL, ModelView):
             try:
                 data = reconciliation.gateway.client().statement(
                     reconciliation.date)
-            except unionpay.UnionPayError as exception:
+            except unionpay.GatewayError as exception:
                 raise PaymentGatewayError(gettext(
                         'meter_billing.msg_reconciliation_download',
                         gateway=reconciliation.gateway.rec_name,
@@ -120,7 +120,7 @@ class Reconciliation(Workflow, ModelSQL, ModelView):
             try:
                 statement = unionpay.parse_statement(
                     bytes(reconciliation.statement))
-            except unionpay.UnionPayError as exception:
+            except unionpay.GatewayError as exception:
                 raise PaymentGatewayError(gettext(
                         'meter_billing.msg_reconciliation_bad_statement',
                         reconciliation=reconciliation.rec_name,

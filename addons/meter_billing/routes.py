@@ -22,7 +22,8 @@ def notify(request, pool, gateway_id):
     except KeyError:
         return Response('not found', HTTPStatus.NOT_FOUND)
     form = request.form.to_dict()
-    if Gateway.handle_notification(gateway_id, form):
-        return Response('ok', content_type='text/plain')
-    return Response('refused', HTTPStatus.BAD_REQUEST,
-        content_type='text/plain')
+    accepted = Gateway.handle_notification(
+        gateway_id, form, body=request.get_data())
+    body, content_type, status = Gateway.notification_answer(
+        gateway_id, accepted)
+    return Response(body, status, content_type=content_type)

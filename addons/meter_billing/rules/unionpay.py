@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-__all__ = ['UnionPayError', 'Result', 'UnionPayClient', 'sign', 'verify',
+__all__ = ['GatewayError', 'UnionPayError', 'Result', 'UnionPayClient', 'sign', 'verify',
     'verify_with', 'StatementLine', 'parse_statement', 'write_statement',
     'to_fen', 'from_fen', 'parse_response', 'encode_response', 'cert_id']
 
@@ -40,13 +40,17 @@ PENDING_CODES = {'03', '04', '05'}
 UNKNOWN_CODES = {'34'}
 
 
-class UnionPayError(Exception):
-    """A refused message or a failed exchange; code is one of signature,
-    certificate, fields, amount, timeout, network, answer"""
+class GatewayError(Exception):
+    """A refused message or a failed exchange with a payment gateway; code
+    is one of signature, certificate, fields, amount, timeout, network,
+    answer, statement"""
 
     def __init__(self, code, message=''):
         super().__init__(message or code)
         self.code = code
+
+
+UnionPayError = GatewayError
 
 
 class Result(NamedTuple):

@@ -11,16 +11,18 @@ from pathlib import Path
 import requests
 
 from trytond.modules.meter_billing.exceptions import PaymentGatewayError
-from trytond.modules.meter_billing.rules import unionpay
+from trytond.modules.meter_billing.rules import unionpay, wechatpay
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 
 try:
     from tests.fakes.unionpay import FakeUnionPay, make_pki
+    from tests.fakes.wechat_pay import FakeWeChatPay
 except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
     sys.modules.pop('tests', None)
     from tests.fakes.unionpay import FakeUnionPay, make_pki
+    from tests.fakes.wechat_pay import FakeWeChatPay
 
 
 class UnionPayProtocolTestCase(unittest.TestCase):
@@ -396,3 +398,112 @@ class GatewayTestCase(unittest.TestCase):
         self.fake.query_delay = 1.5
         with self.assertRaises(PaymentGatewayError):
             Reconciliation.download([reconciliation])
+
+
+class WeChatPayGatewayTestCase(unittest.TestCase):
+    "Online payment orders through the fake WeChat Pay (API v2)"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_module('meter_billing')
+        cls.fake = FakeWeChatPay().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fake.stop()
+
+    def setup_account(self):
+        pool = Pool()
+        Gateway = pool.get('meter.payment.gateway')
+        Campus = pool.get('meter.campus')
+        Account = pool.get('meter.account')
+        Period = pool.get('meter.billing.period')
+        Bill = pool.get('meter.bill')
+        self.fake.orders.clear()
+        gateway, = Gateway.create([{
+                    'name': "WeChat Pay", 'provider': 'wechat',
+                    'merchant': self.fake.mch_id, 'appid': self.fake.appid,
+                    'api_key': self.fake.api_key, 'url': self.fake.url,
+                    'server_url': 'http://127.0.0.1:9/', 'timeout': 2,
+                    }])
+        campus, = Campus.create([{'name': "Main", 'code': 'MAIN',
+                    'payment_gateway': gateway.id}])
+        account, = Account.create([{'number': 'W1', 'name': "W1",
+                    'campus': campus.id}])
+        period, = Period.create([{'name': '2026-05',
+                    'start_date': dt.date(2026, 5, 1),
+                    'end_date': dt.date(2026, 5, 31)}])
+        bill, = Bill.create([{
+                    'account': account.id, 'campus': campus.id,
+                    'category': 'resident', 'period': period.id,
+                    'start_date': period.start_date,
+                    'end_date': period.end_date,
+                    'lines': [('create', [{
+                                    'kind': 'water', 'type': 'usage',
+                                    'quantity': Decimal(1),
+                                    'unit_price': Decimal('25.50'),
+                                    'amount': Decimal('25.50')}])],
+                    }])
+        Bill.post([bill])
+        return gateway, account, bill
+
+    @with_transaction()
+    def test_jsapi_notification_once(self):
+        """The unified order gives chooseWXPay's parameters; a verified
+        notification posts once; a tampered or foreign one is refused"""
+        pool = Pool()
+        Order = pool.get('meter.payment.order')
+        Gateway = pool.get('meter.payment.gateway')
+        Payment = pool.get('meter.payment')
+        Event = pool.get('meter.payment.gateway.event')
+        gateway, account, bill = self.setup_account()
+        order = Order.create_for(account, bills=[bill.id])
+        params = order.wechat_jsapi('db', 'o-openid-1', '127.0.0.1', "水电费")
+        self.assertEqual(set(params), {'appId', 'timestamp', 'nonceStr',
+                'package', 'signType', 'paySign'})
+        placed = self.fake.orders[order.number]
+        self.assertEqual((placed['total_fee'], placed['openid'],
+                placed['notify_url']), ('2550', 'o-openid-1',
+                'http://127.0.0.1:9/db/payment_gateway/%d/notify'
+                % gateway.id))
+        self.assertEqual(params['package'], 'prepay_id=' + placed[
+                'prepay_id'])
+        Order.check([order])
+        self.assertEqual(Order(order.id).state, 'pending')
+        xml = self.fake.pay(order.number, notify=False)
+        for bad in [self.fake.notification(order.number, total_fee='1'),
+                xml.replace(self.fake.mch_id, '1900000999'), 'not xml']:
+            self.assertFalse(Gateway.handle_notification(
+                    gateway.id, {}, body=bad.encode()))
+        for _ in range(2):
+            self.assertTrue(Gateway.handle_notification(
+                    gateway.id, {}, body=xml.encode()))
+        Order.check([order])
+        order = Order(order.id)
+        self.assertEqual(order.state, 'paid')
+        payment, = Payment.search([('account', '=', account.id)])
+        self.assertEqual((payment.amount, payment.state, order.reference),
+            (Decimal('25.50'), 'posted',
+                self.fake.orders[order.number]['transaction_id']))
+        self.assertEqual(pool.get('meter.bill')(bill.id).state, 'paid')
+        self.assertEqual([e.outcome for e in Event.search(
+                    [('gateway', '=', gateway.id)], order=[('id', 'ASC')])],
+            ['pending', 'refused', 'refused', 'refused', 'posted',
+                'duplicate'])
+        self.assertEqual(Gateway.notification_answer(gateway.id, True)[0],
+            wechatpay.SUCCESS_ANSWER)
+
+    @with_transaction()
+    def test_expired_closed(self):
+        "An unpaid order past its expiry is closed at WeChat Pay"
+        pool = Pool()
+        Order = pool.get('meter.payment.order')
+        gateway, account, bill = self.setup_account()
+        order = Order.create_for(account, bills=[bill.id])
+        order.wechat_jsapi('db', 'o-openid-2', '127.0.0.1', "水电费")
+        Order.write([order], {
+                'expires_at': dt.datetime.now() - dt.timedelta(minutes=1)})
+        Order.expire_orders()
+        self.assertEqual(Order(order.id).state, 'expired')
+        self.assertEqual(self.fake.orders[order.number]['state'], 'CLOSED')
+        self.assertEqual(len(self.fake.calls_to('pay/closeorder')), 1)

@@ -3,13 +3,15 @@ import re
 from urllib.parse import urlencode
 
 from trytond.exceptions import UserError
+from trytond.i18n import gettext
 from trytond.modules.meter_billing.exceptions import PaymentGatewayError
+from trytond.modules.meter_billing.rules.unionpay import GatewayError
 from trytond.protocols.wrappers import HTTPStatus, Response, redirect
 from trytond.wsgi import app
 
 from ..limits import photo_after_limit
 from ..web import (
-    PREFIX, base_url, centre_today, configuration, not_found, page, page_url,
+    PREFIX, PageError, base_url, centre_today, configuration, not_found, page, page_url,
     parse_id, refusal, render)
 
 
@@ -126,6 +128,8 @@ def pay_online(request, pool, visitor, values):
                 # Refused before anything was written
                 error, status = exception.message, HTTPStatus.BAD_REQUEST
             else:
+                if order.gateway.provider == 'wechat':
+                    return _pay_wechat(request, pool, visitor, values, order)
                 action, fields = order.front_form(
                     request.view_args['database_name'],
                     '%spay/return?%s' % (
@@ -141,6 +145,23 @@ def pay_online(request, pool, visitor, values):
             ('id', 'ASC')]) if account else []
     return render(request, 'pay_online.html', status=status, error=error,
         accounts=accounts, account=account, bills=bills, **values)
+
+
+def _pay_wechat(request, pool, visitor, values, order):
+    """WeChat Pay: the order is placed and the page calls chooseWXPay of
+    the JS-SDK, inside WeChat only"""
+    if not values.get('wx'):
+        raise PageError(HTTPStatus.BAD_REQUEST, 'msg_page_open_in_wechat')
+    try:
+        params = order.wechat_jsapi(request.view_args['database_name'],
+            visitor.user.openid, request.remote_addr or '127.0.0.1',
+            gettext('meter_wechat.msg_pay_wechat_body',
+                account=order.account.number))
+    except GatewayError as exception:
+        raise PageError(HTTPStatus.BAD_GATEWAY, 'msg_pay_gateway_failed',
+            error=exception.code)
+    return render(request, 'pay_wechat.html', order=order, pay=params,
+        **values)
 
 
 @app.route(PREFIX + '/pay/return', methods=['GET', 'POST'])
