@@ -17,10 +17,40 @@ import urllib.request
 from playwright.sync_api import expect, sync_playwright
 
 from ..fakes.unionpay import FakeUnionPay
+from ..fakes.wechat_api import FakeWeChatApi
+from ..fakes.wechat_pay import FakeWeChatPay
 from .phone import PhoneMixin
 from .server import Server, launch_browser
 
 RESIDENT = 'o-pay-resident'
+WECHAT_RESIDENT = 'o-pay-wechat-resident'
+APPID = 'wxpay0123456789ab'
+SECRET = 'pay-browser-secret-0123'
+JWEIXIN = 'https://res.wx.qq.com/open/js/jweixin-1.6.0.js'
+WECHAT_UA_SUFFIX = (
+    ' XWEB/1260117 MMWEBSDK/20240501 MicroMessenger/8.0.50.2701(0x28003255)'
+    ' WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64')
+# WeChat's JS-SDK as the WeChat client gives it: chooseWXPay only runs
+# there, so the stand-in keeps the options until the test has paid at the
+# fake WeChat Pay, then answers success as WeChat does
+WX_STAND_IN = """
+window.wx = (function () {
+  var ready = [];
+  return {
+    calls: [],
+    config: function (options) {
+      this.calls.push(['config', options]);
+      setTimeout(function () { ready.forEach(function (f) { f(); }); }, 0);
+    },
+    ready: function (callback) { ready.push(callback); },
+    error: function () {},
+    chooseWXPay: function (options) {
+      this.calls.push(['chooseWXPay', options]);
+      window.wxPayOptions = options;
+    }
+  };
+}());
+"""
 STAFF_PASSWORD = 'staff-pay-2024'
 PHONE_UA = (
     'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 '
@@ -88,6 +118,39 @@ user.save()
 binding = Binding(user=user, account=account, verification="张三")
 binding.save()
 Binding.approve([binding])
+wechat_gateway, = Gateway.create([{
+            'name': "微信支付", 'provider': 'wechat', 'merchant': WX_MCH,
+            'appid': WX_APPID, 'api_key': WX_KEY, 'url': WX_URL,
+            'server_url': SERVER_URL,
+            }])
+west = Campus(code='W', name="西校区", payment_gateway=wechat_gateway)
+west.save()
+west_account = Account(number='W30002', name="李四", category='resident',
+    phone='13900005678', campus=west)
+west_account.save()
+west_meter = Meter(number='SB-30002', kind='water', account=west_account,
+    campus=west, digits=5, decimals=0, multiplier=Decimal(1),
+    initial_value=Decimal(0), reading_method='self')
+west_meter.save()
+west_bill, = Bill.create([{
+            'account': west_account.id, 'campus': west.id,
+            'category': 'resident', 'period': period.id,
+            'start_date': period.start_date, 'end_date': period.end_date,
+            'due_date': period.due_date,
+            'lines': [('create', [{
+                            'sequence': 1, 'kind': 'water',
+                            'type': 'usage', 'name': "水费",
+                            'quantity': Decimal(5),
+                            'unit_price': Decimal('4.20'),
+                            'amount': Decimal('21.00')}])],
+            }])
+Bill.post([west_bill])
+west_user = WeChatUser(openid=WECHAT_RESIDENT, phone='13900005678')
+west_user.save()
+west_binding = Binding(user=west_user, account=west_account,
+    verification="李四")
+west_binding.save()
+Binding.approve([west_binding])
 User.create([{
             'login': 'finance', 'name': "财务", 'password': STAFF_PASSWORD,
             'groups': [('add', [ModelData.get_id(
@@ -103,11 +166,17 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.unionpay = FakeUnionPay().start()
+        cls.wechat_pay = FakeWeChatPay(appid=APPID).start()
+        cls.api = FakeWeChatApi(appid=APPID, secret=SECRET).start()
         cls.server = Server(['meter_wechat', 'meter_billing'],
             name='browser_wechat_pay', env={
                 'TRYTOND_WECHAT__DEV_LOGIN': 'True',
                 # The gateway's page sends the browser back with a form
                 'TRYTOND_WEB__CORS': cls.unionpay.url.rstrip('/'),
+                'TRYTOND_WECHAT__APPID': APPID,
+                'TRYTOND_WECHAT__SECRET': SECRET,
+                'TRYTOND_WECHAT__API_BASE_URL': cls.api.url,
+                'TRYTOND_WECHAT__OAUTH_BASE_URL': cls.api.url + 'connect/',
                 })
         cls.server.setup = SETUP.replace(
             'PKI', repr(json.dumps(cls.unionpay.pki))).replace(
@@ -115,7 +184,12 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
             'GATEWAY_URL', repr(cls.unionpay.url)).replace(
             'SERVER_URL', repr(cls.server.url)).replace(
             'STAFF_PASSWORD', repr(STAFF_PASSWORD)).replace(
-            'RESIDENT', repr(RESIDENT))
+            'WECHAT_RESIDENT', repr(WECHAT_RESIDENT)).replace(
+            'RESIDENT', repr(RESIDENT)).replace(
+            'WX_MCH', repr(cls.wechat_pay.mch_id)).replace(
+            'WX_APPID', repr(APPID)).replace(
+            'WX_KEY', repr(cls.wechat_pay.api_key)).replace(
+            'WX_URL', repr(cls.wechat_pay.url))
         try:
             cls.server.start()
             cls.playwright = sync_playwright().start()
@@ -123,6 +197,8 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
         except Exception:
             cls.server.stop()
             cls.unionpay.stop()
+            cls.wechat_pay.stop()
+            cls.api.stop()
             raise
 
     @classmethod
@@ -131,6 +207,16 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
         cls.playwright.stop()
         cls.server.stop()
         cls.unionpay.stop()
+        cls.wechat_pay.stop()
+        cls.api.stop()
+
+    def stand_in(self, route, url, user_agent):
+        "WeChat's JS-SDK, inside WeChat only"
+        if url == JWEIXIN and 'MicroMessenger' in user_agent:
+            route.fulfill(
+                body=WX_STAND_IN, content_type='application/javascript')
+            return True
+        return False
 
     def rpc(self, login, method, *params):
         "Call the server as the staff user, as the web client does"
@@ -246,3 +332,39 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
         page.goto(self.url('pay/result?order=' + number))
         expect(page.locator('.pay-result')).to_have_text("缴费成功")
         self.assertTrue(re.fullmatch(r'\S+', receipt))
+
+    def test_wechat_pay(self):
+        "Inside WeChat: chooseWXPay (stubbed), then the bill is paid"
+        page = self.phone(PHONE_UA + WECHAT_UA_SUFFIX)
+        try:
+            self._test_wechat_pay(page)
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+
+    def _test_wechat_pay(self, page):
+        title = page.locator('h1.page__title')
+        # Opened in WeChat: the OAuth code of the fake API logs in
+        self.api.authorizing = WECHAT_RESIDENT
+        self.open_first(page, self.url('pay/online'), title)
+        expect(title).to_have_text("在线缴费")
+        expect(page.locator('#online-total')).to_have_text('¥21.00')
+        page.locator('#online-pay').click()
+        expect(title).to_have_text("微信支付")
+        page.wait_for_function('window.wxPayOptions !== undefined')
+        options = page.evaluate('window.wxPayOptions')
+        number = page.locator('.order-number').inner_text()
+        placed = self.wechat_pay.orders[number]
+        self.assertEqual((placed['total_fee'], placed['openid']),
+            ('2100', WECHAT_RESIDENT))
+        self.assertEqual(options['package'],
+            'prepay_id=' + placed['prepay_id'])
+        # WeChat took the money; its notification reaches the server
+        self.wechat_pay.pay(number)
+        (_, _, (status, answer)), = self.wechat_pay.notifications
+        self.assertEqual(status, 200)
+        self.assertIn('SUCCESS', answer)
+        page.evaluate('window.wxPayOptions.success({})')
+        expect(page.locator('.pay-result')).to_have_text("缴费成功")
+        self.assertEqual(self.outside, [])
+        self.assertEqual(self.errors, [])
