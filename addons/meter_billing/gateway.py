@@ -13,8 +13,8 @@ is kept in the gateway's log.
 import datetime as dt
 import logging
 import secrets
-from urllib.parse import quote
 from decimal import Decimal
+from urllib.parse import quote
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -182,7 +182,8 @@ def _slash(url):
 
 
 class GatewayEvent(ModelSQL, ModelView):
-    "A message from a gateway: a notification or a query's answer, and what became of it"
+    """A message from a gateway (a notification, a query's answer) and
+    what became of it"""
     __name__ = 'meter.payment.gateway.event'
     gateway = fields.Many2One(
         'meter.payment.gateway', "Gateway", required=True,

@@ -11,8 +11,8 @@ from trytond.wsgi import app
 
 from ..limits import photo_after_limit
 from ..web import (
-    PREFIX, PageError, base_url, centre_today, configuration, not_found, page, page_url,
-    parse_id, refusal, render)
+    PREFIX, PageError, base_url, centre_today, configuration, not_found,
+    page, page_url, parse_id, refusal, render)
 
 
 @page('pay', methods=('GET', 'POST'))
