@@ -814,20 +814,32 @@ def finish_configuration(pool):
 
 def set_up_online_payment(pool, campuses):
     """The fake UnionPay gateway `make demo` starts on 127.0.0.1:8010 (its
-    keys and certificates in data/fake-unionpay), for both campuses, so
-    that a resident can pay online; tell if it was set.  Without the keys
-    (the fake was not prepared) the campuses take no online payment."""
+    keys and certificates in data/fake-unionpay, made by demo.sh), for
+    both campuses, so that a resident can pay online; an order paid online
+    and the day's reconciliation with its gateway statement.  Tell if
+    they were set."""
     import json
     import os
+    from trytond.modules.meter_billing.rules import unionpay
     Gateway = pool.get('meter.payment.gateway')
     Campus = pool.get('meter.campus')
-    path = os.path.join(os.path.dirname(os.path.dirname(
-                os.path.abspath(__file__))), 'data', 'fake-unionpay',
-        'pki.json')
-    if Gateway.search([], limit=1) or not os.path.exists(path):
+    Bill = pool.get('meter.bill')
+    Order = pool.get('meter.payment.order')
+    Reconciliation = pool.get('meter.payment.reconciliation')
+    Date = pool.get('ir.date')
+    if Gateway.search([], limit=1):
         return False
-    with open(path) as fp:
-        pki = json.load(fp)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.join(root, 'data', 'fake-unionpay', 'pki.json')
+    if os.path.exists(path):
+        with open(path) as fp:
+            pki = json.load(fp)
+    else:
+        # Not prepared by demo.sh (e.g. the sao sweep): keys of its own,
+        # which no running fake knows
+        sys.path.insert(0, root)
+        from tests.fakes.unionpay import make_pki
+        pki = make_pki()
     gateway, = Gateway.create([{
                 'name': "银联在线支付（演示用本地模拟网关）",
                 'provider': 'unionpay',
@@ -839,6 +851,34 @@ def set_up_online_payment(pool, campuses):
                 'authority_certificate': pki['authority_cert'],
                 }])
     Campus.write(list(campuses), {'payment_gateway': gateway.id})
+    # A resident of the west campus paid a bill online: finance finds the
+    # payment, its order and the gateway's log, and the day's statement
+    bills = Bill.search([
+            ('campus', '=', campuses[1].id),
+            ('state', '=', 'posted'),
+            ('billing_mode', '=', 'postpaid'),
+            ], order=[('due_date', 'ASC'), ('id', 'ASC')], limit=1)
+    if not bills:
+        return True
+    bill, = bills
+    account = bill.account
+    order = Order.create_for(account, bills=[bill.id], payer=account.phone)
+    Order.process(order, unionpay.Result(order.number, 'paid',
+            order.amount, 'DEMO%016d' % order.id, '00', 'success'),
+        'notification', 'demo')
+    reconciliation, = Reconciliation.create([{
+                'gateway': gateway.id, 'date': Date.today(),
+                'statement_name': 'statement-demo.txt',
+                'statement': unionpay.write_statement([
+                        unionpay.StatementLine(order.number,
+                            'DEMO%016d' % order.id, order.amount,
+                            order.sent_at.strftime('%Y%m%d%H%M%S')),
+                        unionpay.StatementLine('DEMOUNKNOWN0001',
+                            'DEMO-UNKNOWN', Decimal('25.00'),
+                            order.sent_at.strftime('%Y%m%d%H%M%S')),
+                        ]),
+                }])
+    Reconciliation.reconcile([reconciliation])
     return True
 
 
