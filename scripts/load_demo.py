@@ -972,6 +972,76 @@ def finish_configuration(pool):
     Item.write(Item.search([]), {'state': 'done'})
 
 
+def set_up_online_payment(pool, campuses):
+    """The fake UnionPay gateway `make demo` starts on 127.0.0.1:8010 (its
+    keys and certificates in data/fake-unionpay, made by demo.sh), for
+    both campuses, so that a resident can pay online; an order paid online
+    and the day's reconciliation with its gateway statement.  Tell if
+    they were set."""
+    import json
+    import os
+    from trytond.modules.meter_billing.rules import unionpay
+    Gateway = pool.get('meter.payment.gateway')
+    Campus = pool.get('meter.campus')
+    Bill = pool.get('meter.bill')
+    Order = pool.get('meter.payment.order')
+    Reconciliation = pool.get('meter.payment.reconciliation')
+    Date = pool.get('ir.date')
+    if Gateway.search([], limit=1):
+        return False
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.join(root, 'data', 'fake-unionpay', 'pki.json')
+    if os.path.exists(path):
+        with open(path) as fp:
+            pki = json.load(fp)
+    else:
+        # Not prepared by demo.sh (e.g. the sao sweep): keys of its own,
+        # which no running fake knows
+        sys.path.insert(0, root)
+        from tests.fakes.unionpay import make_pki
+        pki = make_pki()
+    gateway, = Gateway.create([{
+                'name': "银联在线支付（演示用本地模拟网关）",
+                'provider': 'unionpay',
+                'merchant': '777290058110048',
+                'url': 'http://127.0.0.1:8010/',
+                'server_url': 'http://127.0.0.1:8000/',
+                'private_key': pki['merchant_key'],
+                'certificate': pki['merchant_cert'],
+                'authority_certificate': pki['authority_cert'],
+                }])
+    Campus.write(list(campuses), {'payment_gateway': gateway.id})
+    # A resident of the west campus paid a bill online: finance finds the
+    # payment, its order and the gateway's log, and the day's statement
+    bills = Bill.search([
+            ('campus', '=', campuses[1].id),
+            ('state', '=', 'posted'),
+            ('billing_mode', '=', 'postpaid'),
+            ], order=[('due_date', 'ASC'), ('id', 'ASC')], limit=1)
+    if not bills:
+        return True
+    bill, = bills
+    account = bill.account
+    order = Order.create_for(account, bills=[bill.id], payer=account.phone)
+    Order.process(order, unionpay.Result(order.number, 'paid',
+            order.amount, 'DEMO%016d' % order.id, '00', 'success'),
+        'notification', 'demo')
+    reconciliation, = Reconciliation.create([{
+                'gateway': gateway.id, 'date': Date.today(),
+                'statement_name': 'statement-demo.txt',
+                'statement': unionpay.write_statement([
+                        unionpay.StatementLine(order.number,
+                            'DEMO%016d' % order.id, order.amount,
+                            order.sent_at.strftime('%Y%m%d%H%M%S')),
+                        unionpay.StatementLine('DEMOUNKNOWN0001',
+                            'DEMO-UNKNOWN', Decimal('25.00'),
+                            order.sent_at.strftime('%Y%m%d%H%M%S')),
+                        ]),
+                }])
+    Reconciliation.reconcile([reconciliation])
+    return True
+
+
 def main(database):
     from trytond.pool import Pool
     from trytond.transaction import Transaction, TransactionError
@@ -1020,6 +1090,7 @@ def load_once(pool):
         added |= set_up_rounds(pool, campuses)
         added |= set_up_bluetooth(pool)
         added |= set_up_history(pool, campuses)
+        added |= set_up_online_payment(pool, campuses)
         return added
     # The appointment counts the places of its slot with the table locked:
     # ask for the lock first rather than load everything again for it
@@ -1043,6 +1114,7 @@ def load_once(pool):
     set_up_rounds(pool, campuses)
     set_up_bluetooth(pool)
     set_up_history(pool, campuses)
+    set_up_online_payment(pool, campuses)
     finish_configuration(pool)
     return True
 

@@ -681,11 +681,19 @@ class NoticeReport(Report):
 
     @classmethod
     def get_context(cls, records, header, data):
-        pool = Pool()
-        Configuration = pool.get('meter.billing.configuration')
         context = super().get_context(records, header, data)
-        context['config'] = Configuration(1)
-        context['kinds'] = centre_selection('meter.bill.line', 'kind')
-        context['line_types'] = centre_selection('meter.bill.line', 'type')
-        context['amount_in_words'] = amount_in_words
+        context.update(cls.notice_context())
         return context
+
+    @classmethod
+    def notice_context(cls):
+        """Return what a notice shows besides its bill: the centre's
+        payee and bank, the labels and the amount in words; the electronic
+        notice of the residents' pages shows the same"""
+        Configuration = Pool().get('meter.billing.configuration')
+        return {
+            'config': Configuration(1),
+            'kinds': centre_selection('meter.bill.line', 'kind'),
+            'line_types': centre_selection('meter.bill.line', 'type'),
+            'amount_in_words': amount_in_words,
+            }

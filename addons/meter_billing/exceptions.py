@@ -42,3 +42,7 @@ class HistoryImportError(UserError):
 
 class AccountImportError(UserError):
     pass
+
+
+class PaymentGatewayError(UserError):
+    pass

@@ -22,6 +22,7 @@ METHODS = [
     ('cash', "Cash"),
     ('cheque', "Cheque"),
     ('transfer', "Bank Transfer"),
+    ('online', "Online Payment"),
     ]
 
 
@@ -362,12 +363,7 @@ class Payment(Workflow, ModelSQL, ModelView):
             values = {}
             if not payment.receipt_number:
                 values['receipt_number'] = payment.get_receipt_number()
-            # The open bills of a prepaid account are the arrears its
-            # balance could not pay when they were posted.
-            bills = Bill.search([
-                    ('account', '=', payment.account.id),
-                    ('state', 'in', OPEN_STATES),
-                    ])
+            bills = payment._allocation_bills()
             result = pricing.allocate_payment(payment.amount, [
                     pricing.OpenBill(
                         key=b.id, number=b.number, due_date=b.due_date,
@@ -394,6 +390,16 @@ class Payment(Workflow, ModelSQL, ModelView):
             cls.write([payment], values)
         if ledger:
             PrepaidLine.create(ledger)
+
+    def _allocation_bills(self):
+        "Return the bills the payment may be allocated to"
+        Bill = Pool().get('meter.bill')
+        # The open bills of a prepaid account are the arrears its
+        # balance could not pay when they were posted.
+        return Bill.search([
+                ('account', '=', self.account.id),
+                ('state', 'in', OPEN_STATES),
+                ])
 
     def get_receipt_number(self):
         """Return the next receipt number of the campus in the year of the

@@ -45,6 +45,7 @@ SETTINGS = {
     'template_notice': (str, None),
     'template_payment': (str, None),
     'template_balance': (str, None),
+    'template_bill': (str, None),
     'service_name': (str, default_service_name),
     'service_phone': (str, ''),
     'template_staff': (str, None),
@@ -109,6 +110,10 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         "Staff Template",
         help="The template message telling staff who bound their WeChat "
         "of what waits for them (business messages).")
+    template_bill = fields.Char(
+        "Bill Template",
+        help="The template message sent when a bill is issued and a few "
+        "days before an open bill falls due.")
     service_name = fields.Char("Service Name")
     service_phone = fields.Char("Service Phone")
     session_secret = fields.Char(

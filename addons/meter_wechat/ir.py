@@ -9,3 +9,5 @@ class Cron(metaclass=PoolMeta):
         super().__setup__()
         cls.method.selection.append(
             ('meter.wechat.store|purge', "Purge WeChat Store"))
+        cls.method.selection.append(
+            ('meter.bill|remind_due', "Recall Bills Falling Due"))

@@ -133,3 +133,21 @@ class User(ModelSQL, ModelView):
                 ('state', '=', 'active'),
                 *self._meters_domain(),
                 ], order=[('account', 'ASC'), ('number', 'ASC')])
+
+    def bill(self, bill_id):
+        """Return the issued bill of id of an approved account or None: a
+        draft is no notice yet, and another resident's bill is no one's
+        business here"""
+        pool = Pool()
+        Bill = pool.get('meter.bill')
+        if not valid_id(bill_id):
+            return None
+        bills = Bill.search([
+                ('id', '=', bill_id),
+                ('state', '!=', 'draft'),
+                ('account.wechat_bindings', 'where', [
+                        ('user', '=', self.id),
+                        ('state', '=', 'approved'),
+                        ]),
+                ], limit=1)
+        return bills[0] if bills else None
