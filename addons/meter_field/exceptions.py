@@ -22,3 +22,11 @@ class LabelPrinterError(UserError):
 
 class RoundError(UserError):
     "A reading round or one of its meters changed against its rules"
+
+
+class LossError(UserError):
+    "A main meter set against its rules, or losses asked without a period"
+
+
+class UsageReportError(UserError):
+    "A usage report asked on nothing or on too much"
