@@ -78,6 +78,16 @@ def month_case(column, starts, zone):
     return Case(*whens, else_=Null)
 
 
+def selection_text(records, name):
+    """{id: the translated text of the selection field name} of records,
+    for the charts, whose axes show a selection's value"""
+    if not records:
+        return {}
+    Model = records[0].__class__
+    selection = dict(Model.fields_get([name])[name]['selection'])
+    return {r.id: selection.get(getattr(r, name), '') for r in records}
+
+
 def _header(id_):
     return [id_.as_('id'),
         Literal(0).as_('create_uid'),
@@ -151,12 +161,17 @@ class Waiting(ModelSQL, ModelView):
     __name__ = 'meter.dashboard.waiting'
     campus = fields.Many2One('meter.campus', "Campus")
     item = fields.Selection(WAITING, "Waiting")
+    item_name = fields.Function(fields.Char("Waiting"), 'get_names')
     count = fields.Integer("Count")
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls._order = [('campus', 'ASC'), ('item', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def get_names(cls, records, names):
+        return {n: selection_text(records, n[:-len('_name')]) for n in names}
 
     @classmethod
     def binding_cutoff(cls):
@@ -221,6 +236,7 @@ class WorkOrders(ModelSQL, ModelView):
     __name__ = 'meter.dashboard.work_order'
     campus = fields.Many2One('meter.campus', "Campus")
     state = fields.Selection('get_states', "State")
+    state_name = fields.Function(fields.Char("State"), 'get_names')
     kind = fields.Selection('get_kinds', "Kind")
     orders = fields.Integer("Work Orders")
     overdue = fields.Integer("SLA Breached",
@@ -232,6 +248,10 @@ class WorkOrders(ModelSQL, ModelView):
         super().__setup__()
         cls._order = [('overdue', 'DESC'), ('orders', 'DESC'),
             ('id', 'ASC')]
+
+    @classmethod
+    def get_names(cls, records, names):
+        return {n: selection_text(records, n[:-len('_name')]) for n in names}
 
     @classmethod
     def get_states(cls):
@@ -403,13 +423,19 @@ class Arrears(ModelSQL, ModelView):
     campus = fields.Many2One('meter.campus', "Campus")
     category = fields.Selection(CATEGORIES, "Category")
     age = fields.Selection(AGES, "Age", sort=False)
+    age_name = fields.Function(fields.Char("Age"), 'get_names')
     bills = fields.Integer("Bills")
     amount = fields.Numeric("Amount Due", digits=(16, 2))
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('campus', 'ASC'), ('category', 'ASC'), ('id', 'ASC')]
+        cls._order = [('campus', 'ASC'), ('category', 'ASC'), ('age', 'ASC'),
+            ('id', 'ASC')]
+
+    @classmethod
+    def get_names(cls, records, names):
+        return {n: selection_text(records, n[:-len('_name')]) for n in names}
 
     @classmethod
     def table_query(cls):
