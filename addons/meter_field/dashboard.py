@@ -7,8 +7,8 @@ runs every query of the board at once (benchmarks time it)."""
 import datetime as dt
 from decimal import Decimal
 
-from sql import Literal, Null, Union
-from sql.aggregate import Count, Max, Min, Sum
+from sql import Cast, Literal, Null, Union
+from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import DateTrunc
 
@@ -84,7 +84,10 @@ def selection_text(records, name):
     if not records:
         return {}
     Model = records[0].__class__
-    selection = dict(Model.fields_get([name])[name]['selection'])
+    selection = Model.fields_get([name])[name]['selection']
+    if isinstance(selection, str):
+        selection = getattr(Model, selection)()
+    selection = dict(selection)
     return {r.id: selection.get(getattr(r, name), '') for r in records}
 
 
@@ -207,28 +210,30 @@ class Waiting(ModelSQL, ModelView):
         binding = Binding.__table__()
         account = Account.__table__()
         payment = Payment.__table__()
+        # The texts typed: PostgreSQL could not type a bare parameter
+        def item(code):
+            return (Cast(Literal(code), 'VARCHAR').as_('item'),
+                Cast(Literal([c for c, _ in WAITING].index(code) + 1),
+                    'INTEGER').as_('item_index'))
         draft = reading.join(meter, condition=reading.meter == meter.id)
-        anomaly = draft.select(meter.campus.as_('campus'),
-            Literal(1).as_('item'),
+        anomaly = draft.select(meter.campus.as_('campus'), *item('anomaly'),
             where=(reading.state == 'draft') & (reading.anomaly_count > 0))
         evidence = draft.select(meter.campus.as_('campus'),
-            Literal(2).as_('item'),
+            *item('evidence'),
             where=(reading.state == 'draft')
             & (reading.evidence == 'failed'))
         late = binding.join(account, condition=binding.account == account.id
-            ).select(account.campus.as_('campus'), Literal(3).as_('item'),
+            ).select(account.campus.as_('campus'), *item('binding'),
                 where=(binding.state == 'pending')
                 & (binding.requested_at < cls.binding_cutoff()))
         transfer = payment.select(payment.campus.as_('campus'),
-            Literal(4).as_('item'), where=payment.state == 'waiting')
+            *item('transfer'), where=payment.state == 'waiting')
         union = Union(anomaly, evidence, late, transfer, all_=True)
-        items = Case(*((union.item == i + 1, Literal(code))
-                for i, (code, _) in enumerate(WAITING)))
-        return union.select(*_header(union.campus * 10 + Max(union.item)),
+        return union.select(*_header(union.campus * 10 + union.item_index),
             union.campus.as_('campus'),
-            items.as_('item'),
+            union.item.as_('item'),
             Count(Literal('*')).as_('count'),
-            group_by=[union.campus, union.item])
+            group_by=[union.campus, union.item, union.item_index])
 
 
 class WorkOrders(ModelSQL, ModelView):
@@ -446,9 +451,13 @@ class Arrears(ModelSQL, ModelView):
         bounds = [(today, 'not_due', 0), (today - dt.timedelta(days=30),
                 '0_30', 1), (today - dt.timedelta(days=60), '31_60', 2),
             (today - dt.timedelta(days=90), '61_90', 3)]
-        age = Case(*((due >= d, Literal(code)) for d, code, _ in bounds),
-            else_=Literal('over_90'))
-        index = Case(*((due >= d, i) for d, _, i in bounds), else_=4)
+        # The results typed: PostgreSQL could not type bare parameters
+        age = Case(*((due >= d, Cast(Literal(code), 'VARCHAR'))
+                for d, code, _ in bounds),
+            else_=Cast(Literal('over_90'), 'VARCHAR'))
+        index = Case(*((due >= d, Cast(Literal(i), 'INTEGER'))
+                for d, _, i in bounds),
+            else_=Cast(Literal(4), 'INTEGER'))
         rows = bill.select(bill.id.as_('id'),
             bill.campus.as_('campus'),
             bill.category.as_('category'),

@@ -244,6 +244,20 @@ class DashboardTestCase(unittest.TestCase):
         self.assertEqual([(r['cash'], r['transfer'], r['amount'])
                 for r in figures['collections']],
             [(Decimal('20.00'), Decimal(0), Decimal('20.00'))])
+        # The charts' axes show the selections' texts
+        Arrears = pool.get('meter.dashboard.arrears')
+        Waiting = pool.get('meter.dashboard.waiting')
+        self.assertEqual([a.age_name for a in Arrears.search([])],
+            ["31-60 Days"])
+        self.assertEqual([w.item_name for w in Waiting.search([])],
+            ["Readings with Anomalies"])
+        WorkOrder = pool.get('meter.work_order')
+        Orders = pool.get('meter.dashboard.work_order')
+        WorkOrder.create([{'kind': 'repair', 'subject': "漏水",
+                    'campus': east.id}])
+        order, = Orders.search([])
+        self.assertEqual((order.state_name, order.orders, order.overdue),
+            ("Open", 1, 0))
         # The east's figures hold nothing of the west
         east_figures = Dashboard.figures(campus=east)
         self.assertFalse(east_figures['arrears'])
