@@ -232,7 +232,7 @@ class Waiting(ModelSQL, ModelView):
         return union.select(*_header(union.campus * 10 + union.item_index),
             union.campus.as_('campus'),
             union.item.as_('item'),
-            Count(Literal('*')).as_('count'),
+            Count(union.item_index).as_('count'),
             group_by=[union.campus, union.item, union.item_index])
 
 
