@@ -40,3 +40,11 @@ class BluetoothConfigurationError(ValidationError):
 
 class ConnectionTestError(UserError):
     "A connection to a service outside failed its test: the exact error"
+
+
+class LossError(UserError):
+    "A main meter set against its rules, or losses asked without a period"
+
+
+class UsageReportError(UserError):
+    "A usage report asked on nothing or on too much"

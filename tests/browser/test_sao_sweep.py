@@ -76,6 +76,17 @@ OPEN_MENU = """id => Sao.Action.exec_keyword(
 # rows of its list.
 CURRENT = """() => {
     const tab = Sao.Tab.tabs.get_current();
+    if (tab && tab.board) {
+        // A board: its actions, each with the view it shows
+        const actions = tab.board.actions;
+        return {
+            view_type: 'board', records: 0, rows: 0, blank: 0,
+            form: false, form_fields: 0, tabs: 0,
+            actions: actions.length,
+            shown: actions.filter(a => a.screen && a.screen.current_view
+                && a.el[0].offsetParent !== null).length,
+        };
+    }
     if (!tab || !tab.screen) {
         return null;
     }
@@ -210,6 +221,10 @@ class SaoSweepTestCase(unittest.TestCase):
         elif what['view_type'] == 'form':
             if not what['form'] or not what['form_fields']:
                 failures.append(f"{where}: the form does not render")
+        elif what['view_type'] == 'board':
+            if not what['actions'] or what['shown'] < what['actions']:
+                failures.append(f"{where}: {what['shown']} of "
+                    f"{what['actions']} board actions shown")
 
     def current(self):
         self.settle()
