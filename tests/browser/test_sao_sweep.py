@@ -382,6 +382,12 @@ class SaoSweepTestCase(unittest.TestCase):
         source.select_option(label="校区")
         self.settle()
         campus = dialog.locator('input[name="campus"]')
+        # The campus is shown once sao has the new source's answer, which
+        # takes a while on a loaded machine
+        try:
+            campus.wait_for(state='visible', timeout=60000)
+        except PlaywrightTimeoutError:
+            pass
         for attempt in range(3):
             campus.fill("西校区")
             campus.press('Tab')
@@ -399,18 +405,32 @@ class SaoSweepTestCase(unittest.TestCase):
         reason = dialog.locator('textarea')
         save = dialog.locator('button[title="另存为..."]')
         # Either the reprint's reason is asked or the file is there: wait
-        # for whichever sao renders, it may come after the answer
-        try:
-            reason.or_(save).first.wait_for(timeout=60000)
-        except PlaywrightTimeoutError:
-            pass
-        if reason.count() and reason.is_visible():
+        # for whichever sao renders, it may come after the answer.  The
+        # reason is typed again when sao had not taken it before 打印 (the
+        # step stays): on a loaded machine the change may come late.
+        for attempt in range(3):
+            try:
+                reason.or_(save).first.wait_for(timeout=60000)
+            except PlaywrightTimeoutError:
+                break
+            if not (reason.count() and reason.is_visible()):
+                break
             reason.fill("标签损坏，重新打印")
             # sao takes the text into the record on change: leave the field
             reason.press('Tab')
             self.settle()
             dialog.locator('button', has_text="打印").click()
             self.settle()
+            try:
+                reason.wait_for(state='hidden', timeout=30000)
+                break
+            except PlaywrightTimeoutError:
+                # A warning over the wizard (the reason missing): close it
+                warning = page.locator('.modal.in .modal-dialog').filter(
+                    has_not_text="打印条码标签")
+                if warning.count():
+                    warning.locator('button:visible').last.click()
+                    self.settle()
         try:
             save.wait_for(timeout=60000)
             with page.expect_download() as download:
