@@ -3,6 +3,8 @@ a few days before an open bill falls due."""
 import datetime as dt
 
 from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.modules.meter_billing import bulk_write
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
@@ -14,6 +16,15 @@ DUE_REMINDER_DAYS = 3
 
 class Bill(metaclass=PoolMeta):
     __name__ = 'meter.bill'
+    due_reminded = fields.Boolean(
+        "Due Reminded", readonly=True,
+        help="The residents were reminded that the bill falls due.")
+
+    @classmethod
+    def copy(cls, bills, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('due_reminded', False)
+        return super().copy(bills, default=default)
 
     @classmethod
     def post_ids(cls, ids):
@@ -34,20 +45,28 @@ class Bill(metaclass=PoolMeta):
 
     @classmethod
     def remind_due(cls, days=DUE_REMINDER_DAYS):
-        """Recall the open bills falling due in days to their residents
-        (trytond-cron, once a day)"""
+        """Recall the open bills falling due within days to their residents,
+        each bill once (trytond-cron, once a day: a day the cron did not
+        run is caught up the next, and a second run sends nothing more)"""
         pool = Pool()
         Binding = pool.get('meter.wechat.binding')
         Date = pool.get('ir.date')
-        due = Date.today() + dt.timedelta(days=days)
+        today = Date.today()
         bills = cls.search([
                 ('state', 'in', ['posted', 'partially_paid']),
-                ('due_date', '=', due),
+                ('due_date', '>=', today),
+                ('due_date', '<=', today + dt.timedelta(days=days)),
+                ('due_reminded', '!=', True),
                 ])
+        if not bills:
+            return
         Binding.push('template_bill', [
                 ([('id', '=', b.account.id)], b.template_data('due'),
                     'bill/%d' % b.id)
                 for b in bills])
+        # A bill issued is not written through the ORM any more (its
+        # amounts are final): the mark goes straight to its table
+        bulk_write.update(cls, ['due_reminded'], [(b.id, True) for b in bills])
 
     def template_data(self, event):
         with Transaction().set_context(language=RESIDENT_LANGUAGE):

@@ -162,8 +162,14 @@ class ResidentPayTestCase(test_routes.WeChatRouteTestCase):
             Bill = pool.get('meter.bill')
             due = Bill(bill_id).due_date
             Date = pool.get('ir.date')
-            Bill.remind_due(days=(due - Date.today()).days)
-            Bill.remind_due(days=(due - Date.today()).days + 1)
+            days = (due - Date.today()).days
+            # Not yet within the days before it falls due
+            Bill.remind_due(days=days - 1)
+            Bill.remind_due(days=days)
+            # The cron run again the same day, and the next day
+            Bill.remind_due(days=days)
+            Bill.remind_due(days=days + 1)
+            self.assertTrue(Bill(bill_id).due_reminded)
         due_messages = [m for m in self.api.sent
             if m['template_id'] == 'TPL-bill-0001'][1:]
         self.assertEqual(
