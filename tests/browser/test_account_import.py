@@ -7,6 +7,7 @@ import io
 import os
 import re
 import tempfile
+import time
 import unittest
 
 import openpyxl
@@ -14,6 +15,9 @@ from playwright.sync_api import expect, sync_playwright
 
 from .server import PASSWORD, Server, launch_browser, sao_login
 from .test_sao_sweep import MENUS, OPEN_MENU, SETTLE
+
+# The size sao shows of a file it has read (e.g. 156B, 4.9 KB)
+SIZE = re.compile(r'^[1-9][0-9.,]*\s*[kKMG]?i?B$')
 
 SETUP = """
 from decimal import Decimal
@@ -75,16 +79,32 @@ class AccountImportSaoTestCase(unittest.TestCase):
         return dialog
 
     def upload(self, dialog, name, data):
+        """Choose the file in the wizard's file field and wait until sao
+        has read it (its size shown); a choice made while sao was still
+        drawing the dialog is not taken, so it is made again"""
         with tempfile.TemporaryDirectory() as directory:
             path = os.path.join(directory, name)
             with open(path, 'wb') as fp:
                 fp.write(data)
-            dialog.locator('input[type=file]').set_input_files(path)
-        # sao reads the file in the background: wait for its size shown
-        self.page.wait_for_function('''() => Array.from(
-            document.querySelectorAll('.modal-dialog input')).some(
-            i => /^[1-9][0-9.,]*\\s*[kKMG]?i?B$/.test(i.value))''')
+            for attempt in range(3):
+                self.settle()
+                dialog.locator('input[type=file]').set_input_files(path)
+                if self.size_shown(dialog):
+                    break
+            else:
+                self.fail(f"sao did not take the file {name}")
         self.settle()
+
+    def size_shown(self, dialog, timeout=20):
+        "Wait until the dialog shows the size of a file read, tell if it did"
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            values = dialog.locator('input').evaluate_all(
+                'inputs => inputs.map(i => i.value)')
+            if any(SIZE.match(v or '') for v in values):
+                return True
+            time.sleep(0.5)
+        return False
 
     def test_import(self):
         "Accounts from an XLSX, then history from a CSV, with their errors"
