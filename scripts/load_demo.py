@@ -1090,17 +1090,17 @@ def set_up_online_payment(pool, campuses):
     Order.process(order, unionpay.Result(order.number, 'paid',
             order.amount, 'DEMO%016d' % order.id, '00', 'success'),
         'notification', 'demo')
+    # The gateway's statement archive, in UnionPay's format
+    name, archive = unionpay.write_archive([
+            unionpay.StatementLine(order.number, 'DEMO%016d' % order.id,
+                order.amount, order.sent_at.strftime('%Y%m%d%H%M%S')),
+            unionpay.StatementLine('DEMOUNKNOWN0001', 'DEMO-UNKNOWN',
+                Decimal('25.00'), order.sent_at.strftime('%Y%m%d%H%M%S')),
+            ], gateway.merchant, Date.today())
     reconciliation, = Reconciliation.create([{
                 'gateway': gateway.id, 'date': Date.today(),
-                'statement_name': 'statement-demo.txt',
-                'statement': unionpay.write_statement([
-                        unionpay.StatementLine(order.number,
-                            'DEMO%016d' % order.id, order.amount,
-                            order.sent_at.strftime('%Y%m%d%H%M%S')),
-                        unionpay.StatementLine('DEMOUNKNOWN0001',
-                            'DEMO-UNKNOWN', Decimal('25.00'),
-                            order.sent_at.strftime('%Y%m%d%H%M%S')),
-                        ]),
+                'statement_name': name,
+                'statement': archive,
                 }])
     Reconciliation.reconcile([reconciliation])
     return True

@@ -57,6 +57,12 @@ class Gateway(ModelSQL, ModelView):
         "Gateway URL", required=True,
         help="The address of the gateway's API, e.g. "
         "https://gateway.95516.com/ for UnionPay.")
+    statement_url = fields.Char(
+        "Statement URL", states={
+            'invisible': Eval('provider') != 'unionpay',
+            },
+        help="The address UnionPay's statements are downloaded from, e.g. "
+        "https://filedownload.95516.com/ ; the gateway URL if empty.")
     server_url = fields.Char(
         "Server URL", required=True,
         help="The address of this server as the gateway and the residents "
@@ -115,10 +121,19 @@ class Gateway(ModelSQL, ModelView):
         if self.provider == 'unionpay':
             return unionpay.UnionPayClient(self.merchant, self.private_key,
                 self.certificate, self.authority_certificate, self.url,
-                timeout=self.timeout)
+                timeout=self.timeout, file_url=self.statement_url)
         elif self.provider == 'wechat':
             return wechatpay.WeChatPayClient(self.appid, self.api_key,
                 self.merchant, self.url, timeout=self.timeout)
+        raise NotImplementedError(self.provider)
+
+    def parse_statement(self, data):
+        """Return the StatementLines of a statement of the gateway (bytes,
+        as downloaded); raise GatewayError when it is not one"""
+        if self.provider == 'unionpay':
+            return unionpay.parse_statement(data)
+        elif self.provider == 'wechat':
+            return wechatpay.parse_bill(data)
         raise NotImplementedError(self.provider)
 
     @classmethod

@@ -18,6 +18,7 @@ STATUSES = [
     ('not_posted', "Not Posted"),
     ('not_in_statement', "Not in Statement"),
     ('amount', "Amount Differs"),
+    ('refunded', "Refunded at Gateway"),
     ]
 
 
@@ -36,6 +37,13 @@ class Reconciliation(Workflow, ModelSQL, ModelView):
         "gateway or uploaded.")
     statement_id = fields.Char("Statement ID", readonly=True)
     statement_name = fields.Char("Statement Name", states=_states)
+    no_statement = fields.Boolean(
+        "No Statement", readonly=True,
+        help="The gateway has no statement of the day: it saw no "
+        "transaction.")
+    note = fields.Function(fields.Char(
+            "Note", states={'invisible': ~Eval('no_statement', False)}),
+        'get_note')
     lines = fields.One2Many(
         'meter.payment.reconciliation.line', 'reconciliation', "Lines",
         readonly=True)
@@ -79,16 +87,26 @@ class Reconciliation(Workflow, ModelSQL, ModelView):
     def get_rec_name(self, name):
         return '%s %s' % (self.gateway.rec_name, self.date)
 
+    @classmethod
+    def default_no_statement(cls):
+        return False
+
+    def get_note(self, name):
+        if self.no_statement:
+            return gettext('meter_billing.msg_reconciliation_no_statement',
+                gateway=self.gateway.rec_name, date=self.date)
+
     def get_differences(self, name):
         return sum(1 for l in self.lines if l.status != 'matched')
 
     @classmethod
     @ModelView.button
     def download(cls, reconciliations):
-        "Download the statement of the day from the gateway"
+        """Download the statement of the day from the gateway; a day the
+        gateway has none of is a day without transaction"""
         for reconciliation in reconciliations:
             try:
-                data = reconciliation.gateway.client().statement(
+                name, data = reconciliation.gateway.client().statement(
                     reconciliation.date)
             except unionpay.GatewayError as exception:
                 raise PaymentGatewayError(gettext(
@@ -97,9 +115,43 @@ class Reconciliation(Workflow, ModelSQL, ModelView):
                         error=str(exception)))
             cls.write([reconciliation], {
                     'statement': data,
-                    'statement_name': 'statement-%s.txt' % (
-                        reconciliation.date.isoformat()),
+                    'statement_name': name,
+                    'no_statement': data is None,
                     })
+
+    @classmethod
+    def write(cls, *args):
+        # A statement uploaded replaces the gateway's "none"
+        actions = iter(args)
+        args = []
+        for records, values in zip(actions, actions):
+            if values.get('statement') and 'no_statement' not in values:
+                values = dict(values, no_statement=False)
+            args.extend((records, values))
+        super().write(*args)
+
+    @classmethod
+    def _statement_lines(cls, reconciliation):
+        "The StatementLines of the statement of the reconciliation"
+        if not reconciliation.statement:
+            if reconciliation.no_statement:
+                return []
+            raise PaymentGatewayError(gettext(
+                    'meter_billing.msg_reconciliation_statement',
+                    reconciliation=reconciliation.rec_name))
+        try:
+            return reconciliation.gateway.parse_statement(
+                bytes(reconciliation.statement))
+        except unionpay.GatewayError as exception:
+            if exception.line:
+                raise PaymentGatewayError(gettext(
+                        'meter_billing.msg_reconciliation_bad_line',
+                        reconciliation=reconciliation.rec_name,
+                        line=exception.line, error=str(exception)))
+            raise PaymentGatewayError(gettext(
+                    'meter_billing.msg_reconciliation_bad_statement',
+                    reconciliation=reconciliation.rec_name,
+                    error=str(exception)))
 
     @classmethod
     @ModelView.button
@@ -113,18 +165,7 @@ class Reconciliation(Workflow, ModelSQL, ModelView):
         Line.delete([l for r in reconciliations for l in r.lines])
         to_create = []
         for reconciliation in reconciliations:
-            if not reconciliation.statement:
-                raise PaymentGatewayError(gettext(
-                        'meter_billing.msg_reconciliation_statement',
-                        reconciliation=reconciliation.rec_name))
-            try:
-                statement = unionpay.parse_statement(
-                    bytes(reconciliation.statement))
-            except unionpay.GatewayError as exception:
-                raise PaymentGatewayError(gettext(
-                        'meter_billing.msg_reconciliation_bad_statement',
-                        reconciliation=reconciliation.rec_name,
-                        error=str(exception)))
+            transactions = cls._statement_lines(reconciliation)
             payments = Payment.search([
                     ('method', '=', 'online'),
                     ('state', '=', 'posted'),
@@ -139,23 +180,29 @@ class Reconciliation(Workflow, ModelSQL, ModelView):
             others = Payment.search([
                     ('method', '=', 'online'),
                     ('state', '=', 'posted'),
+                    ('online_order.gateway', '=', reconciliation.gateway.id),
                     ('online_order.number', 'in',
-                        [l.order_id for l in statement
+                        [l.order_id for l in transactions
                             if l.order_id not in by_number]),
                     ])
             for payment in others:
                 by_number[payment.online_order.number].append(payment)
             seen = set()
-            for line in statement:
+            for line in transactions:
                 found = by_number.get(line.order_id)
                 payment = found[0] if found else None
-                seen.add(line.order_id)
-                if payment is None:
-                    status = 'not_posted'
-                elif payment.amount != line.amount:
-                    status = 'amount'
+                if line.kind == 'refund':
+                    # The centre refunds nothing online: money given back
+                    # at the gateway is for finance to look at
+                    status = 'refunded'
                 else:
-                    status = 'matched'
+                    seen.add(line.order_id)
+                    if payment is None:
+                        status = 'not_posted'
+                    elif payment.amount != line.amount:
+                        status = 'amount'
+                    else:
+                        status = 'matched'
                 to_create.append({
                         'reconciliation': reconciliation.id,
                         'order_number': line.order_id,

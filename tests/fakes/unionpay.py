@@ -10,7 +10,11 @@ the documented fields:
   posts; answers the cashier page, whose 确认支付 pays (``pay``): the
   back-end notification goes to backUrl and the browser back to frontUrl;
 - POST gateway/api/queryTrans.do: the state of an order (respCode 00 with
-  origRespCode 00 paid, 05 in progress; 34 unknown order).
+  origRespCode 00 paid, 05 in progress; 34 unknown order);
+- POST / (the file download host's root): the file transfer request
+  (txnType 76, fileType 00) answers the statement archive of the paid
+  orders, a zip of the ZM file in its fixed widths, deflated and in base
+  64 (fileContent) with its fileName.
 
 ``make_pki()`` makes the keys and certificates of a test; run as a
 program (``python -m tests.fakes.unionpay --dir DIR --port N``) it keeps
@@ -236,12 +240,22 @@ class FakeUnionPay(LoopbackServer):
             content_type='text/html; charset=utf-8')
 
     def file_transfer(self, form):
-        "The statement of the paid orders (all of them: one day in tests)"
+        "The statement archive of the paid orders (one day in the tests)"
         import base64
         import zlib
         if self.query_delay:
             time.sleep(self.query_delay)
         error = self.check(form)
+        settle_date = form.get('settleDate', '')
+        try:
+            day = dt.datetime.strptime(
+                '%d%s' % (dt.date.today().year, settle_date),
+                '%Y%m%d').date()
+        except ValueError:
+            day = None
+        if not error and (form.get('txnType') != '76'
+                or form.get('fileType') != '00' or day is None):
+            error = '10', "txnType, fileType or settleDate error"
         if error:
             return Response(unionpay.encode_response(self.sign({
                         'respCode': error[0], 'respMsg': error[1]})))
@@ -249,13 +263,17 @@ class FakeUnionPay(LoopbackServer):
                 unionpay.from_fen(o['txnAmt']), o['txnTime'])
             for o in self.orders.values() if o['state'] == 'paid']
         lines.extend(self.extra_statement_lines)
-        content = base64.b64encode(zlib.compress(
-                unionpay.write_statement(lines))).decode('ascii')
+        name, archive = unionpay.write_archive(lines, self.mer_id, day)
+        content = base64.b64encode(zlib.compress(archive)).decode('ascii')
         return Response(unionpay.encode_response(self.sign({
-                        'version': unionpay.VERSION, 'respCode': '00',
+                        'version': unionpay.VERSION, 'encoding': 'UTF-8',
+                        'signMethod': '01', 'txnType': '76',
+                        'txnSubType': '01', 'bizType': '000000',
+                        'accessType': '0', 'respCode': '00',
                         'respMsg': 'success', 'merId': self.mer_id,
-                        'settleDate': form.get('settleDate', ''),
-                        'fileType': '00', 'fileContent': content})),
+                        'settleDate': settle_date, 'fileType': '00',
+                        'txnTime': form.get('txnTime', ''),
+                        'fileName': name, 'fileContent': content})),
             content_type='text/plain; charset=utf-8')
 
     def query(self, form):

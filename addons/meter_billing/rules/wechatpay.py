@@ -5,23 +5,103 @@ The same interface as UnionPayClient: the order is placed (unified order)
 and the page calls chooseWXPay with the parameters returned; the signed
 notification and the order query give the Result; an unpaid order is
 closed.  Signatures are wechatpy's (MD5 with the API key); the answers
-of the API are checked too, not only the notifications.
+of the API are checked too, not only the notifications.  The statement
+of a day is the bill of downloadbill (对账单), parsed by parse_bill.
 """
 import time
+from decimal import Decimal, InvalidOperation
 
 import requests
 from wechatpy.exceptions import InvalidSignatureException, WeChatPayException
 from wechatpy.pay import WeChatPay
 
-from .unionpay import GatewayError, Result, from_fen, to_fen
+from .unionpay import GatewayError, Result, StatementLine, from_fen, to_fen
 
-__all__ = ['WeChatPayClient', 'SUCCESS_ANSWER', 'FAIL_ANSWER']
+__all__ = ['WeChatPayClient', 'SUCCESS_ANSWER', 'FAIL_ANSWER', 'parse_bill',
+    'NO_BILL']
 
 SUCCESS_ANSWER = ('<xml><return_code><![CDATA[SUCCESS]]></return_code>'
     '<return_msg><![CDATA[OK]]></return_msg></xml>')
 FAIL_ANSWER = ('<xml><return_code><![CDATA[FAIL]]></return_code>'
     '<return_msg><![CDATA[refused]]></return_msg></xml>')
 PENDING_STATES = {'NOTPAY', 'USERPAYING'}
+# What downloadbill answers for a day without any transaction
+NO_BILL = 'No Bill Exist'
+# The first column of a bill's header
+BILL_FIRST_COLUMN = '交易时间'
+
+
+def _bill_error(number, message):
+    return GatewayError('statement', "line %d: %s" % (number, message),
+        line=number)
+
+
+def _yuan(text, number):
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise _bill_error(number, "amount %r" % text)
+    if not amount.is_finite() or amount != amount.quantize(Decimal('0.01')):
+        raise _bill_error(number, "amount %r" % text)
+    return amount.quantize(Decimal('0.01'))
+
+
+def parse_bill(data):
+    """Return the StatementLines of a bill of downloadbill (bytes): the
+    paid orders (交易状态 SUCCESS) and the refunds (REFUND), read by the
+    names of the header's columns; the rows' fields start with a
+    backquote; the summary's count of orders must be the rows'.  Raise
+    GatewayError naming the line that is not in the format."""
+    try:
+        text = data.decode('utf-8-sig')
+    except UnicodeDecodeError as exception:
+        raise _bill_error(1, str(exception))
+    lines = text.splitlines()
+    if not lines or '商户订单号' not in lines[0]:
+        raise _bill_error(1, "no header")
+    header = [c.strip() for c in lines[0].split(',')]
+    amount_name = '应结订单金额' if '应结订单金额' in header else '总金额'
+    try:
+        columns = {name: header.index(name) for name in [
+                '交易时间', '微信订单号', '商户订单号', '交易状态',
+                amount_name, '退款金额']}
+    except ValueError as exception:
+        raise _bill_error(1, str(exception))
+    result, summary = [], None
+    for number, line in enumerate(lines[1:], 2):
+        if not line.strip():
+            continue
+        if line.startswith('总交易单数'):
+            summary = number
+            break
+        fields = line.split(',')
+        if len(fields) < len(header) or not all(
+                f.startswith('`') for f in fields[:len(header)]):
+            raise _bill_error(number, "not a row of %d fields" % len(header))
+        row = {n: fields[i][1:].strip() for n, i in columns.items()}
+        state = row['交易状态']
+        if state == 'SUCCESS':
+            kind, amount = 'payment', row[amount_name]
+        elif state == 'REFUND':
+            kind, amount = 'refund', row['退款金额']
+        else:
+            # Revoked and other orders took no money
+            continue
+        if not row['商户订单号']:
+            raise _bill_error(number, "no 商户订单号")
+        result.append(StatementLine(row['商户订单号'], row['微信订单号'],
+                _yuan(amount, number), row['交易时间'], kind))
+    else:
+        raise _bill_error(len(lines), "no summary")
+    totals = lines[summary:summary + 1]
+    # The rows are the lines between the header and the summary's
+    count = sum(1 for line in lines[1:summary - 1] if line.strip())
+    if not totals or not totals[0].startswith('`'):
+        raise _bill_error(summary + 1, "no summary line")
+    total = totals[0].split(',')[0][1:].strip()
+    if not total.isdigit() or int(total) != count:
+        raise _bill_error(summary + 1, "%s orders, not %d" % (total, count))
+    return result
 
 
 class WeChatPayClient:
@@ -110,4 +190,22 @@ class WeChatPayClient:
         self._call(self.pay.order.close, order_id)
 
     def statement(self, settle_date):
-        raise GatewayError('statement', "no statement of WeChat Pay yet")
+        """Return (file name, bill) of the bill of all orders of the day (a
+        date) from downloadbill, or (None, None) when WeChat Pay has none
+        (No Bill Exist: no transaction that day)"""
+        try:
+            answer = self.pay.tools.download_bill(settle_date, 'ALL')
+        except requests.Timeout as exception:
+            raise GatewayError('timeout', str(exception))
+        except requests.RequestException as exception:
+            raise GatewayError('network', str(exception))
+        except WeChatPayException as exception:
+            if exception.return_msg == NO_BILL:
+                return None, None
+            raise GatewayError('answer', str(exception))
+        if isinstance(answer, dict) or not answer.lstrip(
+                '\ufeff').startswith(BILL_FIRST_COLUMN):
+            # An XML answer that is no error, or no bill at all
+            raise GatewayError('answer', "not a bill")
+        return ('wechatpay-%s-%s.csv' % (self.mch_id,
+                settle_date.strftime('%Y%m%d')), answer.encode('utf-8'))

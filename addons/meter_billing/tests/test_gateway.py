@@ -74,6 +74,47 @@ class UnionPayProtocolTestCase(unittest.TestCase):
         with self.assertRaises(unionpay.UnionPayError):
             client.notification(dict(fields, signature=''))
 
+    def test_statement_format(self):
+        """The statement archive holds the ZM file in its fixed widths; a
+        line out of the format is named"""
+        lines = [
+            unionpay.StatementLine('20261206120000A1B2C3D4E5F6', 'Q' * 21,
+                Decimal('34.18'), '20261206120000'),
+            unionpay.StatementLine('ORDER2', 'Q2', Decimal('0.01'),
+                '20261206130000', 'refund'),
+            ]
+        name, archive = unionpay.write_archive(
+            lines, '777290058110048', dt.date(2026, 12, 6))
+        self.assertEqual(name, '777290058110048_20261206.zip')
+        zm = unionpay.statement_file(archive)
+        first = zm.splitlines()[0]
+        # Each field at its place: 交易代码, 交易金额 in fen zero-padded,
+        # 查询流水号 and 商户订单号 padded to 21 and 32
+        self.assertEqual(first[:4], b'S22 ')
+        self.assertEqual(first[66:79], b'000000003418 ')
+        self.assertEqual(first[87:109], b'Q' * 21 + b' ')
+        self.assertEqual(first[112:145],
+            b'20261206120000A1B2C3D4E5F6'.ljust(32) + b' ')
+        self.assertEqual(len(first), 607)
+        self.assertEqual(unionpay.parse_statement(archive), [
+                lines[0]._replace(txn_time='1206120000'),
+                lines[1]._replace(txn_time='1206130000')])
+        # The ZM file alone parses as the archive does
+        self.assertEqual(unionpay.parse_statement(zm),
+            unionpay.parse_statement(archive))
+        bad_amount = first[:66] + b'00000000341x' + first[78:]
+        for data, line in [
+                (zm + first[:300] + b'\r\n', 3),
+                (first + b'\r\n' + bad_amount + b'\r\n', 2),
+                (b'garbage', 1)]:
+            with self.subTest(line=line), self.assertRaises(
+                    unionpay.UnionPayError) as context:
+                unionpay.parse_statement(data)
+            self.assertEqual(context.exception.line, line)
+        with self.assertRaises(unionpay.UnionPayError) as context:
+            unionpay.parse_statement(archive[:40])
+        self.assertIsNone(context.exception.line)
+
     def test_parse_response(self):
         self.assertEqual(unionpay.parse_response(
                 'a=1&b={x=1&y=2}&c=q=r&d='),
@@ -370,11 +411,23 @@ class GatewayTestCase(unittest.TestCase):
         self.fake.extra_statement_lines = [unionpay.StatementLine(
                 'UNKNOWN0001', 'Q-UNKNOWN', Decimal('12.00'),
                 '20261206120000')]
+        # And money given back at the gateway for the matched one
+        self.fake.extra_statement_lines.append(unionpay.StatementLine(
+                matched.number, 'Q-REFUND', Decimal('30.00'),
+                '20261206130000', 'refund'))
         reconciliation, = Reconciliation.create([{
                     'gateway': gateway.id, 'date': Date.today()}])
         with self.assertRaises(PaymentGatewayError):
             Reconciliation.reconcile([reconciliation])
         Reconciliation.download([reconciliation])
+        # The file transfer request, at the download host's root
+        request, = [c['form'] for c in self.fake.calls_to('')]
+        self.assertEqual((request['txnType'], request['fileType'],
+                request['settleDate']),
+            ('76', '00', Date.today().strftime('%m%d')))
+        reconciliation = Reconciliation(reconciliation.id)
+        self.assertEqual(reconciliation.statement_name, '%s_%s.zip' % (
+                self.fake.mer_id, Date.today().strftime('%Y%m%d')))
         Reconciliation.reconcile([reconciliation])
         reconciliation = Reconciliation(reconciliation.id)
         self.assertEqual(reconciliation.state, 'done')
@@ -388,13 +441,28 @@ class GatewayTestCase(unittest.TestCase):
                     ('UNKNOWN0001', 'not_posted', Decimal('12.00'), None),
                     (missing.number, 'not_in_statement', None,
                         Decimal('40.00')),
+                    (matched.number, 'refunded', Decimal('30.00'),
+                        Decimal('30.00')),
                     ]))
-        self.assertEqual(reconciliation.differences, 3)
-        # A statement that is none is refused with a message
+        self.assertEqual(reconciliation.differences, 4)
+        # A statement not in the format is refused, naming the line
         Reconciliation.draft([reconciliation])
+        zm = unionpay.statement_file(bytes(reconciliation.statement))
+        Reconciliation.write([reconciliation], {
+                'statement': zm + b'S22 000480200\r\n',
+                'statement_name': 'upload.txt'})
+        with self.assertRaises(PaymentGatewayError) as context:
+            Reconciliation.reconcile([reconciliation])
+        self.assertIn('at line %d:' % (len(zm.splitlines()) + 1),
+            context.exception.message)
         Reconciliation.write([reconciliation], {'statement': b'garbage'})
         with self.assertRaises(PaymentGatewayError):
             Reconciliation.reconcile([reconciliation])
+        # The ZM file uploaded alone reconciles as the archive
+        Reconciliation.write([reconciliation], {'statement': zm})
+        Reconciliation.reconcile([reconciliation])
+        self.assertEqual(Reconciliation(reconciliation.id).differences, 4)
+        Reconciliation.draft([reconciliation])
         self.fake.query_delay = 1.5
         with self.assertRaises(PaymentGatewayError):
             Reconciliation.download([reconciliation])
@@ -412,7 +480,7 @@ class WeChatPayGatewayTestCase(unittest.TestCase):
     def tearDownClass(cls):
         cls.fake.stop()
 
-    def setup_account(self):
+    def setup_account(self, amounts=('25.50',)):
         pool = Pool()
         Gateway = pool.get('meter.payment.gateway')
         Campus = pool.get('meter.campus')
@@ -430,22 +498,29 @@ class WeChatPayGatewayTestCase(unittest.TestCase):
                     'payment_gateway': gateway.id}])
         account, = Account.create([{'number': 'W1', 'name': "W1",
                     'campus': campus.id}])
-        period, = Period.create([{'name': '2026-05',
-                    'start_date': dt.date(2026, 5, 1),
-                    'end_date': dt.date(2026, 5, 31)}])
-        bill, = Bill.create([{
-                    'account': account.id, 'campus': campus.id,
-                    'category': 'resident', 'period': period.id,
-                    'start_date': period.start_date,
-                    'end_date': period.end_date,
-                    'lines': [('create', [{
-                                    'kind': 'water', 'type': 'usage',
-                                    'quantity': Decimal(1),
-                                    'unit_price': Decimal('25.50'),
-                                    'amount': Decimal('25.50')}])],
-                    }])
-        Bill.post([bill])
-        return gateway, account, bill
+        bills = []
+        for month, amount in enumerate(amounts, 5):
+            period, = Period.create([{'name': '2026-%02d' % month,
+                        'start_date': dt.date(2026, month, 1),
+                        'end_date': dt.date(2026, month + 1, 1)
+                        - dt.timedelta(days=1)}])
+            amount = Decimal(amount)
+            bills.extend(Bill.create([{
+                            'account': account.id, 'campus': campus.id,
+                            'category': 'resident', 'period': period.id,
+                            'start_date': period.start_date,
+                            'end_date': period.end_date,
+                            'lines': [('create', [{
+                                            'kind': 'water',
+                                            'type': 'usage',
+                                            'quantity': Decimal(1),
+                                            'unit_price': amount,
+                                            'amount': amount}])],
+                            }]))
+        Bill.post(bills)
+        if len(bills) == 1:
+            return gateway, account, bills[0]
+        return gateway, account, bills
 
     @with_transaction()
     def test_jsapi_notification_once(self):
@@ -507,3 +582,108 @@ class WeChatPayGatewayTestCase(unittest.TestCase):
         self.assertEqual(Order(order.id).state, 'expired')
         self.assertEqual(self.fake.orders[order.number]['state'], 'CLOSED')
         self.assertEqual(len(self.fake.calls_to('pay/closeorder')), 1)
+
+    @with_transaction()
+    def test_reconciliation(self):
+        """The day's bill of downloadbill matched with the payments; a day
+        WeChat Pay has no bill of reconciles empty, with a note"""
+        pool = Pool()
+        Order = pool.get('meter.payment.order')
+        Gateway = pool.get('meter.payment.gateway')
+        Payment = pool.get('meter.payment')
+        Reconciliation = pool.get('meter.payment.reconciliation')
+        Date = pool.get('ir.date')
+        gateway, account, bills = self.setup_account(
+            amounts=('10.00', '20.00', '30.00', '40.00'))
+        orders = [Order.create_for(account, bills=[b.id]) for b in bills]
+        for number, order in enumerate(orders, 1):
+            order.wechat_jsapi('db', 'o-openid-%d' % number, '127.0.0.1',
+                "水电费")
+        matched, lost, missing, differs = orders
+        today = Date.today()
+        for order in orders:
+            xml = self.fake.pay(order.number, notify=False)
+            # WeChat Pay's day is the centre's (Beijing time in service)
+            self.fake.orders[order.number]['time_end'] = (
+                today.strftime('%Y%m%d') + '101500')
+            if order != lost:
+                # The notification of the lost one never came
+                self.assertTrue(Gateway.handle_notification(
+                        gateway.id, {}, body=xml.encode()))
+        # WeChat Pay saw the missing one paid the day before, and another
+        # amount for one
+        self.fake.orders[missing.number]['time_end'] = (
+            today - dt.timedelta(days=1)).strftime('%Y%m%d') + '235959'
+        self.fake.orders[differs.number]['total_fee'] = '3999'
+        reconciliation, = Reconciliation.create([{
+                    'gateway': gateway.id, 'date': today}])
+        Reconciliation.download([reconciliation])
+        request, = [c['data'] for c in self.fake.calls_to('pay/downloadbill')]
+        self.assertEqual((request['bill_date'], request['bill_type'],
+                request['appid']),
+            (today.strftime('%Y%m%d'), 'ALL', self.fake.appid))
+        reconciliation = Reconciliation(reconciliation.id)
+        self.assertFalse(reconciliation.no_statement)
+        self.assertEqual(reconciliation.statement_name,
+            'wechatpay-%s-%s.csv' % (self.fake.mch_id,
+                today.strftime('%Y%m%d')))
+        Reconciliation.reconcile([reconciliation])
+        reconciliation = Reconciliation(reconciliation.id)
+        self.assertEqual(reconciliation.state, 'done')
+        payment = {o: Payment.search([('online_order', '=', o.id)])
+            for o in orders}
+        self.assertEqual(payment[lost], [])
+        self.assertEqual(sorted(
+                (l.order_number, l.status, l.statement_amount,
+                    l.payment_amount, l.reference) for l in
+                reconciliation.lines), sorted([
+                    (matched.number, 'matched', Decimal('10.00'),
+                        Decimal('10.00'),
+                        self.fake.orders[matched.number]['transaction_id']),
+                    (lost.number, 'not_posted', Decimal('20.00'), None,
+                        self.fake.orders[lost.number]['transaction_id']),
+                    (missing.number, 'not_in_statement', None,
+                        Decimal('30.00'), Order(missing.id).reference),
+                    (differs.number, 'amount', Decimal('39.99'),
+                        Decimal('40.00'),
+                        self.fake.orders[differs.number]['transaction_id']),
+                    ]))
+        self.assertEqual(reconciliation.differences, 3)
+        self.assertIsNone(reconciliation.note)
+
+        # A row out of the format is named
+        Reconciliation.draft([reconciliation])
+        bill = bytes(reconciliation.statement).decode('utf-8')
+        rows = bill.splitlines()
+        rows[2] = rows[2].replace('`', '', 1)
+        Reconciliation.write([reconciliation], {
+                'statement': '\r\n'.join(rows).encode('utf-8')})
+        with self.assertRaises(PaymentGatewayError) as context:
+            Reconciliation.reconcile([reconciliation])
+        self.assertIn('at line 3:', context.exception.message)
+        # A bill cut short lacks its summary
+        Reconciliation.write([reconciliation], {
+                'statement': '\r\n'.join(rows[:3]).encode('utf-8')})
+        with self.assertRaises(PaymentGatewayError):
+            Reconciliation.reconcile([reconciliation])
+
+        # The day before the first payment: No Bill Exist
+        empty, = Reconciliation.create([{'gateway': gateway.id,
+                    'date': today - dt.timedelta(days=2)}])
+        Reconciliation.download([empty])
+        empty = Reconciliation(empty.id)
+        self.assertTrue(empty.no_statement)
+        self.assertIsNone(empty.statement)
+        self.assertEqual(empty.note, '%s has no statement of %s: it saw no '
+            'transaction that day.' % (gateway.rec_name, empty.date))
+        Reconciliation.reconcile([empty])
+        empty = Reconciliation(empty.id)
+        self.assertEqual((empty.state, empty.lines, empty.differences),
+            ('done', (), 0))
+        # A gateway that refuses the request says why
+        gateway.api_key = 'f' * 32
+        gateway.save()
+        other, = Reconciliation.create([{'gateway': gateway.id,
+                    'date': today}])
+        with self.assertRaises(PaymentGatewayError):
+            Reconciliation.download([other])
