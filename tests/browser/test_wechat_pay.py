@@ -259,8 +259,15 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
         page.get_by_role('button', name="登录").click()
         expect(title).to_have_text("缴费")
 
+        # The open bill, offered for paying online right here, checked
+        bill = page.locator('.bills-open .bill')
+        expect(bill).to_have_count(1)
+        expect(bill.locator('input[name=bill]')).to_be_checked()
+        expect(bill.locator('.weui-cell__ft')).to_have_text('¥34.18')
+        pay_bills = page.locator('.pay-online-bills')
+        expect(pay_bills).to_have_text('在线支付 ¥34.18')
         # The bill opens as its electronic notice
-        page.locator('.bills-open .bill').click()
+        page.locator('.bills-open .bill-notice').click()
         expect(title).to_have_text("缴款通知单")
         expect(page.locator('.bill-account')).to_have_text('E30001')
         meter = page.locator('.bill-meter')
@@ -286,7 +293,25 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
         expect(page.locator('#online-pay')).to_be_disabled()
         page.locator('.bills-online .weui-check__label').click()
         expect(page.locator('#online-total')).to_have_text('¥34.18')
-        page.locator('#online-pay').click()
+        expect(page.locator('#online-pay')).to_be_enabled()
+
+        # Back on the pay page, the bills chosen are paid from there: the
+        # button is on the phone's screen, its total follows the choice
+        page.locator('.weui-btn', has_text="返回缴费").click()
+        expect(title).to_have_text("缴费")
+        box = page.locator('.bills-open input[name=bill]')
+        expect(box).to_be_checked()
+        pay_bills.scroll_into_view_if_needed()
+        expect(pay_bills).to_be_in_viewport()
+        width = pay_bills.bounding_box()['width']
+        self.assertTrue(0 < width <= 390, width)
+        page.locator('.bills-open .bill .weui-cell__ft').click()
+        expect(box).not_to_be_checked()
+        expect(pay_bills).to_have_text('在线支付 ¥0.00')
+        expect(pay_bills).to_be_disabled()
+        page.locator('.bills-open .bill .weui-cell__ft').click()
+        expect(pay_bills).to_have_text('在线支付 ¥34.18')
+        pay_bills.click()
 
         # The fake gateway's cashier
         expect(page.get_by_role('heading', name="银联在线支付（测试网关）")

@@ -17,8 +17,11 @@ from ..web import (
 
 @page('pay', methods=('GET', 'POST'))
 def pay(request, pool, visitor, values):
-    """Pay by bank transfer: the resident sends the reference and the
-    screenshot of the transfer, finance reviews it in the back office."""
+    """Pay: the open bills of an account whose campus takes online payment
+    are paid online from here (the chosen ones, all and the oldest first
+    by default, go to pay/online); by bank transfer, the resident sends
+    the reference and the screenshot of the transfer, finance reviews it
+    in the back office."""
     Account = pool.get('meter.account')
     Payment = pool.get('meter.payment')
     BillingConfiguration = pool.get('meter.billing.configuration')
@@ -50,7 +53,7 @@ def pay(request, pool, visitor, values):
         form=form, accounts=accounts, payments=payments, bills=bills,
         paid_bills=paid_bills, billing=BillingConfiguration(1),
         message=request.args.get('message'),
-        online=bool(_online_accounts(visitor)), **values)
+        online_accounts=_online_accounts(visitor), **values)
 
 
 @page('bill/<record_id:bill_id>')

@@ -231,7 +231,15 @@ class OnlinePayTestCase(test_routes.WeChatRouteTestCase):
         client = self.resident('oOnline', '13833330001', 'R001')
         stranger = self.resident('oOnlineOther', '13833330002', 'R002')
         page = client.get(self.url('pay'))
-        self.assertIn("在线缴费", page.text)
+        # The pay page pays the open bills online from itself
+        self.assertIn('action="%s"' % self.quoted_url('pay/online'),
+            page.text)
+        self.assertIn('value="%d" data-amount="30.00" checked' % old_id,
+            page.text)
+        self.assertIn("在线支付 <span class=\"pay-online-total\">¥30.00",
+            page.text)
+        # A postpaid account has nothing to top up
+        self.assertNotIn("在线充值", page.text)
         page = client.get(self.url('pay/online'))
         self.assertEqual(page.status_code, 200, page.text)
         self.assertIn('value="%d" data-amount="30.00" checked' % old_id,
@@ -291,6 +299,22 @@ class OnlinePayTestCase(test_routes.WeChatRouteTestCase):
         page = client.get(self.url('bill/%d' % old_id))
         self.assertIn("已缴清", page.text)
         self.assertNotIn("pay-online", page.text)
+        # A prepaid account tops up online from the pay page
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Account = pool.get('meter.account')
+            account, = Account.search([('number', '=', 'R001')])
+            Account.write([account], {'billing_mode': 'prepaid'})
+            transaction.commit()
+        try:
+            page = client.get(self.url('pay'))
+            self.assertIn('<a class="weui-btn weui-btn_default pay-online" '
+                'href="%s?account=%d">在线充值</a>' % (
+                    self.quoted_url('pay/online'), account.id), page.text)
+        finally:
+            with Transaction().start(DB_NAME, 0) as transaction:
+                Account.write([Account(account.id)],
+                    {'billing_mode': 'postpaid'})
+                transaction.commit()
 
 
 def load_tests(loader, tests, pattern):
