@@ -6,21 +6,24 @@ which signs with keys and certificates made for the test.  The resident
 opens the bill's electronic notice, pays it at the fake's cashier, comes
 back to the result page and sees the bill paid; finance finds the
 payment and the order with its log through JSON-RPC, as sao shows them.
-Nothing leaves the loopback.
+Finance reconciles each gateway's statement of the day in sao.  Nothing
+leaves the loopback.
 """
 import base64
+import datetime as dt
 import json
 import re
 import unittest
 import urllib.request
+from decimal import Decimal
 
 from playwright.sync_api import expect, sync_playwright
 
-from ..fakes.unionpay import FakeUnionPay
+from ..fakes.unionpay import FakeUnionPay, unionpay
 from ..fakes.wechat_api import FakeWeChatApi
 from ..fakes.wechat_pay import FakeWeChatPay
 from .phone import PhoneMixin
-from .server import Server, launch_browser
+from .server import Server, launch_browser, sao_login
 
 RESIDENT = 'o-pay-resident'
 WECHAT_RESIDENT = 'o-pay-wechat-resident'
@@ -151,8 +154,16 @@ west_binding = Binding(user=west_user, account=west_account,
     verification="李四")
 west_binding.save()
 Binding.approve([west_binding])
+Reconciliation = pool.get('meter.payment.reconciliation')
+Reconciliation.create([
+        {'gateway': gateway.id, 'date': today},
+        # A day WeChat Pay saw no payment of
+        {'gateway': wechat_gateway.id, 'date': today - dt.timedelta(days=2)},
+        ])
+zh, = pool.get('ir.lang').search([('code', '=', 'zh_CN')])
 User.create([{
             'login': 'finance', 'name': "财务", 'password': STAFF_PASSWORD,
+            'language': zh.id,
             'groups': [('add', [ModelData.get_id(
                             'meter_base', 'group_finance')])],
             'meter_campuses': [('add', [campus.id])],
@@ -393,3 +404,79 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
         expect(page.locator('.pay-result')).to_have_text("缴费成功")
         self.assertEqual(self.outside, [])
         self.assertEqual(self.errors, [])
+
+    def test_sao_reconciliation(self):
+        """Finance downloads the day's statement of each gateway in sao
+        and reconciles it: UnionPay's archive lists what it has that was
+        not posted; WeChat Pay's day without bill reconciles empty"""
+        sao = self.browser.new_page(
+            viewport={'width': 1400, 'height': 900}, locale='zh-CN')
+        self.addCleanup(sao.close)
+        errors = []
+        sao.on('pageerror', lambda e: errors.append(str(e)))
+        self.unionpay.extra_statement_lines = [unionpay.StatementLine(
+                'SAOUNKNOWN0001', 'Q-SAO-0001', Decimal('12.00'),
+                dt.datetime.now().strftime('%Y%m%d%H%M%S'))]
+        try:
+            self._test_sao_reconciliation(sao)
+        except Exception:
+            sao.screenshot(path=self.screenshot.replace('.png', '-sao.png'),
+                full_page=True)
+            raise
+        finally:
+            self.unionpay.extra_statement_lines = []
+        self.assertEqual(errors, [])
+
+    def _test_sao_reconciliation(self, sao):
+        sao_login(sao, self.server.url, self.server.name, 'finance',
+            STAFF_PASSWORD)
+        expect(sao.locator('.treeview')).to_contain_text("收费管理")
+        tab = sao.locator('#tabcontent > .tab-pane.active')
+        for gateway, check in [
+                ("银联", self._check_unionpay_statement),
+                ("微信支付", self._check_no_bill)]:
+            self.open_sao_menu(sao, "收费管理", "缴费记录", "网关对账")
+            tab.locator('.treeview tbody tr', has_text=gateway).dblclick()
+            state = tab.locator('select[name="state"]')
+            expect(state).to_have_value('"draft"')
+            tab.get_by_role('button', name="下载对账单").click()
+            sao.wait_for_load_state('networkidle')
+            check(sao, tab, before=True)
+            tab.get_by_role('button', name="对账", exact=True).click()
+            expect(state).to_have_value('"done"')
+            check(sao, tab, before=False)
+        # The gateway's form with where UnionPay's statements come from
+        self.open_sao_menu(sao, "收费管理", "收费配置", "支付网关")
+        tab.locator('.treeview tbody tr', has_text="银联").dblclick()
+        expect(tab.locator('input[name="statement_url"]:visible')
+            ).to_be_visible()
+        expect(tab.locator('label', has_text="对账文件下载地址")
+            ).to_be_visible()
+
+    def _check_unionpay_statement(self, sao, tab, before):
+        if before:
+            return
+        line = tab.locator('.treeview tbody tr', has_text='SAOUNKNOWN0001')
+        expect(line).to_contain_text("未入账")
+        expect(line).to_contain_text("Q-SAO-0001")
+        expect(line).to_contain_text("12.00")
+
+    def _check_no_bill(self, sao, tab, before):
+        note = tab.locator('input[name="note"]:visible')
+        expect(note).to_have_value(re.compile(
+                r'^微信支付 没有 .+ 的对账单：当天没有交易。$'))
+        if not before:
+            expect(tab.locator('.treeview tbody tr', has_text='¥')
+                ).to_have_count(0)
+            expect(tab.locator('input[name="differences"]:visible')
+                ).to_have_value('0')
+
+    def open_sao_menu(self, page, *path):
+        # A branch opened before stays open: click only a closed one
+        for name, child in zip(path[:-1], path[1:]):
+            item = '.treeview div.column-char[title="%s"]'
+            if not page.locator(item % child).is_visible():
+                page.click(item % name)
+        page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
+        expect(page.locator('#tablist li.active')
+            .first).to_contain_text(path[-1])
