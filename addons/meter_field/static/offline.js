@@ -284,6 +284,9 @@ var MeterOffline = (function () {
       return queue().then(function (entries) {
         count.textContent = entries.length;
         element.dataset.count = entries.length;
+        element.dataset.pending = entries.filter(function (entry) {
+          return entry.state === 'pending';
+        }).length;
         list.innerHTML = entries.map(function (entry) {
           return '<div class="weui-cell queue-entry ' + entry.state +
             '" data-key="' + escape(entry.key) + '"><div class="' +
@@ -338,7 +341,8 @@ var MeterOffline = (function () {
     element.sync = sync;
     element.show = show;
     return show().then(function () {
-      if (navigator.onLine && element.dataset.count !== '0') {
+      // Only what waits: the refused stay in sight with their reason
+      if (navigator.onLine && element.dataset.pending !== '0') {
         return sync();
       }
     });
