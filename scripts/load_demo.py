@@ -843,7 +843,7 @@ def set_up_bluetooth(pool):
     Configuration = pool.get('meter.configuration')
     key = 'demo-bluetooth-0001'
     users = User.search([('login', '=', 'field')])
-    if not users or Reading.bluetooth_sent(key):
+    if not users or Reading.of_key(key):
         return False
     user, = users
     in_rounds = {l.meter.id for l in Line.search([])}
@@ -856,8 +856,9 @@ def set_up_bluetooth(pool):
     now = dt.datetime.now(Configuration.tzinfo()).replace(microsecond=0)
     reply = cjt188.encode_reply(meter.comm_address, flow=flow,
         clock=now.replace(tzinfo=None), preamble=True)
-    Reading.submit_bluetooth(meter, reply.hex(), key, now.isoformat(),
-        user, user.rec_name)
+    Reading.submit_bluetooth(meter, reply.hex(), user.rec_name,
+        now.astimezone(dt.timezone.utc).replace(tzinfo=None), key,
+        reader=user)
     return True
 
 

@@ -6,18 +6,22 @@ from the server, writes it to the bridge and posts back the bytes the
 meter answered.  The server decodes them with the codecs of
 meter_devices (bluetooth_frames.py), checks that they come from the
 meter's own address and stores the reading with source 'bluetooth'; the
-bytes received are kept with it (meter.reading.bluetooth), and the
-reading is checked and reviewed as any other.
+frames are kept on the reading as its record, and the reading is checked
+and reviewed as any other.  A reply read without signal waits in the
+phone's queue (offline.js) and is sent to sync/bluetooth: its key and
+time are those of every submission of the phones (sync.py).
 """
-import datetime as dt
 import re
 
+from sql import Null, Table
+
+from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import ModelSingleton, ModelSQL, ModelView, Unique, fields
-from trytond.modules.meter_base.meter import PROTOCOLS
+from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.modules.meter_devices import units
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import PoolMeta
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
 from . import bluetooth_frames as frames
 from .exceptions import BluetoothConfigurationError, BluetoothReadingError
@@ -34,9 +38,9 @@ _UUID = re.compile(
     r'^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
     r'|[0-9a-f]{4})$')
 BASE_UUID = '0000%s-0000-1000-8000-00805f9b34fb'
-# What the phone makes for a reading's key: a UUID or the like
-_KEY = re.compile(r'^[A-Za-z0-9_-]{8,64}$')
 MAX_TIMEOUT = 60
+# Where the frames were kept before they were on the reading
+FRAMES_TABLE = 'meter_reading_bluetooth'
 
 
 def full_uuid(text):
@@ -45,23 +49,6 @@ def full_uuid(text):
     if len(text) == 4:
         return BASE_UUID % text
     return text
-
-
-def parse_taken_at(text):
-    """Return the naive UTC moment of an ISO 8601 time with its offset
-    (the phone's clock when the meter answered), or None when it is not
-    one"""
-    text = (text or '').strip()
-    if not text or len(text) > 40:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None or not 2000 <= moment.year <= 2100:
-        return None
-    return moment.astimezone(dt.timezone.utc).replace(
-        tzinfo=None, microsecond=0)
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -135,49 +122,59 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
             bridges.append(dict(NORDIC_UART))
         return bridges
 
-
-class ReadingFrame(ModelSQL, ModelView):
-    """The bytes of a reading over Bluetooth: what the server asked, what
-    the phone received from the meter and the key the phone made for the
-    reading, which makes sending it again harmless"""
-    __name__ = 'meter.reading.bluetooth'
-    reading = fields.Many2One(
-        'meter.reading', "Reading", required=True, ondelete='CASCADE',
-        readonly=True)
-    key = fields.Char("Key", required=True, readonly=True,
-        help="Made by the phone for the reading: the same key sent again "
-        "gives back this reading, never a second one.")
-    protocol = fields.Selection(PROTOCOLS, "Protocol", readonly=True)
-    address = fields.Char("Address", readonly=True)
-    request = fields.Char("Request Frame", readonly=True)
-    frame = fields.Char("Reply Frame", readonly=True,
-        help="The meter's reply frame, as hexadecimal.")
-    received = fields.Text("Received", readonly=True,
-        help="Every byte the phone received, as hexadecimal.")
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('key_unique', Unique(t, t.key),
-                'meter_field.msg_bluetooth_key_unique'),
-            ]
-
-    def get_rec_name(self, name):
-        return self.key
+    def phone_settings(self):
+        """Return what a phone needs to find the bridge and wait for the
+        meter, as a JSON-able dict (kept with a round for work without
+        signal)"""
+        return {
+            'bridges': self.bridges(),
+            'name_prefix': self.name_prefix or '',
+            'timeout': self.reply_timeout,
+            }
 
 
 class Reading(metaclass=PoolMeta):
     __name__ = 'meter.reading'
-    bluetooth_address = fields.Function(
-        fields.Char("Bluetooth Address"), 'get_bluetooth')
-    bluetooth_frame = fields.Function(
-        fields.Char("Bluetooth Reply Frame"), 'get_bluetooth')
-    bluetooth_received = fields.Function(
-        fields.Text("Bluetooth Received"), 'get_bluetooth')
-    bluetooth_request = fields.Function(
-        fields.Char("Bluetooth Request Frame"), 'get_bluetooth')
+    bluetooth_address = fields.Char("Bluetooth Address", readonly=True,
+        help="The address in the meter's reply.")
+    bluetooth_request = fields.Char("Bluetooth Request Frame", readonly=True,
+        help="The frame the phone wrote to the meter, as hexadecimal.")
+    bluetooth_frame = fields.Char("Bluetooth Reply Frame", readonly=True,
+        help="The meter's reply frame, as hexadecimal.")
+    bluetooth_received = fields.Text("Bluetooth Received", readonly=True,
+        help="Every byte the phone received, as hexadecimal.")
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        # Migration: the frames and the key were kept in their own table
+        migrate = (backend.TableHandler.table_exist(FRAMES_TABLE)
+            and not table_h.column_exist('bluetooth_frame'))
+        super().__register__(module)
+        if migrate:
+            cls._migrate_frames()
+
+    @classmethod
+    def _migrate_frames(cls):
+        """Copy the frames and the key of the readings over Bluetooth from
+        the table they were kept in (meter.reading.bluetooth, dropped by
+        the administrator when wanted) to the readings"""
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        frames_ = Table(FRAMES_TABLE)
+        columns = ['address', 'request', 'frame', 'received']
+        cursor.execute(*table.update(
+                [getattr(table, 'bluetooth_' + c) for c in columns],
+                [frames_.select(getattr(frames_, c),
+                        where=frames_.reading == table.id)
+                    for c in columns],
+                where=table.id.in_(frames_.select(frames_.reading))))
+        cursor.execute(*table.update(
+                [table.idempotency_key],
+                [frames_.select(frames_.key,
+                        where=frames_.reading == table.id)],
+                where=table.id.in_(frames_.select(frames_.reading))
+                & (table.idempotency_key == Null)))
 
     @classmethod
     def view_attributes(cls):
@@ -188,19 +185,13 @@ class Reading(metaclass=PoolMeta):
             ]
 
     @classmethod
-    def get_bluetooth(cls, readings, names):
-        pool = Pool()
-        Frame = pool.get('meter.reading.bluetooth')
-        result = {name: {r.id: None for r in readings} for name in names}
-        for frame in Frame.search(
-                [('reading', 'in', [r.id for r in readings])],
-                order=[('id', 'ASC')]):
-            for name in names:
-                result[name].setdefault(frame.reading.id, None)
-                if result[name][frame.reading.id] is None:
-                    result[name][frame.reading.id] = getattr(
-                        frame, name[len('bluetooth_'):])
-        return result
+    def copy(cls, readings, default=None):
+        default = default.copy() if default is not None else {}
+        # The frames are the record of the reading the meter answered
+        for name in ['bluetooth_address', 'bluetooth_request',
+                'bluetooth_frame', 'bluetooth_received']:
+            default.setdefault(name)
+        return super().copy(readings, default=default)
 
     @classmethod
     def bluetooth_request_of(cls, meter):
@@ -216,38 +207,29 @@ class Reading(metaclass=PoolMeta):
                     meter=meter.rec_name))
 
     @classmethod
-    def bluetooth_sent(cls, key):
-        """Return the reading sent before with key, or None"""
-        Frame = Pool().get('meter.reading.bluetooth')
-        frames_ = Frame.search([('key', '=', (key or '').strip())], limit=1)
-        return frames_[0].reading if frames_ else None
+    def bluetooth_requests(cls, meters):
+        """Return the request frame of each meter as hexadecimal by id,
+        None for a meter that is not read over Bluetooth: what a phone
+        keeps with a round to read its meters without signal"""
+        result = {}
+        for meter in meters:
+            try:
+                result[meter.id] = cls.bluetooth_request_of(meter)
+            except BluetoothReadingError:
+                result[meter.id] = None
+        return result
 
     @classmethod
-    def submit_bluetooth(cls, meter, reply, key, taken_at, reader,
-            submitter, position=None):
-        """Store the reading of meter that the phone received over
-        Bluetooth and return (reading, created).
+    def submit_bluetooth(cls, meter, reply, submitter, taken_at, key,
+            reader=None, position=None):
+        """Create and return the reading of meter that the phone received
+        over Bluetooth as reply (the hexadecimal text of every byte),
+        taken at taken_at (naive UTC, the phone's time) by the submission
+        of idempotency key, with the frames as its record; position as
+        parse_position gives it.  sync.once() makes it idempotent.
 
-        reply is the hexadecimal text of every byte received; key the
-        phone's key of the reading (the reading sent before with the same
-        key is returned, created False); taken_at the phone's ISO 8601
-        time of the reading with its offset; position as parse_position
-        gives it.  Raise BluetoothReadingError, before anything is
-        written, when the bytes do not give a reading of this meter."""
-        pool = Pool()
-        Frame = pool.get('meter.reading.bluetooth')
-        key = (key or '').strip()
-        if not _KEY.match(key):
-            raise BluetoothReadingError(
-                gettext('meter_field.msg_bluetooth_key'))
-        reading = cls.bluetooth_sent(key)
-        if reading is not None:
-            return reading, False
-        moment = parse_taken_at(taken_at)
-        if moment is None:
-            raise BluetoothReadingError(gettext(
-                    'meter_field.msg_bluetooth_taken_at',
-                    value=(taken_at or '')[:40]))
+        Raise BluetoothReadingError, before anything is written, when the
+        bytes do not give a reading of this meter."""
         if meter.state != 'active':
             raise BluetoothReadingError(
                 gettext('meter_field.msg_meter_removed'))
@@ -275,21 +257,17 @@ class Reading(metaclass=PoolMeta):
         reading, = cls.create([{
                     'meter': meter.id,
                     'value': value,
-                    'taken_at': moment,
+                    'taken_at': taken_at,
                     'source': 'bluetooth',
                     'reader': reader.id if reader else None,
                     'submitter': submitter,
                     'reader_latitude': latitude,
                     'reader_longitude': longitude,
                     'reader_accuracy': accuracy,
+                    'idempotency_key': key,
+                    'bluetooth_address': result.address,
+                    'bluetooth_request': request,
+                    'bluetooth_frame': result.raw.hex().upper(),
+                    'bluetooth_received': data.hex().upper(),
                     }])
-        Frame.create([{
-                    'reading': reading.id,
-                    'key': key,
-                    'protocol': meter.protocol,
-                    'address': result.address,
-                    'request': request,
-                    'frame': result.raw.hex().upper(),
-                    'received': data.hex().upper(),
-                    }])
-        return reading, True
+        return reading

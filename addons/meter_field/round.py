@@ -468,13 +468,18 @@ class Round(Workflow, ModelSQL, ModelView):
 
     def field_data(self):
         """The round as a phone carries it to work without signal: its
-        meters in route order with their state and the limits the anomaly
-        check of a reading needs (meter_base's consumption rules), as a
-        JSON-able dict"""
+        meters in route order with their state, the limits the anomaly
+        check of a reading needs (meter_base's consumption rules) and the
+        request frame of the meters read over Bluetooth with the bridges
+        to look for, as a JSON-able dict"""
         pool = Pool()
         Configuration = pool.get('meter.configuration')
+        Bluetooth = pool.get('meter.field.bluetooth.configuration')
+        Reading = pool.get('meter.reading')
         config = Configuration(1)
-        limits = reading_limits([l.meter for l in self.lines], config)
+        meters = [l.meter for l in self.lines]
+        limits = reading_limits(meters, config)
+        requests = Reading.bluetooth_requests(meters)
         return {
             'id': self.id,
             'name': self.rec_name,
@@ -488,6 +493,7 @@ class Round(Workflow, ModelSQL, ModelView):
                 'rollover_high': str(rules.ROLLOVER_HIGH),
                 'rollover_low': str(rules.ROLLOVER_LOW),
                 },
+            'bluetooth': Bluetooth(1).phone_settings(),
             'lines': [{
                     'id': l.id,
                     'sequence': l.sequence,
@@ -504,6 +510,8 @@ class Round(Workflow, ModelSQL, ModelView):
                         'digits': l.meter.digits,
                         'decimals': l.meter.decimals,
                         'multiplier': str(l.meter.multiplier),
+                        # The request frame read over Bluetooth, or None
+                        'bluetooth': requests[l.meter.id],
                         },
                     'limits': limits[l.meter.id],
                     } for l in self.lines],

@@ -6,14 +6,20 @@ replaced before the page loads (add_init_script) by a fake BLE serial
 bridge speaking the Nordic UART Service: it records the frame the page
 writes and notifies, in chunks of 20 bytes as a bridge does, bytes made
 in the test by meter_devices' real CJ/T 188 encoder — the meter's reply,
-another meter's, garbage or nothing.  The server decodes them; the
-reading appears on the meter's card with source 蓝牙 and its frame is on
-the reading's form in sao.  No request may leave the loopback.
+another meter's, garbage or nothing.  The replies go to the phone's one
+queue (offline.js) and are sent at once, or when the network is back;
+the server decodes them; the reading appears on the meter's card with
+source 蓝牙 and its frame is on the reading's form in sao.  Without
+network the page opens from the service worker, with the request frame
+kept with the round.  No request may leave the loopback.
 """
 import datetime as dt
 import json
+import os
 import re
+import sqlite3
 import unittest
+import uuid
 from decimal import Decimal
 
 from playwright.sync_api import expect, sync_playwright
@@ -57,13 +63,20 @@ meter = Meter(number='E00021', barcode='6900000000217', kind='water',
 meter.save()
 Reading.create([{'meter': meter.id, 'value': Decimal(100), 'source': 'field',
             'taken_at': dt.datetime.now() - dt.timedelta(days=30)}])
-User.create([{
+field, = User.create([{
             'login': 'LOGIN', 'name': "外线人员 (东校区)",
             'password': 'PASSWORD',
             'groups': [('add', [ModelData.get_id(
                             'meter_base', 'group_field_staff')])],
             'meter_campuses': [('add', [east.id])],
             }])
+Round = pool.get('meter.field.round')
+Date = pool.get('ir.date')
+start = Date.today().replace(day=1)
+end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+round_, = Round.create([{'staff': field.id, 'campus': east.id,
+            'name': "东区蓝牙表", 'start_date': start, 'end_date': end}])
+Round.fill([round_], [meter])
 """.replace('LOGIN', LOGIN).replace('PASSWORD', PASSWORD)
 
 # The fake bridge: window.__bt.answer is the hex the meter sends back
@@ -127,6 +140,27 @@ Object.defineProperty(navigator, 'bluetooth', {configurable: true,
 """
 
 
+# Copy the queue aside and put it back: the same submissions, with their
+# keys, to send a second time
+COPY_QUEUE = """async () => {
+  window.__copy = await MeterOffline.queue();
+  sessionStorage.setItem('copy', JSON.stringify(window.__copy));
+  return window.__copy.length;
+}"""
+RESEND = """async () => {
+  const entries = JSON.parse(sessionStorage.getItem('copy'));
+  for (const entry of entries) {
+    await MeterOffline.put('queue', Object.assign(entry,
+      {state: 'pending', error: ''}));
+  }
+  const result = await MeterOffline.syncNow();
+  return [entries.length, result.done, result.refused,
+    (await MeterOffline.queue()).length];
+}"""
+QUEUE = """async () => (await MeterOffline.queue()).map(
+  (e) => [e.kind, e.state, e.label, e.fields.reply || '', e.error])"""
+
+
 def reply(address=ADDRESS, flow='123.45'):
     "The meter's real CJ/T 188 reply to a 901F read, with its preamble"
     return cjt188.encode_reply(address, flow=Decimal(flow),
@@ -154,14 +188,40 @@ class FieldBluetoothTestCase(PhoneMixin, unittest.TestCase):
         cls.playwright.stop()
         cls.server.stop()
 
-    def bluetooth_page(self, script):
-        "A logged-in phone on the meter's 蓝牙抄表 page, its Bluetooth set"
+    def query(self, sql):
+        "The rows of sql on the server's database"
+        server = self.server
+        if server.postgresql:
+            import psycopg
+            with psycopg.connect(server.env['TRYTOND_DATABASE__URI']
+                    + server.name) as connection:
+                return connection.execute(sql).fetchall()
+        connection = sqlite3.connect(
+            os.path.join(server.directory, server.name + '.sqlite'))
+        try:
+            return connection.execute(sql).fetchall()
+        finally:
+            connection.close()
+
+    def bluetooth_readings(self):
+        "The readings over Bluetooth on the server: key, received, frame"
+        return self.query("SELECT idempotency_key, bluetooth_received, "
+            "bluetooth_frame FROM meter_reading WHERE source = 'bluetooth' "
+            "ORDER BY id")
+
+    def log_in(self, script, url=''):
+        "A phone logged in on url, its Bluetooth set by script"
         page = self.phone(PHONE_UA)
         page.add_init_script(script)
-        self.open_first(page, self.url('m/E00021'), page.locator('#login'))
+        self.open_first(page, self.url(url), page.locator('#login'))
         page.locator('#login').fill(LOGIN)
         page.locator('#password').fill(PASSWORD)
         page.get_by_role('button', name="登录").click()
+        return page
+
+    def bluetooth_page(self, script):
+        "A logged-in phone on the meter's 蓝牙抄表 page, its Bluetooth set"
+        page = self.log_in(script, 'm/E00021')
         expect(page.locator('.page__title')).to_have_text("水表 E00021")
         page.get_by_role('link', name="蓝牙抄表").click()
         expect(page.locator('.page__title')).to_have_text(
@@ -191,9 +251,8 @@ class FieldBluetoothTestCase(PhoneMixin, unittest.TestCase):
                     ADDRESS, preamble=True).hex().upper())
             services = [f['services'][0] for f in state['asked']['filters']]
             self.assertIn('6e400001-b5a3-f393-e0a9-e50e24dcca9e', services)
-            self.assertEqual(page.evaluate(
-                    "localStorage.getItem('meterField.bluetooth.queue')"),
-                '[]')
+            # Sent at once: nothing left in the phone's queue
+            self.assertEqual(page.evaluate(QUEUE), [])
             page.locator('.bt-reading').click()
             expect(page.locator('.reading-value')).to_have_text(
                 re.compile(r'^123\.450?$'))
@@ -232,6 +291,8 @@ class FieldBluetoothTestCase(PhoneMixin, unittest.TestCase):
             page.get_by_role('button', name="连接蓝牙并读表").click()
             expect(page.locator('.bt-error')).to_contain_text(
                 f'回复来自另一块表（地址 {OTHER}）')
+            # Seen at once: not kept in the queue
+            self.assertEqual(page.evaluate(QUEUE), [])
             expect(self.card_readings(page)).not_to_contain_text('777.77')
         except Exception:
             page.screenshot(path=self.screenshot, full_page=True)
@@ -251,19 +312,127 @@ class FieldBluetoothTestCase(PhoneMixin, unittest.TestCase):
         self.assertEqual(self.errors, [])
 
     def test_offline(self):
-        "Read without network, the reply waits and is sent once online"
-        page = self.bluetooth_page(self.fake(reply(flow='130.5')))
+        """The round kept online, the network gone: 蓝牙抄表 opens from the
+        service worker with the request kept with the round; the meter's
+        reply and another meter's wait in the one queue, shown on the home
+        page; online again they are sent: one reading with its frames, the
+        other refused with its reason and kept in sight; a second sync
+        changes nothing"""
+        page = self.log_in(self.fake(reply(flow='130.5')))
+        context = page.context
+        good, other = reply(flow='130.5'), reply(address=OTHER, flow='777.77')
+        before = self.bluetooth_readings()
         try:
-            page.context.set_offline(True)
-            page.get_by_role('button', name="连接蓝牙并读表").click()
-            expect(page.locator('.bt-error')).to_contain_text('网络不可用')
-            expect(page.locator('.bt-queue')).to_have_text(
-                '待提交的蓝牙读数：1')
-            page.context.set_offline(False)
+            expect(page.locator('.page__title')).to_have_text("业务中心")
+            page.get_by_role('link', name="抄表任务").click()
+            page.locator('.rounds a.round').first.click()
+            expect(page.locator('.round-progress')).to_have_text('0/1')
+            page.evaluate('navigator.serviceWorker.ready.then(() => true)')
             page.reload()
-            expect(page.locator('.bt-value')).to_have_text('130.5')
-            expect(page.locator('.bt-queue')).to_be_hidden()
+            page.wait_for_function(
+                'navigator.serviceWorker.controller !== null')
+            page.wait_for_function('document.querySelector('
+                '"[data-offline-round]").dataset.kept === "1"')
+
+            context.set_offline(True)
+            page.locator('.round-line').first.locator(
+                'a.round-read, a.offline-read').click()
+            expect(page.locator('#offline-reading-form')).to_be_visible()
+            page.get_by_role('link', name="蓝牙抄表").click()
+            # The page of the worker, with the round's request
+            expect(page.locator('.page__title')).to_have_text(
+                "蓝牙抄表 · E00021")
+            expect(page.locator('#offline-banner')).to_be_visible()
+            read = page.get_by_role('button', name="连接蓝牙并读表")
+            read.click()
+            expect(page.locator('.bt-error')).to_contain_text('网络不可用')
+            self.assertEqual(page.evaluate('window.__bt.written'),
+                cjt188.read_request(ADDRESS, preamble=True).hex().upper())
+            # A reply from another meter's address: queued as well, the
+            # server will judge it
+            page.evaluate(f'window.__bt.answer = "{other}"')
+            read.click()
+            expect(page.locator('#offline-queue .queue-count')).to_have_text(
+                '2')
+
+            # The home page without network: the queue with both
+            page.goto(self.url())
+            queue = page.locator('#offline-queue')
+            expect(queue.locator('.queue-entry')).to_have_count(2)
+            expect(queue.locator('.queue-entry').first).to_contain_text(
+                '蓝牙读数 · E00021')
+            self.assertEqual([e[:4] for e in page.evaluate(QUEUE)], [
+                    ['bluetooth', 'pending', 'E00021', good],
+                    ['bluetooth', 'pending', 'E00021', other]])
+            self.assertEqual(page.evaluate(COPY_QUEUE), 2)
+            self.assertEqual(self.bluetooth_readings(), before)
+
+            context.set_offline(False)
+            # Sent by itself; the refused one stays, with its reason
+            expect(page.locator('.queue-status')).to_have_text(
+                '已同步 1 条记录', timeout=60000)
+            expect(page.locator('.page__title')).to_have_text("业务中心")
+            entry = queue.locator('.queue-entry')
+            expect(entry).to_have_count(1)
+            expect(entry.locator('.queue-error')).to_contain_text(
+                f'回复来自另一块表（地址 {OTHER}）')
+            expect(entry.get_by_role('button', name="删除")).to_be_visible()
+            after = self.bluetooth_readings()
+            self.assertEqual(len(after), len(before) + 1)
+            key, received, frame = after[-1]
+            self.assertEqual((received, frame), (good, good[4:]))
+            self.assertEqual(page.evaluate(QUEUE)[0][:2],
+                ['bluetooth', 'refused'])
+
+            # Both sent again with their keys: nothing new, the refused
+            # one refused again and kept
+            self.assertEqual(page.evaluate(RESEND), [2, 1, 1, 1])
+            self.assertEqual(self.bluetooth_readings(), after)
+            page.reload()
+            expect(queue.locator('.queue-entry.refused')).to_have_count(1)
+            # The reading is the meter's, on its card
             expect(self.card_readings(page)).to_contain_text('130.5')
+        except Exception:
+            page.screenshot(path=self.screenshot, full_page=True)
+            raise
+        self.assertEqual(self.errors, [])
+        self.assertEqual(self.outside, [])
+
+    def test_old_queue_moved(self):
+        """A reply a phone kept in the old queue of the Bluetooth page
+        (localStorage) moves to the one queue, once, and is sent with its
+        key"""
+        page = self.log_in(NO_BLUETOOTH)
+        old_key = str(uuid.uuid4())
+        taken_at = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))
+            ).replace(microsecond=0) - dt.timedelta(minutes=20)
+        old = reply(flow='140.25')
+        try:
+            expect(page.locator('.page__title')).to_have_text("业务中心")
+            page.evaluate('navigator.serviceWorker.ready.then(() => true)')
+            page.reload()
+            page.wait_for_function(
+                'navigator.serviceWorker.controller !== null')
+            page.context.set_offline(True)
+            page.evaluate("""(entry) => localStorage.setItem(
+                'meterField.bluetooth.queue', JSON.stringify([entry]))""", {
+                    'post': self.url('m/E00021/bluetooth'),
+                    'meter': 'E00021', 'idempotency_key': old_key,
+                    'taken_at': taken_at.isoformat(), 'reply': old})
+            page.reload()
+            queue = page.locator('#offline-queue')
+            expect(queue.locator('.queue-entry')).to_have_count(1)
+            self.assertEqual(page.evaluate(
+                    "localStorage.getItem('meterField.bluetooth.queue')"),
+                None)
+            page.context.set_offline(False)
+            expect(page.locator('.queue-status')).to_have_text(
+                '已同步 1 条记录', timeout=60000)
+            rows = self.query("SELECT bluetooth_received, taken_at FROM "
+                "meter_reading WHERE idempotency_key = '%s'" % old_key)
+            self.assertEqual(len(rows), 1)
+            self.assertEqual(rows[0][0], old)
+            self.assertEqual(page.evaluate(QUEUE), [])
         except Exception:
             page.screenshot(path=self.screenshot, full_page=True)
             raise

@@ -3,11 +3,12 @@
 On a phone of 390×844 the field user opens their round of four meters
 online (the service worker keeps the offline page, the round is kept in
 IndexedDB), then the network goes (context.set_offline): they read three
-meters with real photos and skip the fourth, all into the phone's queue;
-the page reloaded, then closed and opened again, still shows all of it.
-The network back, the queue is sent by itself: exactly three readings,
-at the time they were taken on the phone, and one skip on the server.
-The same four submissions sent again (their keys) change nothing.
+meters with real photos, skip the fourth and report a fault at it, all
+into the phone's queue; the page reloaded, then closed and opened again,
+still shows all of it.  The network back, the queue is sent by itself:
+exactly three readings, at the time they were taken on the phone, one
+skip and one fault reported at the phone's time on the server.  The same
+five submissions sent again (their keys) change nothing.
 """
 import datetime as dt
 import io
@@ -120,7 +121,9 @@ class FieldOfflineTestCase(PhoneMixin, unittest.TestCase):
         readings, = self.query('SELECT COUNT(*) FROM meter_reading')[0]
         skipped, = self.query("SELECT COUNT(*) FROM meter_field_round_line "
             "WHERE state = 'skipped'")[0]
-        return readings, skipped
+        faults, = self.query("SELECT COUNT(*) FROM meter_work_order "
+            "WHERE kind = 'fault'")[0]
+        return readings, skipped, faults
 
     def test_offline_round(self):
         "Read three meters and skip one without signal, then sync"
@@ -177,14 +180,22 @@ class FieldOfflineTestCase(PhoneMixin, unittest.TestCase):
             page.get_by_role('button', name="提交").click()
             expect(lines.nth(3)).to_have_class(re.compile(r'\bqueued-skip\b'))
             expect(page.locator('.round-progress')).to_have_text('3/4')
+            # A fault seen at the fourth meter
+            page.goto(self.url('fault?meter=F-004'))
+            expect(page.locator('.page__title')).to_have_text("故障上报")
+            page.locator('#description').fill('表箱门锁坏，无法打开')
+            page.get_by_role('button', name="保存上报").click()
+            expect(page.locator('#offline-title')).to_have_text("离线抄表")
+            page.goto(round_url)
+            expect(page.locator('.round-progress')).to_have_text('3/4')
             queue = page.locator('#offline-queue')
-            expect(queue.locator('.queue-count')).to_have_text('4')
-            expect(queue.locator('.queue-entry')).to_have_count(4)
+            expect(queue.locator('.queue-count')).to_have_text('5')
+            expect(queue.locator('.queue-entry')).to_have_count(5)
 
             # Reloaded, then closed and opened again: nothing lost
             page.reload()
             expect(page.locator('.round-progress')).to_have_text('3/4')
-            expect(queue.locator('.queue-count')).to_have_text('4')
+            expect(queue.locator('.queue-count')).to_have_text('5')
             page.close()
             page = context.new_page()
             page.on('pageerror', lambda e: self.errors.append(str(e)))
@@ -192,9 +203,9 @@ class FieldOfflineTestCase(PhoneMixin, unittest.TestCase):
             queue = page.locator('#offline-queue')
             lines = page.locator('.round-line')
             expect(page.locator('.round-progress')).to_have_text('3/4')
-            expect(queue.locator('.queue-count')).to_have_text('4')
-            self.assertEqual(self.counts(), (0, 0))
-            self.assertEqual(page.evaluate(COPY_QUEUE), 4)
+            expect(queue.locator('.queue-count')).to_have_text('5')
+            self.assertEqual(self.counts(), (0, 0, 0))
+            self.assertEqual(page.evaluate(COPY_QUEUE), 5)
             # Taken before the network came back
             time.sleep(2)
             online_at = dt.datetime.now(dt.timezone.utc).replace(
@@ -203,12 +214,23 @@ class FieldOfflineTestCase(PhoneMixin, unittest.TestCase):
             context.set_offline(False)
             # Sent by itself; the page is then the server's again
             expect(page.locator('.queue-status')).to_have_text(
-                '已同步 4 条记录', timeout=60000)
+                '已同步 5 条记录', timeout=60000)
             expect(page.locator('.round-progress')).to_have_text('3/4')
             expect(page.locator('.round-skipped')).to_have_text('1')
             expect(page.locator('.skip-reason')).to_have_text(
                 '用户不在：敲门无人应答')
-            self.assertEqual(self.counts(), (3, 1))
+            self.assertEqual(self.counts(), (3, 1, 1))
+            # The fault reported at the phone's time, not the arrival's
+            (description, submitted_at, key), = self.query(
+                'SELECT description, submitted_at, idempotency_key FROM '
+                'meter_work_order')
+            if isinstance(submitted_at, str):
+                submitted_at = dt.datetime.fromisoformat(submitted_at)
+            self.assertEqual(description, '表箱门锁坏，无法打开')
+            self.assertLess(submitted_at, online_at)
+            self.assertGreater(submitted_at,
+                online_at - dt.timedelta(minutes=10))
+            self.assertTrue(key)
             rows = self.query('SELECT r.value, r.taken_at, r.photo_id, '
                 'r.source, r.idempotency_key FROM meter_reading r '
                 'ORDER BY r.id')
@@ -226,8 +248,8 @@ class FieldOfflineTestCase(PhoneMixin, unittest.TestCase):
                 self.assertTrue(key)
 
             # The same four again: answered, nothing new
-            self.assertEqual(page.evaluate(RESEND), [4, 4, 0, 0])
-            self.assertEqual(self.counts(), (3, 1))
+            self.assertEqual(page.evaluate(RESEND), [5, 5, 0, 0])
+            self.assertEqual(self.counts(), (3, 1, 1))
         except Exception:
             page.screenshot(path=self.screenshot, full_page=True)
             raise

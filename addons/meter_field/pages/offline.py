@@ -26,7 +26,9 @@ VERSIONED = [
     os.path.join(STATIC, 'sw.js'),
     os.path.join(STATIC, 'offline.js'),
     os.path.join(STATIC, 'field.js'),
+    os.path.join(STATIC, 'bluetooth.js'),
     os.path.join(HERE, 'templates', 'field', 'offline.html'),
+    os.path.join(HERE, 'templates', 'field', 'bluetooth_reader.html'),
     os.path.join(HERE, 'templates', 'field', 'base.html'),
     ]
 _worker = None
@@ -60,8 +62,8 @@ def service_worker(request, database_name):
 @page('offline', visitor=FieldStaff)
 def offline(request, pool, visitor, values):
     """The page the worker keeps: without signal it stands for every page
-    and shows the round, the meter, the skip or the fault form of its
-    address from IndexedDB"""
+    and shows the round, the meter, 蓝牙抄表, the skip or the fault form
+    of its address from IndexedDB"""
     return render(request, 'field/offline.html',
         anomalies=dict(selection('meter.reading', 'anomalies')),
         reasons=_skip_reasons(pool), max_note=MAX_SKIP_NOTE,

@@ -6,7 +6,7 @@ A submission sent again (its answer lost, another tab, a restart)
 answers with the record it made the first time, ``replayed``; a refused
 one answers 400 with the reason, which the phone shows on its entry and
 keeps it.  The rules are the models' (sync.py, Reading.submit_taken,
-RoundLine.skip, WorkOrder.report_fault_once)."""
+Reading.submit_bluetooth, RoundLine.skip, WorkOrder.report_fault_once)."""
 import functools
 
 from trytond.exceptions import UserError
@@ -16,11 +16,11 @@ from trytond.modules.meter_wechat.labels import anomaly, label
 from trytond.modules.meter_wechat.limits import (
     photo_after_limit, photos_after_limit)
 from trytond.modules.meter_wechat.web import (
-    PageError, json_response, page, parse_id, refusal)
+    PageError, json_response, page, page_url, parse_id, refusal)
 from trytond.protocols.wrappers import HTTPStatus
 
 from ..sync import once, parse_key, parse_taken_at
-from .common import FieldStaff, find_meter
+from .common import FieldStaff, find_meter, plain
 from .faults import _building, _form
 
 
@@ -37,11 +37,11 @@ def _answer(kind, key, record, replayed, **values):
                 }, **values))
 
 
-def _reading(reading, key, replayed):
-    return _answer('reading', key, reading, replayed,
+def _reading(reading, key, replayed, kind='reading', **values):
+    return _answer(kind, key, reading, replayed,
         meter=reading.meter.number, value='{:f}'.format(reading.value),
         state=reading.state, state_string=label(reading, 'state'),
-        anomalies=[anomaly(c) for c in reading.anomalies or []])
+        anomalies=[anomaly(c) for c in reading.anomalies or []], **values)
 
 
 def _sync(func):
@@ -83,6 +83,32 @@ def sync_reading(request, pool, visitor, values):
     return _reading(reading, key, replayed)
 
 
+@page('sync/bluetooth', methods=('POST',), visitor=FieldStaff)
+@_sync
+def sync_bluetooth(request, pool, visitor, values):
+    """A meter read over Bluetooth on the phone: meter (its code), reply
+    (every byte received, as hexadecimal), taken_at, idempotency_key and
+    the phone's position; the reply is decoded now, and answered with the
+    reading and its page (url)"""
+    Reading = pool.get('meter.reading')
+    key = parse_key(request.form.get('idempotency_key'))
+    taken_at = parse_taken_at(request.form.get('taken_at'))
+    meter = find_meter(pool, request.form.get('meter', '').strip())
+    position = Reading.parse_position(*(request.form.get(name)
+            for name in ('latitude', 'longitude', 'accuracy')))
+
+    def create():
+        return Reading.submit_bluetooth(meter, request.form.get('reply', ''),
+            visitor.submitter, taken_at, key, reader=visitor.user,
+            position=position)
+    reading, replayed = once(Reading, key, create)
+    if reading.reader != visitor.user:
+        return _refused(gettext('meter_field.msg_idempotency_key_other'))
+    return _reading(reading, key, replayed, kind='bluetooth',
+        value_text=plain(reading.value),
+        url=page_url(request, 'r/%d' % reading.id))
+
+
 @page('sync/skip', methods=('POST',), visitor=FieldStaff)
 @_sync
 def sync_skip(request, pool, visitor, values):
@@ -117,10 +143,11 @@ def sync_skip(request, pool, visitor, values):
 def sync_fault(request, pool, visitor, values):
     """A fault reported on site: the fields of 故障上报 (where, meter,
     location, place, latitude, longitude, description, photos) with
-    taken_at and idempotency_key"""
+    taken_at, the time it was reported on the phone, and
+    idempotency_key"""
     WorkOrder = pool.get('meter.work_order')
     key = parse_key(request.form.get('idempotency_key'))
-    parse_taken_at(request.form.get('taken_at'))
+    taken_at = parse_taken_at(request.form.get('taken_at'))
     form = _form(request.form)
     meter = find_meter(pool, form['meter']) if form['meter'] else None
     location = place = None
@@ -130,7 +157,7 @@ def sync_fault(request, pool, visitor, values):
         place = form['place']
 
     def create():
-        return WorkOrder.report_fault_once(key, visitor.user,
+        return WorkOrder.report_fault_once(key, taken_at, visitor.user,
             form['description'],
             meter=meter if form['where'] == 'meter' else None,
             location=location, place=place,

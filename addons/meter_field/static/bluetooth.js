@@ -3,19 +3,18 @@
  *
  * The page holds the meter's request frame, built by the server with the
  * codecs of meter_devices, and the bridges to look for (the configured
- * service and the Nordic UART Service).  This script only carries bytes:
- * it writes the frame to the bridge, gathers what the bridge notifies
- * until the meter falls silent and posts it, as hexadecimal, with a key
- * made here (sending it again never makes a second reading) and the
- * phone's time.  The server decodes and checks the reply.  Every reply
- * waits in the phone's queue (localStorage) until the server has
- * answered, so a reply read without network is sent later.  The page's
- * texts come from the template (data-messages). */
+ * service and the Nordic UART Service): the meter's page from the server,
+ * or without signal the offline page from the round kept on the phone
+ * (Round.field_data).  This script only carries bytes: it writes the
+ * frame to the bridge and gathers what the bridge notifies until the
+ * meter falls silent.  The reply goes to the phone's one queue
+ * (MeterOffline, offline.js) as a submission of kind 'bluetooth', with
+ * its key and the phone's time, and is sent at once when there is
+ * network, else with the rest of the queue: the server decodes and checks
+ * it then.  The page's texts come from the template (data-messages). */
 var MeterFieldBluetooth = (function () {
   'use strict';
 
-  var QUEUE = 'meterField.bluetooth.queue';
-  var REQUESTS = 'meterField.bluetooth.requests';
   // BLE writes of 20 bytes pass every bridge (the default ATT MTU)
   var CHUNK = 20;
   // The meter is done when nothing more comes for this long
@@ -33,72 +32,6 @@ var MeterFieldBluetooth = (function () {
     return Array.prototype.map.call(bytes, function (b) {
       return ('0' + b.toString(16)).slice(-2);
     }).join('').toUpperCase();
-  }
-
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) {
-      return crypto.randomUUID();
-    }
-    var bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return bytesToHex(bytes);
-  }
-
-  /* The phone's time now, ISO 8601 with its offset */
-  function isoNow() {
-    var now = new Date();
-    var pad = function (n) { return ('0' + n).slice(-2); };
-    var offset = -now.getTimezoneOffset();
-    var sign = offset >= 0 ? '+' : '-';
-    offset = Math.abs(offset);
-    return now.getFullYear() + '-' + pad(now.getMonth() + 1) + '-' +
-      pad(now.getDate()) + 'T' + pad(now.getHours()) + ':' +
-      pad(now.getMinutes()) + ':' + pad(now.getSeconds()) + sign +
-      pad(Math.floor(offset / 60)) + ':' + pad(offset % 60);
-  }
-
-  function load(name, empty) {
-    try {
-      return JSON.parse(localStorage.getItem(name)) || empty;
-    } catch (e) {
-      return empty;
-    }
-  }
-
-  function store(name, value) {
-    try {
-      localStorage.setItem(name, JSON.stringify(value));
-    } catch (e) {
-      // Private mode: the page still works, without keeping anything
-    }
-  }
-
-  function queue() {
-    return load(QUEUE, []);
-  }
-
-  function enqueue(entry) {
-    var entries = queue();
-    entries.push(entry);
-    store(QUEUE, entries);
-  }
-
-  function dequeue(key) {
-    store(QUEUE, queue().filter(function (e) {
-      return e.idempotency_key !== key;
-    }));
-  }
-
-  /* The request of a meter kept by an earlier visit, for a phone
-   * without network */
-  function requestOf(meter) {
-    return load(REQUESTS, {})[meter] || null;
-  }
-
-  function keepRequest(request) {
-    var requests = load(REQUESTS, {});
-    requests[request.meter] = request;
-    store(REQUESTS, requests);
   }
 
   function failure(code) {
@@ -212,56 +145,21 @@ var MeterFieldBluetooth = (function () {
     });
   }
 
-  /* Post an entry of the queue: resolve with {data} (the reading),
-   * {error} (refused: the reply gives no reading) or {keep} (no network,
-   * the session expired or the server failed: try again later) */
-  function post(entry) {
-    var body = new FormData();
-    ['idempotency_key', 'taken_at', 'reply', 'latitude', 'longitude',
-      'accuracy'].forEach(function (name) {
-      if (entry[name] !== undefined && entry[name] !== null) {
-        body.append(name, entry[name]);
-      }
-    });
-    var token = document.querySelector('meta[name=csrf-token]');
-    return fetch(entry.post, {
-      method: 'POST', body: body, credentials: 'same-origin',
-      redirect: 'manual',
-      headers: {'X-CSRF-Token': token ? token.content : ''}
-    }).then(function (response) {
-      if (response.type === 'opaqueredirect' || response.status === 401 ||
-          response.status === 403) {
-        return {keep: true, login: true};
-      }
-      var json = (response.headers.get('Content-Type') || '').indexOf(
-        'application/json') === 0;
-      if (!json || response.status >= 500) {
-        // A meter not found (404) or a request too large will never pass
-        if (response.status >= 400 && response.status < 500) {
-          return {error: response.status, status: true};
-        }
-        return {keep: true};
-      }
-      return response.json().then(function (data) {
-        return response.ok ? {data: data} : {error: data.error};
-      });
-    }, function () {
-      return {keep: true, offline: true};
-    });
+  /* The reading's value without trailing zeros (123.450 → 123.45) */
+  function plain(text) {
+    return String(text).indexOf('.') < 0 ? String(text) :
+      String(text).replace(/0+$/, '').replace(/\.$/, '');
   }
 
-  function init() {
-    var root = document.getElementById('bluetooth');
-    if (!root) {
-      return;
-    }
+  /* Set up the reader in root (#bluetooth): its data-request is the
+   * request of the meter, data-messages the page's texts */
+  function init(root) {
     var request = JSON.parse(root.dataset.request);
     var messages = JSON.parse(root.dataset.messages);
-    var button = document.getElementById('bt-read');
+    var button = root.querySelector('.bt-read');
     var errorBox = root.querySelector('.bt-error');
     var statusBox = root.querySelector('.bt-status');
     var resultBox = root.querySelector('.bt-result');
-    var queueBox = root.querySelector('.bt-queue');
     var position = {};
 
     function showError(text) {
@@ -274,7 +172,7 @@ var MeterFieldBluetooth = (function () {
     function showResult(data) {
       statusBox.textContent = messages.sent;
       resultBox.hidden = false;
-      resultBox.querySelector('.bt-value').textContent = data.value;
+      resultBox.querySelector('.bt-value').textContent = plain(data.value);
       resultBox.querySelector('.bt-state').innerHTML = '';
       var link = document.createElement('a');
       link.href = data.url;
@@ -283,46 +181,55 @@ var MeterFieldBluetooth = (function () {
       resultBox.querySelector('.bt-state').appendChild(link);
     }
     function showQueue() {
-      var count = queue().length;
-      queueBox.hidden = !count;
-      queueBox.textContent = count ? messages.queue_count + count : '';
+      var panel = document.getElementById('offline-queue');
+      if (panel && panel.show) {
+        panel.show();
+      }
     }
 
-    /* Send what waits in the queue, oldest first; stop at the first that
-     * must wait */
-    function flush() {
-      var entries = queue();
-      var chain = Promise.resolve(true);
-      entries.forEach(function (entry) {
-        chain = chain.then(function (going) {
-          if (!going) {
-            return false;
-          }
-          return post(entry).then(function (result) {
-            if (result.keep) {
-              if (result.login) {
-                showError(messages.login);
-              }
-              return false;
-            }
-            dequeue(entry.idempotency_key);
-            if (result.data) {
-              if (result.data.meter === request.meter) {
-                showResult(result.data);
-              }
-            } else {
-              showError(messages.failed + (result.status ?
-                messages.refused + result.error : result.error));
-            }
-            return true;
-          });
-        });
+    /* Into the queue first: nothing read is lost; then sent at once when
+     * there is network */
+    function submit(bytes) {
+      var fields = {meter: request.meter, reply: bytesToHex(bytes)};
+      ['latitude', 'longitude', 'accuracy'].forEach(function (name) {
+        if (position[name] !== undefined && position[name] !== null) {
+          fields[name] = String(position[name]);
+        }
       });
-      return chain.then(showQueue);
+      return MeterOffline.findLine(request.meter).catch(function () {
+        return null;
+      }).then(function (found) {
+        return MeterOffline.enqueue('bluetooth', fields, [],
+          request.number || request.meter, found ? {round: found.round.id,
+            line: found.line.id} : {});
+      }).then(function (entry) {
+        if (!navigator.onLine) {
+          status('');
+          showError(messages.queued);
+          return showQueue();
+        }
+        status('sending');
+        return MeterOffline.sendOne(entry).then(function (result) {
+          status('');
+          if (result.taken) {
+            showResult(result.taken);
+          } else {
+            // Seen here at once: read again rather than keep it queued
+            showError(result.refused);
+            return MeterOffline.remove('queue', entry.key);
+          }
+        }, function (error) {
+          status('');
+          showError(error && error.login ? messages.login : messages.queued);
+        }).then(showQueue);
+      }, function () {
+        status('');
+        showError(messages.storage);
+      });
     }
 
-    keepRequest(request);
-    var wechat = root.dataset.wechat === 'true';
+    var wechat = root.dataset.wechat === 'true' ||
+      /MicroMessenger/i.test(navigator.userAgent);
     var reason = null;
     if (wechat) {
       reason = 'wechat';
@@ -335,9 +242,6 @@ var MeterFieldBluetooth = (function () {
       showError(messages[reason]);
       button.hidden = true;
     }
-    showQueue();
-    flush();
-    window.addEventListener('online', flush);
 
     if (navigator.geolocation) {
       navigator.geolocation.getCurrentPosition(function (p) {
@@ -351,34 +255,7 @@ var MeterFieldBluetooth = (function () {
       showError('');
       resultBox.hidden = true;
       button.disabled = true;
-      readMeter(request, status).then(function (bytes) {
-        var entry = {
-          post: root.dataset.post, meter: request.meter,
-          idempotency_key: newKey(), taken_at: isoNow(),
-          reply: bytesToHex(bytes),
-          latitude: position.latitude, longitude: position.longitude,
-          accuracy: position.accuracy
-        };
-        // Kept until the server has answered: nothing read is lost
-        enqueue(entry);
-        status('sending');
-        return post(entry).then(function (result) {
-          status('');
-          if (result.keep) {
-            showError(result.login ? messages.login : messages.queued);
-            showQueue();
-            return;
-          }
-          dequeue(entry.idempotency_key);
-          showQueue();
-          if (result.data) {
-            showResult(result.data);
-          } else {
-            showError(result.status ? messages.refused + result.error :
-              result.error);
-          }
-        });
-      }, function (error) {
+      readMeter(request, status).then(submit, function (error) {
         status('');
         showError(messages[error.code] || messages.connect);
       }).finally(function () {
@@ -387,11 +264,12 @@ var MeterFieldBluetooth = (function () {
     });
   }
 
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', init);
-  } else {
-    init();
-  }
+  document.addEventListener('DOMContentLoaded', function () {
+    var root = document.getElementById('bluetooth');
+    if (root && root.dataset.request) {
+      init(root);
+    }
+  });
 
-  return {requestOf: requestOf, queue: queue};
+  return {init: init};
 }());

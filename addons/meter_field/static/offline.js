@@ -18,7 +18,8 @@
  * - The anomaly warning compares with the limits the server sent with the
  *   round; the server checks the reading again when it arrives.
  *
- * An entry: {key, kind ('reading', 'skip', 'fault', or another page's),
+ * An entry: {key, kind ('reading', 'skip', 'fault', 'bluetooth' (a
+ * meter's raw reply read over Bluetooth, decoded when sent: bluetooth.js)),
  * url, fields, files: [{name, blob, filename}], label, round, line,
  * created, state ('pending' or 'refused'), error}.  Another page queues
  * its own kind with MeterOffline.enqueue(kind, fields, files, label,
@@ -170,6 +171,34 @@ var MeterOffline = (function () {
     });
   }
 
+  /* Send one entry of the queue: resolve with {taken: answer} when the
+   * server took it (it leaves the queue) or {refused: reason} (it stays,
+   * with the reason, until the staff member removes it); reject with
+   * {login: true} when the session is gone, or with the network's error:
+   * the entry waits as it was */
+  function sendOne(entry) {
+    return send(entry).then(function (response) {
+      var type = response.headers.get('Content-Type') || '';
+      if (type.indexOf('application/json') < 0) {
+        throw {login: true};
+      }
+      return response.json().then(function (answer) {
+        if (response.ok) {
+          return applied(entry, answer).then(function () {
+            return remove('queue', entry.key);
+          }).then(function () {
+            return {taken: answer};
+          });
+        }
+        entry.state = 'refused';
+        entry.error = answer.error || String(response.status);
+        return put('queue', entry).then(function () {
+          return {refused: entry.error};
+        });
+      });
+    });
+  }
+
   /* Send the queue in order; progress(done, total, message) tells how
    * far.  Without network it stops and keeps what is left; a page that
    * is not JSON means the session is gone: log in again, then sync. */
@@ -194,23 +223,12 @@ var MeterOffline = (function () {
               ' 条未被接受，请查看原因' : (total ? '同步完成' : ''));
             return {done: done, refused: refused, left: 0};
           }
-          return send(entry).then(function (response) {
-            var type = response.headers.get('Content-Type') || '';
-            if (type.indexOf('application/json') < 0) {
-              throw {login: true};
-            }
-            return response.json().then(function (answer) {
-              if (response.ok) {
-                done += 1;
-                return applied(entry, answer).then(function () {
-                  return remove('queue', entry.key);
-                });
-              }
+          return sendOne(entry).then(function (result) {
+            if (result.taken) {
+              done += 1;
+            } else {
               refused += 1;
-              entry.state = 'refused';
-              entry.error = answer.error || String(response.status);
-              return put('queue', entry);
-            });
+            }
           }).then(function () {
             progress(done + refused, total, '正在同步 ' + (done + refused) +
               '/' + total);
@@ -241,7 +259,8 @@ var MeterOffline = (function () {
     return div.innerHTML;
   }
 
-  var KIND_LABELS = {reading: '读数', skip: '未抄', fault: '故障上报'};
+  var KIND_LABELS = {reading: '读数', skip: '未抄', fault: '故障上报',
+    bluetooth: '蓝牙读数'};
 
   /* The queue panel: its entries, 立即同步 and a progress bar */
   function panel(element) {
@@ -265,6 +284,9 @@ var MeterOffline = (function () {
       return queue().then(function (entries) {
         count.textContent = entries.length;
         element.dataset.count = entries.length;
+        element.dataset.pending = entries.filter(function (entry) {
+          return entry.state === 'pending';
+        }).length;
         list.innerHTML = entries.map(function (entry) {
           return '<div class="weui-cell queue-entry ' + entry.state +
             '" data-key="' + escape(entry.key) + '"><div class="' +
@@ -319,7 +341,8 @@ var MeterOffline = (function () {
     element.sync = sync;
     element.show = show;
     return show().then(function () {
-      if (navigator.onLine && element.dataset.count !== '0') {
+      // Only what waits: the refused stay in sight with their reason
+      if (navigator.onLine && element.dataset.pending !== '0') {
         return sync();
       }
     });
@@ -412,6 +435,66 @@ var MeterOffline = (function () {
     });
   }
 
+  /* The meter of a round kept on the phone, by its number or barcode:
+   * {round, line} or null */
+  function findLine(code) {
+    return getAll('rounds').then(function (rounds) {
+      var found = null;
+      rounds.forEach(function (kept) {
+        kept.data.lines.forEach(function (line) {
+          if (!found && (line.meter.number === code ||
+              line.meter.barcode === code)) {
+            found = {round: kept.data, line: line};
+          }
+        });
+      });
+      return found;
+    });
+  }
+
+  /* The replies read over Bluetooth used to wait in their own queue in
+   * localStorage: move what a phone still has there into this queue,
+   * once, with their keys and times, so that nothing read is lost */
+  var OLD_BLUETOOTH = 'meterField.bluetooth.queue';
+
+  function adoptOldBluetooth() {
+    var old;
+    try {
+      old = JSON.parse(localStorage.getItem(OLD_BLUETOOTH) || '[]');
+    } catch (error) {
+      old = [];
+    }
+    if (!Array.isArray(old) || !old.length) {
+      try {
+        localStorage.removeItem(OLD_BLUETOOTH);
+        localStorage.removeItem('meterField.bluetooth.requests');
+      } catch (error) { /* private mode: nothing kept there */ }
+      return Promise.resolve(0);
+    }
+    var moved = old.filter(function (entry) {
+      return entry && entry.idempotency_key && entry.reply && entry.meter;
+    }).map(function (entry, index) {
+      var fields = {meter: entry.meter, reply: entry.reply,
+        idempotency_key: entry.idempotency_key, taken_at: entry.taken_at};
+      ['latitude', 'longitude', 'accuracy'].forEach(function (name) {
+        if (entry[name] !== undefined && entry[name] !== null) {
+          fields[name] = entry[name];
+        }
+      });
+      return {key: entry.idempotency_key, kind: 'bluetooth',
+        url: base() + 'sync/bluetooth', fields: fields, files: [],
+        label: entry.meter, created: Date.parse(entry.taken_at) || index,
+        state: 'pending', error: ''};
+    });
+    return Promise.all(moved.map(function (entry) {
+      return put('queue', entry);
+    })).then(function () {
+      localStorage.removeItem(OLD_BLUETOOTH);
+      localStorage.removeItem('meterField.bluetooth.requests');
+      return moved.length;
+    });
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
     // A form sent twice (a second tap, a resend) is one submission
     Array.prototype.forEach.call(document.querySelectorAll(
@@ -425,10 +508,15 @@ var MeterOffline = (function () {
     if (round && navigator.onLine) {
       keepRound(round);
     }
-    panel(document.getElementById('offline-queue'));
+    adoptOldBluetooth().catch(function () {
+      return 0;  // IndexedDB unavailable: left where it was
+    }).then(function () {
+      panel(document.getElementById('offline-queue'));
+    });
   });
 
   return {open: open, getAll: getAll, get: get, put: put, remove: remove,
-    queue: queue, enqueue: enqueue, syncNow: syncNow, panel: panel,
-    newKey: newKey, now: now, escape: escape, base: base};
+    queue: queue, enqueue: enqueue, sendOne: sendOne, syncNow: syncNow,
+    panel: panel, findLine: findLine, newKey: newKey, now: now,
+    escape: escape, base: base};
 }());

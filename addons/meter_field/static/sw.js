@@ -5,9 +5,9 @@
  * that a new version replaces the whole cache.
  *
  * A page that can not be had without signal is answered by the offline
- * page, which shows the round, the meter, the skip or the fault of its
- * address from IndexedDB (offline.js); what is done waits there in a
- * queue.  A slow answer is waited for: only a failed one is replaced. */
+ * page, which shows the round, the meter, 蓝牙抄表 (bluetooth.js), the
+ * skip or the fault of its address from IndexedDB (offline.js); what is
+ * done waits there in a queue.  A slow answer is waited for: only a failed one is replaced. */
 'use strict';
 
 var VERSION = '__VERSION__';
@@ -17,7 +17,8 @@ var BASE = self.location.pathname.replace(/sw\.js$/, '');
 var WECHAT = BASE.replace(/field\/$/, 'wechat/static/');
 var SHELL = BASE + 'offline';
 var ASSETS = [SHELL, BASE + 'static/offline.js', BASE + 'static/field.js',
-  WECHAT + 'weui.css', WECHAT + 'app.css', WECHAT + 'app.js'];
+  BASE + 'static/bluetooth.js', WECHAT + 'weui.css', WECHAT + 'app.css',
+  WECHAT + 'app.js'];
 
 self.addEventListener('install', function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) {

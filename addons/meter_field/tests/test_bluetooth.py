@@ -4,7 +4,7 @@ pages through the Tryton WSGI application, as the staff's Tryton user.
 The replies are real frames made by meter_devices' encoders; the server
 must decode them, refuse a reply of another address, a bad checksum or
 garbage in Chinese without storing anything, and make one reading of a
-key sent twice."""
+key sent twice, as every submission of the phones' queue (sync.py)."""
 import datetime as dt
 import json
 import unittest
@@ -17,6 +17,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
+from .test_sync import phone_time
 from .tools import FieldTestCase, PASSWORD
 
 WATER = '00000012345678'
@@ -182,17 +183,21 @@ class BluetoothPagesTestCase(FieldTestCase):
         with Transaction().start(DB_NAME, 0):
             Reading = Pool().get('meter.reading')
             return [(r.value, r.source, r.taken_at, r.reader.login,
-                    r.bluetooth_frame, r.bluetooth_address)
+                    r.bluetooth_frame, r.bluetooth_address,
+                    r.idempotency_key)
                 for r in Reading.search(
                     [('meter.number', '=', number)], order=[('id', 'ASC')])]
 
-    def post(self, client, token, code, reply, key=None,
-            taken_at='2026-12-06T18:30:05+08:00', **extra):
-        "Post the reply to the meter's page, with a new key unless given"
+    def post(self, client, token, code, reply, key=None, taken_at=None,
+            **extra):
+        """Send the reply as the phone's queue does (sync/bluetooth), with
+        a new key and the phone's time half an hour ago unless given"""
         key = str(uuid.uuid4()) if key is None else key
-        response = client.post(self.url('m/%s/bluetooth' % code),
-            data=dict(extra, reply=reply.hex() if isinstance(reply, bytes)
-                else reply, idempotency_key=key, taken_at=taken_at),
+        taken_at = phone_time()[1] if taken_at is None else taken_at
+        response = client.post(self.url('sync/bluetooth'),
+            data=dict(extra, meter=code, reply=reply.hex()
+                if isinstance(reply, bytes) else reply,
+                idempotency_key=key, taken_at=taken_at),
             headers={'X-CSRF-Token': token})
         return response.status_code, json.loads(response.text)
 
@@ -209,12 +214,23 @@ class BluetoothPagesTestCase(FieldTestCase):
         self.assertIn('6e400001-b5a3-f393-e0a9-e50e24dcca9e', page.text)
         request = cjt188.read_request(WATER, preamble=True).hex().upper()
         self.assertIn(request, page.text)
-        response = client.get(self.url('m/S-1/bluetooth/request'))
-        data = json.loads(response.text)
-        self.assertEqual((data['frame'], data['protocol'], data['meter']),
-            (request, 'cjt188_2004', 'S-1'))
-        self.assertEqual(data['bridges'][0]['notify'],
-            '6e400003-b5a3-f393-e0a9-e50e24dcca9e')
+        # The replies go to the phone's one queue, shown on the page
+        self.assertIn('id="offline-queue"', page.text)
+        self.assertNotIn('data-post', page.text)
+
+    def test_offline_page(self):
+        """The offline page holds the reader, which the round's data kept
+        on the phone fills; the worker keeps its script"""
+        client = self.logged_in()
+        page = client.get(self.url('offline'))
+        self.assertEqual(page.status_code, 200)
+        self.assertIn('id="bluetooth-template"', page.text)
+        self.assertIn('连接蓝牙并读表', page.text)
+        self.assertIn(self.href('static/bluetooth.js'), page.text)
+        worker = client.get(self.url('sw.js')).text
+        self.assertIn("'static/bluetooth.js'", worker)
+        self.assertEqual(client.get(
+                self.url('static/bluetooth.js')).status_code, 200)
 
     def test_page_without_protocol(self):
         "A meter that can not be read says why, and offers the photo"
@@ -226,7 +242,7 @@ class BluetoothPagesTestCase(FieldTestCase):
         self.assertNotIn('id="bt-read"', page.text)
         token = self.token(client, 'm/S-3')
         status, data = self.post(client, token, 'S-3', water_reply('1'))
-        self.assertEqual(status, 422)
+        self.assertEqual(status, 400)
         self.assertIn('通信规约', data['error'])
         self.assertEqual(self.readings('S-3'), [])
 
@@ -235,18 +251,22 @@ class BluetoothPagesTestCase(FieldTestCase):
         client = self.logged_in()
         token = self.token(client, 'm/S-1')
         reply = water_reply('123.45')
-        status, data = self.post(client, token, 'S-1', reply,
-            latitude='31.2', longitude='121.4', accuracy='9')
+        moment, text = phone_time(40)
+        key = str(uuid.uuid4())
+        status, data = self.post(client, token, 'S-1', reply, key=key,
+            taken_at=text, latitude='31.2', longitude='121.4', accuracy='9')
         self.assertEqual(status, 200, data)
-        self.assertEqual((data['value'], data['created'], data['meter']),
-            ('123.45', True, 'S-1'))
-        self.assertTrue(data['url'].endswith('/field/r/%d' % data['reading']))
-        (value, source, taken_at, reader, frame, address), = (
+        self.assertEqual((data['kind'], data['value_text'], data['replayed'],
+                data['meter'], data['key']),
+            ('bluetooth', '123.45', False, 'S-1', key))
+        self.assertTrue(data['url'].endswith('/field/r/%d' % data['id']))
+        (value, source, taken_at, reader, frame, address, stored_key), = (
             self.readings('S-1'))
-        self.assertEqual((value, source, reader, address),
-            (Decimal('123.45'), 'bluetooth', 'field1', WATER))
+        self.assertEqual((value, source, reader, address, stored_key),
+            (Decimal('123.45'), 'bluetooth', 'field1', WATER, key))
         # The phone's time, stored in UTC
-        self.assertEqual(taken_at, dt.datetime(2026, 12, 6, 10, 30, 5))
+        self.assertEqual(taken_at, moment.astimezone(dt.timezone.utc)
+            .replace(tzinfo=None))
         self.assertEqual(frame, reply[2:].hex().upper())
         # The reading's page shows it
         page = client.get(data['url'])
@@ -258,21 +278,23 @@ class BluetoothPagesTestCase(FieldTestCase):
         token = self.token(client, 'm/D-1')
         reply = dlt645.encode_reply(
             ELECTRICITY, 0x00010000, Decimal('250.5'))
-        status, first = self.post(client, token, 'D-1', reply, key='dup-key-1')
+        key = str(uuid.uuid4())
+        status, first = self.post(client, token, 'D-1', reply, key=key)
         self.assertEqual(status, 200, first)
-        self.assertTrue(first['created'])
+        self.assertFalse(first['replayed'])
         other = dlt645.encode_reply(
             ELECTRICITY, 0x00010000, Decimal('260'))
         status, again = self.post(client, token, 'D-1', other,
-            key='dup-key-1', taken_at='2026-12-06T19:00:00+08:00')
+            key=key, taken_at=phone_time(5)[1])
         self.assertEqual(status, 200, again)
-        self.assertFalse(again['created'])
-        self.assertEqual((again['reading'], again['value']),
-            (first['reading'], '250.5'))
+        self.assertTrue(again['replayed'])
+        self.assertEqual((again['id'], again['value_text']),
+            (first['id'], '250.5'))
         self.assertEqual(len(self.readings('D-1')), 1)
-        # A new key is a new reading
-        status, new = self.post(client, token, 'D-1', other, key='dup-key-2')
-        self.assertEqual(status, 200, new)
+        # The key of a reading sent with a photo is the same key space
+        status, taken = self.post(client, token, 'D-1', other)
+        self.assertEqual(status, 200, taken)
+        self.assertFalse(taken['replayed'])
         self.assertEqual(len(self.readings('D-1')), 2)
 
     def test_refused(self):
@@ -292,28 +314,36 @@ class BluetoothPagesTestCase(FieldTestCase):
                 ]:
             with self.subTest(message=message):
                 status, data = self.post(client, token, 'S-2', reply)
-                self.assertEqual(status, 422, data)
+                self.assertEqual(status, 400, data)
                 self.assertIn(message, data['error'])
         self.assertEqual(self.readings('S-2'), [])
 
     def test_refused_key_and_time(self):
-        "The key and the phone's time must be as the page makes them"
+        """The key and the phone's time are checked as every submission's
+        (sync.py): a real key, a time with its offset, not in the future
+        nor months ago"""
         client = self.logged_in()
         token = self.token(client, 'm/S-2')
         reply = water_reply('5', address=WATER[:-1] + '9')
+        _, text = phone_time()
+        ahead = (dt.datetime.now(dt.timezone.utc)
+            + dt.timedelta(hours=2)).isoformat()
+        long_ago = (dt.datetime.now(dt.timezone.utc)
+            - dt.timedelta(days=90)).isoformat()
         for key, taken_at, message in [
-                ('', '2026-12-06T18:30:05+08:00', '缺少有效的键'),
-                ('short', '2026-12-06T18:30:05+08:00', '缺少有效的键'),
-                ('key-with space', '2026-12-06T18:30:05+08:00',
-                    '缺少有效的键'),
-                (str(uuid.uuid4()), '2026-12-06T18:30:05', '时区偏移'),
+                ('', text, '有效的提交编号'),
+                ('dup-key-1', text, '有效的提交编号'),
+                ('key-with space-0001', text, '有效的提交编号'),
+                (str(uuid.uuid4()), text[:19], '时区偏移'),
                 (str(uuid.uuid4()), 'yesterday', '时区偏移'),
                 (str(uuid.uuid4()), '', '时区偏移'),
+                (str(uuid.uuid4()), ahead, '手机时钟'),
+                (str(uuid.uuid4()), long_ago, '手机时钟'),
                 ]:
             with self.subTest(key=key, taken_at=taken_at):
                 status, data = self.post(client, token, 'S-2', reply,
                     key=key, taken_at=taken_at)
-                self.assertEqual(status, 422, data)
+                self.assertEqual(status, 400, data)
                 self.assertIn(message, data['error'])
         self.assertEqual(self.readings('S-2'), [])
 
@@ -322,34 +352,100 @@ class BluetoothPagesTestCase(FieldTestCase):
         client = self.logged_in()
         token = self.token(client, 'm/S-2')
         status, data = self.post(client, token, 'S-2',
-            water_reply('12345.67', address=WATER[:-1] + '9', unit='L'),
-            key='litres-0001')
+            water_reply('12345.67', address=WATER[:-1] + '9', unit='L'))
         self.assertEqual(status, 200, data)
-        self.assertEqual(data['value'], '12.345')
+        self.assertEqual(data['value_text'], '12.345')
 
     def test_other_campus(self):
-        "A meter of another campus is not found, by page or by post"
+        "A meter of another campus is not found"
         client = self.logged_in()
         token = self.token(client, 'm/S-1')
         self.assertEqual(
             client.get(self.url('m/S-W/bluetooth')).status_code, 404)
-        response = client.post(self.url('m/S-W/bluetooth'), data={
-                'reply': water_reply('1', address='87654321').hex(),
-                'idempotency_key': 'west-000001',
-                'taken_at': '2026-12-06T18:30:05+08:00'},
-            headers={'X-CSRF-Token': token})
-        self.assertEqual(response.status_code, 404)
+        status, data = self.post(client, token, 'S-W',
+            water_reply('1', address='87654321'))
+        self.assertEqual(status, 404)
+        self.assertTrue(data['error'])
         self.assertEqual(self.readings('S-W'), [])
 
     def test_csrf(self):
         "The post needs the session's token"
         client = self.logged_in()
-        response = client.post(self.url('m/S-1/bluetooth'), data={
-                'reply': water_reply('1').hex(),
-                'idempotency_key': 'csrf-000001',
-                'taken_at': '2026-12-06T18:30:05+08:00'})
+        response = client.post(self.url('sync/bluetooth'), data={
+                'meter': 'S-1', 'reply': water_reply('1').hex(),
+                'idempotency_key': str(uuid.uuid4()),
+                'taken_at': phone_time()[1]})
         self.assertEqual(response.status_code, 403)
         self.assertEqual(self.readings('S-1'), [])
+
+    def test_round_data(self):
+        """The round kept on the phone holds the request frame of each
+        meter read over Bluetooth, and the bridges to look for"""
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            Round = pool.get('meter.field.round')
+            Meter = pool.get('meter.meter')
+            User = pool.get('res.user')
+            user, = User.search([('login', '=', 'field1')])
+            found = {m.number: m for m in Meter.search([])}
+            round_, = Round.create([{'staff': user.id,
+                        'campus': found['S-1'].campus.id,
+                        'start_date': dt.date.today().replace(day=1),
+                        'end_date': dt.date.today(), 'name': "蓝牙"}])
+            Round.fill([round_], [found[n] for n in ['S-1', 'S-3', 'D-1']])
+            data = Round(round_.id).field_data()
+            transaction.rollback()
+        json.dumps(data)
+        self.assertEqual(
+            [(l['meter']['number'], l['meter']['bluetooth'])
+                for l in data['lines']],
+            [('S-1', cjt188.read_request(WATER, preamble=True).hex().upper()),
+                ('S-3', None),
+                ('D-1', frames.request_frame('dlt645_2007', ELECTRICITY,
+                        'electricity').hex().upper())])
+        self.assertEqual(data['bluetooth']['bridges'][-1]['service'],
+            '6e400001-b5a3-f393-e0a9-e50e24dcca9e')
+        self.assertEqual(data['bluetooth']['timeout'], 5)
+
+    def test_migrate_frames(self):
+        """The frames and the key of a reading kept in their own table
+        before (meter.reading.bluetooth) move onto the reading: its key
+        sent again gives it back"""
+        from trytond.modules.meter_field.bluetooth import FRAMES_TABLE
+        reply = water_reply('42')
+        old_key = str(uuid.uuid4())
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            Reading = pool.get('meter.reading')
+            Meter = pool.get('meter.meter')
+            meter, = Meter.search([('number', '=', 'S-1')])
+            reading, other = Reading.create([{'meter': meter.id,
+                        'value': Decimal(42), 'source': 'bluetooth',
+                        'taken_at': dt.datetime.now() - dt.timedelta(
+                            hours=h)} for h in [3, 2]])
+            cursor = transaction.connection.cursor()
+            cursor.execute('CREATE TABLE "%s" (id INTEGER, reading INTEGER, '
+                '"key" VARCHAR, protocol VARCHAR, address VARCHAR, '
+                'request VARCHAR, frame VARCHAR, received TEXT)'
+                % FRAMES_TABLE)
+            cursor.execute('INSERT INTO "%s" VALUES (1, %s, \'%s\', '
+                '\'cjt188_2004\', \'%s\', \'6810\', \'%s\', \'%s\')' % (
+                    FRAMES_TABLE, reading.id, old_key, WATER,
+                    reply[2:].hex().upper(), reply.hex().upper()))
+            Reading._migrate_frames()
+            cursor.execute('DROP TABLE "%s"' % FRAMES_TABLE)
+            # What create() put in the transaction's cache is gone
+            transaction.cache.clear()
+            reading, other = Reading.browse([reading.id, other.id])
+            self.assertEqual((reading.bluetooth_address,
+                    reading.bluetooth_request, reading.bluetooth_frame,
+                    reading.bluetooth_received, reading.idempotency_key),
+                (WATER, '6810', reply[2:].hex().upper(),
+                    reply.hex().upper(), old_key))
+            self.assertEqual(Reading.of_key(old_key), reading)
+            self.assertEqual((other.bluetooth_frame, other.idempotency_key),
+                (None, None))
+            transaction.rollback()
 
     def test_configuration(self):
         "The bridge's UUIDs are checked; a 16-bit one is widened"

@@ -230,10 +230,11 @@ class SyncRouteTestCase(FieldTestCase):
         self.assertTrue(response.json['error'])
 
     def test_fault_once(self):
-        "A fault sent twice is one work order, with its photos"
+        """A fault sent twice is one work order, with its photos, reported
+        at the phone's time: its reply deadline counts from then"""
         client = self.logged_in()
         token = self.token(client)
-        _, text = phone_time(5)
+        moment, text = phone_time(95)
         key_ = key()
         for attempt in range(2):
             response = client.post(self.url('sync/fault'), data={
@@ -251,6 +252,25 @@ class SyncRouteTestCase(FieldTestCase):
             self.assertEqual(len(orders), 1)
             self.assertEqual(len(orders[0].photos), 2)
             self.assertEqual(orders[0].meter.number, 'E-102')
+            submitted_at = moment.astimezone(dt.timezone.utc).replace(
+                tzinfo=None)
+            self.assertEqual(orders[0].submitted_at, submitted_at)
+            Calendar = Pool().get('meter.calendar')
+            self.assertEqual(orders[0].deadline, Calendar.deadline(
+                    submitted_at, orders[0].campus))
+        # A time the phone's clock got wrong is refused, nothing stored
+        for wrong in [text[:19], (moment + dt.timedelta(hours=3)).isoformat(),
+                (moment - dt.timedelta(days=70)).isoformat()]:
+            response = client.post(self.url('sync/fault'), data={
+                    'csrf_token': token, 'where': 'meter', 'meter': 'E-102',
+                    'description': '表前阀门漏水',
+                    'idempotency_key': key(), 'taken_at': wrong})
+            self.assertEqual(response.status_code, 400, wrong)
+            self.assertIn('时', response.json['error'])
+        with Transaction().start(DB_NAME, 0):
+            WorkOrder = Pool().get('meter.work_order')
+            self.assertEqual(WorkOrder.search(
+                    [('meter.number', '=', 'E-102')], count=True), 1)
         response = client.post(self.url('sync/fault'), data={
                 'csrf_token': token, 'where': 'meter', 'meter': 'E-102',
                 'description': '', 'idempotency_key': key(),
