@@ -81,6 +81,10 @@ RESEND = """async () => {
 }"""
 
 
+RESEND_FAILING = RESEND.replace("""  return [entries.length, result.done, result.refused,
+    (await MeterOffline.queue()).length];""", """  return [result.error, (await MeterOffline.queue()).length];""")
+
+
 class FieldOfflineTestCase(PhoneMixin, unittest.TestCase):
     PAGES = 'field'
 
@@ -247,7 +251,17 @@ class FieldOfflineTestCase(PhoneMixin, unittest.TestCase):
                 self.assertEqual(source, 'field')
                 self.assertTrue(key)
 
-            # The same four again: answered, nothing new
+            # The same again through a proxy that fails: the server's
+            # error said as such (not an expired login), nothing lost
+            page.route('**/sync/**', lambda route: route.fulfill(
+                    status=502, content_type='text/html',
+                    body='<html><body>Bad Gateway</body></html>'))
+            error, left = page.evaluate(RESEND_FAILING)
+            self.assertIn('HTTP 502', error)
+            self.assertNotIn('登录', error)
+            self.assertEqual(left, 5)
+            page.unroute('**/sync/**')
+            # The same again: answered, nothing new
             self.assertEqual(page.evaluate(RESEND), [5, 5, 0, 0])
             self.assertEqual(self.counts(), (3, 1, 1))
         except Exception:

@@ -174,13 +174,20 @@ var MeterOffline = (function () {
   /* Send one entry of the queue: resolve with {taken: answer} when the
    * server took it (it leaves the queue) or {refused: reason} (it stays,
    * with the reason, until the staff member removes it); reject with
-   * {login: true} when the session is gone, or with the network's error:
+   * {login: true} when the session is gone, {server: status} when the
+   * server answered with an error page, or with the network's error:
    * the entry waits as it was */
   function sendOne(entry) {
     return send(entry).then(function (response) {
       var type = response.headers.get('Content-Type') || '';
       if (type.indexOf('application/json') < 0) {
-        throw {login: true};
+        // An expired session is sent to the login page; any other page
+        // that is not JSON is the server (or a proxy) failing
+        if (response.redirected || response.status === 401 ||
+            response.status === 403) {
+          throw {login: true};
+        }
+        throw {server: response.status};
       }
       return response.json().then(function (answer) {
         if (response.ok) {
@@ -239,6 +246,9 @@ var MeterOffline = (function () {
       }).catch(function (error) {
         var message = error && error.login
           ? '登录已过期：请重新登录后再同步，待同步内容已保留'
+          : error && error.server
+          ? '服务器暂时无法处理（HTTP ' + error.server +
+            '）：待同步内容已保留，请稍后再同步'
           : '网络不可用：待同步内容已保留，有网络后自动发送';
         progress(0, 0, message);
         return {error: message};
