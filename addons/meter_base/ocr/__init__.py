@@ -263,9 +263,11 @@ def _read_wheels(img, counter):
 
     The window is cut into as many wheels as read on the line, or one fewer
     or more; the cut read with the most confidence is kept.  A leading
-    wheel that shows no digit (the arrow) is dropped.  A reading that could
-    as well be read upside down, or whose last wheel the template reader
-    sees rolling from another digit, has no confidence.
+    wheel that shows no digit (the arrow) is dropped.  A reading whose last
+    wheel the template reader sees rolling from another digit has no
+    confidence.  The way up is the counter line's (read both ways, see
+    counter.py): the wheels of most household meters (0, 1, 6, 8, 9) read
+    as well upside down, so the classifier cannot tell it.
     """
     gray = _digits_gray(img, counter)
     count = len(counter.digits) + len(counter.decimals)
@@ -289,13 +291,6 @@ def _read_wheels(img, counter):
         lower = digit_classifier.lower_digit(probabilities[:shown])
         digits = ''.join(str(int(p.argmax())) for p in lower)
         confidence = float(lower.max(axis=1).min())
-        turned = digit_classifier.lower_digit(digit_classifier.probabilities(
-                [cv2.rotate(c, cv2.ROTATE_180) for c in
-                    wheels.cell_crops(gray, cells[:shown])[::-1]]))
-        if float(turned.max(axis=1).min()) >= WHEEL_ACCEPT:
-            # The wheels read as well upside down (0, 1, 6, 8, 9): the
-            # line may have been taken the wrong way up
-            confidence = 0.
         last = probabilities[shown - 1]
         if last.argmax() < 10:
             # Read as a still digit while the template reader sees the
