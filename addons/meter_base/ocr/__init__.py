@@ -176,8 +176,10 @@ def _check_wheels(img, counter, typed, digits, decimals, verdict):
 
     When the line was not read with confidence, the verifier still knows
     which digit to expect on each wheel: the window of the counter is cut
-    into equally spaced wheels (as many as read on the line, or one fewer
-    or more) and each wheel is given to the digit classifier.  It is a
+    into equally spaced wheels (as many as read on the line first, then
+    any other count of wheels.MIN_WHEELS to wheels.MAX_WHEELS, the nearest
+    first: the separators of a window read as 1s make a 5-wheel window
+    read 8 digits) and each wheel is given to the digit classifier.  It is a
     'match' when every integer wheel shows its expected digit with a
     probability of at least WHEEL_ACCEPT and WHEEL_RATIO times that of any
     other digit; a last wheel caught between two digits must have the
@@ -189,9 +191,10 @@ def _check_wheels(img, counter, typed, digits, decimals, verdict):
     gray = _digits_gray(img, counter)
     count = len(counter.digits) + len(counter.decimals)
     tried = set()
-    for size in (count, count - 1, count + 1):
-        if not wheels.MIN_WHEELS <= size <= wheels.MAX_WHEELS:
-            continue
+    # The count read first; the separators of a window read as 1s or a
+    # wheel missed may have made it wrong by more than one
+    for size in sorted(range(wheels.MIN_WHEELS, wheels.MAX_WHEELS + 1),
+            key=lambda size: (abs(size - count), size)):
         cells = wheels.fit_cells(gray, size)
         if len(cells) in tried:
             continue
