@@ -30,8 +30,9 @@ time watermark) and the counter is often upside down:
    window, or, when no line reads as a counter, of the tallest line that
    reads as the window's arrow before digits (a wheel read as a letter),
    where only a match is believed;
-5. the wheel reader (``read_counter``'s second way, when the line is not
-   read with confidence): the tallest mostly-digit line of 4 to 8
+5. the wheel reader (``read_counter``'s last way, when no line reads as
+   a counter and the classifier is not sure of the wheels of the window's
+   arrow line, see 4): the tallest mostly-digit line of 4 to 8
    characters is cut into equally spaced wheels, each still wheel read on
    its own with the recogniser restricted to the ten digits; a wheel
    caught between two digits shows the bottom of the lower digit above
@@ -112,6 +113,9 @@ def read_counter(image, region=None):
     with _read_lock:
         views = _Views(eng, img)
         counter = _counter(eng, img, views)
+        found = counter is not None
+        if not found:
+            counter = _arrow_line(eng, views)
         # The line read as a whole when sure of every digit, else the
         # wheels read one by one
         if counter is not None and counter.confidence >= VERIFY_CONFIDENCE:
@@ -120,10 +124,16 @@ def read_counter(image, region=None):
             digits, confidence = None, 0.
             if counter is not None:
                 # The classifier's reading of the wheels when it is sure
-                # of every one, else the recogniser's
+                # of every one
                 digits, confidence = _read_wheels(img, counter)
             if confidence < WHEEL_READ:
-                digits, confidence = wheels.read(eng, views)
+                digits, confidence = None, 0.
+                if not found:
+                    # The recogniser's reading of the wheels, only when
+                    # no line read as a counter: where one did, neither
+                    # it nor the classifier was sure of the wheels, and
+                    # the recogniser read them wrong more often than right
+                    digits, confidence = wheels.read(eng, views)
     confidence = round(confidence, 3)
     if digits is None or confidence < MIN_CONFIDENCE:
         return OcrResult(None, confidence)

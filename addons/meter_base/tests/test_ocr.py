@@ -241,6 +241,7 @@ class OcrVerifyTestCase(unittest.TestCase):
             with self.subTest(wrong=wrong):
                 self.assertEqual(
                     ocr.verify_counter(data, wrong).result, 'unreadable')
+        self.assertEqual(ocr.read_counter(data).digits, '00257')
 
     def test_digits_given(self):
         "Test the meter's digits and decimals do not make a wrong match"
