@@ -17,10 +17,15 @@ Training data (``../shared/testdata`` beside the checkout, or
   ``meter-photos-cn``, ``meter-photos-more``) as the OCR cuts them: the
   counter line found by ``ocr._counter``, cut to its digits and into
   wheels as ``ocr._check_wheels`` does, when it gives as many integer
-  wheels as the reading's digits (five for cn, else as many as the line
-  read, when it read the right integer); labelled by the reading, the last
-  wheel of a cn photo with ``rolling_to`` as ROLL + its lower digit, and
-  the arrow or unit beside the digits as OTHER;
+  wheels as the reading's digits, labelled by the wheels the photo shows:
+  cn by ``window_digits`` (the last wheel with ``rolling_to`` as ROLL +
+  its lower digit), shared by ``digit_wheels_visible`` of its
+  ``readings-detail.csv`` (``0042(2/3)``: 00422, the last rolling; not the
+  photos whose wheels are hidden by glare or cut off), more by
+  ``integer_digits_visible``, these two only when the line read them but
+  for one digit (so that the cut is the window's, the right way up);
+  others by the line's own digits when they give the reading; the arrow or
+  unit beside the digits as OTHER;
 - ROLL + d also from made-up rolling wheels: the bottom of a crop of digit
   d above the top of a crop of d + 1 from the same source.
 
@@ -121,12 +126,41 @@ def cn_wheels():
     return result
 
 
+def shared_detail():
+    """Return the wheels shown by each photo of meter-photos, with whether
+    the last one rolls, from its readings-detail.csv: 0042(2/3) is 00422
+    rolling"""
+    import re
+    folder = os.path.join(testdata(), 'meter-photos')
+    result = {}
+    with open(os.path.join(folder, 'readings-detail.csv'), newline='') as f:
+        for row in csv.DictReader(f):
+            match = re.fullmatch(r'(\d+)(?:\((\d)/\d\))?',
+                row['digit_wheels_visible'])
+            state = row['last_wheel_state']
+            # Wheels hidden by glare or cut off do not show their digit
+            if match and 'hidden' not in state and 'cut off' not in state:
+                result[row['file']] = (
+                    match.group(1) + (match.group(2) or ''),
+                    bool(match.group(2)))
+    return result
+
+
+def _near(read, shown):
+    """Tell whether the line read the wheels shown but for one: its cut is
+    then that of the window (a line read the other way up or another line
+    differs more)"""
+    return len(read) == len(shown) and sum(
+        a != b for a, b in zip(read, shown)) <= 1
+
+
 def photo_wheels():
     "Return (gray crop, label, source) of the development photos' wheels"
     from decimal import Decimal
     ocr = plain_module('ocr')
     wheels = plain_module('ocr.wheels')
     eng = ocr.engine()
+    shared_wheels = shared_detail()
     result = []
     for source, folder in [('shared', 'meter-photos'),
             ('cn', 'meter-photos-cn'), ('more', 'meter-photos-more')]:
@@ -142,8 +176,17 @@ def photo_wheels():
             if counter is None:
                 continue
             value = int(Decimal(row['reading']))
+            rolling = False
             if source == 'cn':
                 expected = row['window_digits']
+                rolling = bool(row['rolling_to'])
+            elif (source == 'shared' and row['file'] in shared_wheels
+                    and _near(counter.digits,
+                        shared_wheels[row['file']][0])):
+                expected, rolling = shared_wheels[row['file']]
+            elif (source == 'more'
+                    and _near(counter.digits, row['integer_digits_visible'])):
+                expected = row['integer_digits_visible']
             elif int(counter.digits) == value:
                 expected = counter.digits
             else:
@@ -156,8 +199,7 @@ def photo_wheels():
             crops = wheels.cell_crops(gray, cells)
             for i, digit in enumerate(expected):
                 label = int(digit)
-                if (source == 'cn' and row['rolling_to']
-                        and i == len(expected) - 1):
+                if rolling and i == len(expected) - 1:
                     label = ROLL + label
                 result.append((crops[i], label, source))
             # What lies beside the digits on the whole line

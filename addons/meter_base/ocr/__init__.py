@@ -25,9 +25,14 @@ time watermark) and the counter is often upside down:
    digits after its point are its decimals (``counter.py``);
 4. ``verify_counter`` compares its integer with the typed value when every
    digit was read with confidence; the last wheel is checked for a roll
-   against the wheel reader below, which keeps the lower digit;
-5. the wheel reader (``read_counter``'s second way, when the line is not
-   read with confidence): the tallest mostly-digit line of 4 to 8
+   against the wheel reader below, which keeps the lower digit; otherwise
+   the digit classifier checks the expected digit on each wheel of the
+   window, or, when no line reads as a counter, of the tallest line that
+   reads as the window's arrow before digits (a wheel read as a letter),
+   where only a match is believed;
+5. the wheel reader (``read_counter``'s last way, when no line reads as
+   a counter and the classifier is not sure of the wheels of the window's
+   arrow line, see 4): the tallest mostly-digit line of 4 to 8
    characters is cut into equally spaced wheels, each still wheel read on
    its own with the recogniser restricted to the ten digits; a wheel
    caught between two digits shows the bottom of the lower digit above
@@ -45,6 +50,7 @@ than DETECT_PIXELS, and a photo over photo.MAX_PIXELS is not decoded at
 all.  A 12 MP phone photo is read in about the time of a 1 MP one.
 """
 import math
+import re
 from collections import namedtuple
 from decimal import ROUND_FLOOR, Decimal
 
@@ -53,7 +59,7 @@ import numpy as np
 from PIL import Image
 
 from .. import photo as photos
-from . import digits as digit_classifier, wheels
+from . import counter as counter_line, digits as digit_classifier, wheels
 from .counter import find_counter, warp as _warp
 from .engine import (
     DETECT_PIXELS, DETECT_SIDE, THREADS, _DetectResize, _read_lock, engine)
@@ -107,6 +113,9 @@ def read_counter(image, region=None):
     with _read_lock:
         views = _Views(eng, img)
         counter = _counter(eng, img, views)
+        found = counter is not None
+        if not found:
+            counter = _arrow_line(eng, views)
         # The line read as a whole when sure of every digit, else the
         # wheels read one by one
         if counter is not None and counter.confidence >= VERIFY_CONFIDENCE:
@@ -115,10 +124,16 @@ def read_counter(image, region=None):
             digits, confidence = None, 0.
             if counter is not None:
                 # The classifier's reading of the wheels when it is sure
-                # of every one, else the recogniser's
+                # of every one
                 digits, confidence = _read_wheels(img, counter)
             if confidence < WHEEL_READ:
-                digits, confidence = wheels.read(eng, views)
+                digits, confidence = None, 0.
+                if not found:
+                    # The recogniser's reading of the wheels, only when
+                    # no line read as a counter: where one did, neither
+                    # it nor the classifier was sure of the wheels, and
+                    # the recogniser read them wrong more often than right
+                    digits, confidence = wheels.read(eng, views)
     confidence = round(confidence, 3)
     if digits is None or confidence < MIN_CONFIDENCE:
         return OcrResult(None, confidence)
@@ -150,12 +165,55 @@ def verify_counter(image, typed_value, digits=None, decimals=0,
             "The file is not an image (%s)." % exception) from exception
     eng = engine()
     with _read_lock:
-        counter = _counter(eng, img)
+        views = _Views(eng, img)
+        counter = _counter(eng, img, views)
         verdict = _verdict(counter, typed, digits, decimals)
         if verdict.result == 'unreadable' and counter is not None:
             verdict = _check_wheels(img, counter, typed, digits, decimals,
                 verdict)
+        elif counter is None:
+            window = _arrow_line(eng, views)
+            if window is not None:
+                checked = _check_wheels(img, window, typed, digits,
+                    decimals, verdict)
+                if checked.result == 'match':
+                    verdict = checked
     return verdict
+
+
+# The arrow printed before a counter window, then at most one wheel read
+# as a letter, then digits and the unit
+_ARROW_LINE = re.compile(r'^[vV▼>][^\d\s]?(\d{3,8})(?:m|m3|m³)?$')
+
+
+def _arrow_line(eng, views):
+    """Return a Counter of no confidence for the tallest line that reads as
+    the arrow of a counter window, at most one letter, 3 to 8 digits and
+    the unit, or None
+
+    When no line reads as a counter, a wheel read as a letter may have hid
+    its window.  The typed value is still checked there wheel by wheel (see
+    _check_wheels), but only a match is believed.
+    """
+    for quarter, (img, boxes) in enumerate(views):
+        if not boxes:
+            continue
+        crops = [_warp(img, b) for b in boxes]
+        flip = eng.upside_down(crops)
+        lines = sorted(((c.shape[0], i) for i, c in enumerate(crops)
+                if counter_line.MIN_ASPECT * c.shape[0] <= c.shape[1]
+                <= counter_line.MAX_ASPECT * c.shape[0]),
+            reverse=True)
+        for _, index in lines[:wheels.MAX_LINES]:
+            crop = crops[index]
+            if flip:
+                crop = cv2.rotate(crop, cv2.ROTATE_180)
+            text = ''.join(c for c, _, _ in counter_line.read_line(eng, crop))
+            match = _ARROW_LINE.match(text)
+            if match:
+                return counter_line.Counter(match.group(1), '', 0., text,
+                    boxes[index], flip, None, bool(quarter))
+    return None
 
 
 def _verdict(counter, typed, digits, decimals):
@@ -176,8 +234,11 @@ def _check_wheels(img, counter, typed, digits, decimals, verdict):
 
     When the line was not read with confidence, the verifier still knows
     which digit to expect on each wheel: the window of the counter is cut
-    into equally spaced wheels (as many as read on the line, or one fewer
-    or more) and each wheel is given to the digit classifier.  It is a
+    into equally spaced wheels (as many as read on the line first, then
+    any other count of wheels.MIN_WHEELS to wheels.MAX_WHEELS, the nearest
+    first: the separators of a window read as 1s make a 5-wheel window
+    read 8 digits); a first cell the classifier reads as no digit (the
+    arrow) is dropped, and each wheel is given to the digit classifier.  It is a
     'match' when every integer wheel shows its expected digit with a
     probability of at least WHEEL_ACCEPT and WHEEL_RATIO times that of any
     other digit; a last wheel caught between two digits must have the
@@ -189,13 +250,18 @@ def _check_wheels(img, counter, typed, digits, decimals, verdict):
     gray = _digits_gray(img, counter)
     count = len(counter.digits) + len(counter.decimals)
     tried = set()
-    for size in (count, count - 1, count + 1):
-        if not wheels.MIN_WHEELS <= size <= wheels.MAX_WHEELS:
-            continue
+    # The count read first; the separators of a window read as 1s or a
+    # wheel missed may have made it wrong by more than one
+    for size in sorted(range(wheels.MIN_WHEELS, wheels.MAX_WHEELS + 1),
+            key=lambda size: (abs(size - count), size)):
         cells = wheels.fit_cells(gray, size)
         if len(cells) in tried:
             continue
         tried.add(len(cells))
+        if digit_classifier.probabilities(wheels.cell_crops(gray, cells))[
+                0].argmax() == digit_classifier.OTHER:
+            # The arrow before the wheels
+            cells = cells[1:]
         shown = len(cells) - _decimal_wheels(counter, len(cells), digits,
             decimals)
         expected = '%0*d' % (shown, typed)
@@ -263,9 +329,11 @@ def _read_wheels(img, counter):
 
     The window is cut into as many wheels as read on the line, or one fewer
     or more; the cut read with the most confidence is kept.  A leading
-    wheel that shows no digit (the arrow) is dropped.  A reading that could
-    as well be read upside down, or whose last wheel the template reader
-    sees rolling from another digit, has no confidence.
+    wheel that shows no digit (the arrow) is dropped.  A reading whose last
+    wheel the template reader sees rolling from another digit has no
+    confidence.  The way up is the counter line's (read both ways, see
+    counter.py): the wheels of most household meters (0, 1, 6, 8, 9) read
+    as well upside down, so the classifier cannot tell it.
     """
     gray = _digits_gray(img, counter)
     count = len(counter.digits) + len(counter.decimals)
@@ -289,13 +357,6 @@ def _read_wheels(img, counter):
         lower = digit_classifier.lower_digit(probabilities[:shown])
         digits = ''.join(str(int(p.argmax())) for p in lower)
         confidence = float(lower.max(axis=1).min())
-        turned = digit_classifier.lower_digit(digit_classifier.probabilities(
-                [cv2.rotate(c, cv2.ROTATE_180) for c in
-                    wheels.cell_crops(gray, cells[:shown])[::-1]]))
-        if float(turned.max(axis=1).min()) >= WHEEL_ACCEPT:
-            # The wheels read as well upside down (0, 1, 6, 8, 9): the
-            # line may have been taken the wrong way up
-            confidence = 0.
         last = probabilities[shown - 1]
         if last.argmax() < 10:
             # Read as a still digit while the template reader sees the

@@ -229,6 +229,20 @@ class OcrVerifyTestCase(unittest.TestCase):
                 self.assertEqual(
                     ocr.verify_counter(data, value).result, 'mismatch')
 
+    def test_arrow_line(self):
+        "Test a window whose first wheel reads as a letter still verifies"
+        # The recogniser reads the line as vp0257: no line reads as a
+        # counter, the wheels after the arrow show 00257
+        data = set_photo('meter-photos-cn', 'cn_train_4.jpg')
+        verdict = ocr.verify_counter(data, 257)
+        self.assertEqual(verdict.result, 'match', msg=verdict)
+        self.assertEqual(verdict.digits, '00257')
+        for wrong in wrong_values(257) + [2570, 25]:
+            with self.subTest(wrong=wrong):
+                self.assertEqual(
+                    ocr.verify_counter(data, wrong).result, 'unreadable')
+        self.assertEqual(ocr.read_counter(data).digits, '00257')
+
     def test_digits_given(self):
         "Test the meter's digits and decimals do not make a wrong match"
         data = set_photo('meter-photos-cn', 'cn_train_57.jpg')
