@@ -3,6 +3,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import List, NamedTuple, Optional
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
@@ -206,7 +207,8 @@ class Reading(Workflow, ModelSQL, ModelView):
         meter = Meter.__table__()
         cursor = Transaction().connection.cursor()
         result = {n: {r.id: None for r in readings} for n in names}
-        for sub_ids in grouped_slice([r.id for r in readings]):
+        for sub_ids in grouped_slice(
+                [r.id for r in readings], backend.MAX_QUERY_PARAMS):
             cursor.execute(*reading.join(meter,
                     condition=reading.meter == meter.id).select(
                     reading.id, meter.campus, meter.account,
@@ -236,7 +238,8 @@ class Reading(Workflow, ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         rows = []
         for sub_ids in grouped_slice(
-                [r.id for r in readings if r.id is not None and r.id >= 0]):
+                [r.id for r in readings if r.id is not None and r.id >= 0],
+                backend.MAX_QUERY_PARAMS):
             cursor.execute(*reading.select(
                     reading.id, reading.meter, reading.taken_at,
                     where=reading.id.in_(list(sub_ids))))

@@ -5,7 +5,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import List, NamedTuple, Optional
 
-from sql import For
+from sql import For, Null
 from sql.aggregate import Sum
 
 from trytond import backend
@@ -180,6 +180,10 @@ class Bill(Workflow, ModelSQL, ModelView):
                 Index(t, (t.end_date, Index.Range())),
                 Index(t, (t.state, Index.Equality(cardinality='low')),
                     where=t.state.in_(['draft', 'posted', 'partially_paid'])),
+                # The bill issued again for a cancelled one: few, but the
+                # deletion of any draft checks them among years of bills
+                Index(t, (t.replaces, Index.Range()),
+                    where=t.replaces != Null),
                 })
         cls._order = [('start_date', 'DESC'), ('id', 'DESC')]
         cls._transitions |= {
@@ -250,7 +254,8 @@ class Bill(Workflow, ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         rows = []
         for sub_ids in grouped_slice(
-                [b.id for b in bills if b.id is not None and b.id >= 0]):
+                [b.id for b in bills if b.id is not None and b.id >= 0],
+                backend.MAX_QUERY_PARAMS):
             cursor.execute(*bill.select(bill.id, bill.number, bill.account,
                     where=bill.id.in_(list(sub_ids))))
             rows.extend(cursor)
