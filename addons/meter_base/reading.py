@@ -3,10 +3,12 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import List, NamedTuple, Optional
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -61,10 +63,10 @@ class Reading(Workflow, ModelSQL, ModelView):
         states=_states)
     campus = fields.Function(
         fields.Many2One('meter.campus', "Campus"),
-        'on_change_with_campus', searcher='search_campus')
+        'get_meter_values', searcher='search_campus')
     account = fields.Function(
         fields.Many2One('meter.account', "Account"),
-        'on_change_with_account', searcher='search_account')
+        'get_meter_values', searcher='search_account')
     taken_at = fields.DateTime("Taken At", required=True, states=_states)
     value = fields.Numeric(
         "Value", digits=(16, 3), required=True,
@@ -121,6 +123,15 @@ class Reading(Workflow, ModelSQL, ModelView):
                     (t.id, Index.Range())),
                 Index(t, (t.state, Index.Equality(cardinality='low')),
                     where=t.state == 'draft'),
+                # The confirmed history of the meters as an import reads it
+                # (the previous reading, the recent use) from the index
+                # alone, rather than from rows spread over years of table
+                Index(t,
+                    (t.meter, Index.Range()),
+                    (t.taken_at, Index.Range()),
+                    include=[t.id, t.value, t.consumption,
+                        t.previous_taken_at],
+                    where=t.state == 'confirmed'),
                 })
         cls._transitions |= {
             ('draft', 'confirmed'),
@@ -187,6 +198,29 @@ class Reading(Workflow, ModelSQL, ModelView):
         return self.meter.account if self.meter else None
 
     @classmethod
+    def get_meter_values(cls, readings, names):
+        """Return the campus and account of the readings' meters: one
+        query for a page of readings, not a meter read per reading"""
+        pool = Pool()
+        Meter = pool.get('meter.meter')
+        reading = cls.__table__()
+        meter = Meter.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {n: {r.id: None for r in readings} for n in names}
+        for sub_ids in grouped_slice(
+                [r.id for r in readings], backend.MAX_QUERY_PARAMS):
+            cursor.execute(*reading.join(meter,
+                    condition=reading.meter == meter.id).select(
+                    reading.id, meter.campus, meter.account,
+                    where=reading.id.in_(list(sub_ids))))
+            for reading_id, campus, account in cursor:
+                if 'campus' in names:
+                    result['campus'][reading_id] = campus
+                if 'account' in names:
+                    result['account'][reading_id] = account
+        return result
+
+    @classmethod
     def search_campus(cls, name, clause):
         return [('meter.campus',) + tuple(clause[1:])]
 
@@ -194,8 +228,36 @@ class Reading(Workflow, ModelSQL, ModelView):
     def search_account(cls, name, clause):
         return [('meter.account',) + tuple(clause[1:])]
 
-    def get_rec_name(self, name):
-        return f'{self.meter.rec_name} @ {self.taken_at:%Y-%m-%d %H:%M}'
+    @classmethod
+    def get_rec_name(cls, readings, name):
+        """The meter and the time of the readings: their meters' names
+        are read at once for a page of readings"""
+        pool = Pool()
+        Meter = pool.get('meter.meter')
+        reading = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        rows = []
+        for sub_ids in grouped_slice(
+                [r.id for r in readings if r.id is not None and r.id >= 0],
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*reading.select(
+                    reading.id, reading.meter, reading.taken_at,
+                    where=reading.id.in_(list(sub_ids))))
+            rows.extend(cursor)
+        meters = {m['id']: m['rec_name'] for m in Meter.read(
+                list({m for _, m, _ in rows}), ['rec_name'])}
+        result = {}
+        for reading_id, meter, taken_at in rows:
+            if isinstance(taken_at, str):
+                taken_at = dt.datetime.fromisoformat(taken_at)
+            result[reading_id] = (
+                f'{meters[meter]} @ {taken_at:%Y-%m-%d %H:%M}')
+        # A reading not saved yet is named from its own values
+        for reading in readings:
+            if reading.id not in result:
+                result[reading.id] = (f'{reading.meter.rec_name} @ '
+                    f'{reading.taken_at:%Y-%m-%d %H:%M}')
+        return result
 
     @classmethod
     def search_rec_name(cls, name, clause):

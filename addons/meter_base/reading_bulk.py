@@ -435,21 +435,28 @@ class _Bulk:
             # know how many.
             self.execute('ANALYZE meter_reading')
         # The seed and the last reading are found by the index of the
-        # meter and date, not by reading the whole history of the meters
+        # meter and date, not by reading the whole history of the meters:
+        # the last one, which is the seed too unless the batch goes back
+        # before it (then only is the seed looked up on its own)
         self.execute(
             'CREATE TEMPORARY TABLE %(m)s AS '
             'WITH b AS (SELECT meter, MIN(taken_at) AS min_at, '
                     'MAX(taken_at) AS max_at '
                     'FROM %(s)s WHERE NOT dup GROUP BY meter), '
-            'h AS (SELECT b.meter AS meter, '
-                    '(SELECT MAX(r.taken_at) FROM meter_reading AS r '
-                        'WHERE r.meter = b.meter '
-                        'AND r.state = \'confirmed\' '
-                        'AND r.taken_at <= b.min_at) AS seed_at, '
+            'l AS (SELECT b.meter AS meter, b.min_at AS min_at, '
                     '(SELECT MAX(r.taken_at) FROM meter_reading AS r '
                         'WHERE r.meter = b.meter '
                         'AND r.state = \'confirmed\') AS last_at '
-                    'FROM b) '
+                    'FROM b), '
+            'h AS (SELECT l.meter AS meter, '
+                    'CASE WHEN l.last_at IS NULL '
+                        'OR l.last_at <= l.min_at THEN l.last_at '
+                    'ELSE (SELECT MAX(r.taken_at) FROM meter_reading AS r '
+                        'WHERE r.meter = l.meter '
+                        'AND r.state = \'confirmed\' '
+                        'AND r.taken_at <= l.min_at) END AS seed_at, '
+                    'l.last_at AS last_at '
+                    'FROM l) '
             'SELECT b.meter AS meter, b.min_at AS min_at, '
                 'b.max_at AS max_at, h.seed_at AS seed_at, '
                 'h.last_at AS last_at, mm.digits AS digits, '

@@ -5,7 +5,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import List, NamedTuple, Optional
 
-from sql import For
+from sql import For, Null
 from sql.aggregate import Sum
 
 from trytond import backend
@@ -180,6 +180,10 @@ class Bill(Workflow, ModelSQL, ModelView):
                 Index(t, (t.end_date, Index.Range())),
                 Index(t, (t.state, Index.Equality(cardinality='low')),
                     where=t.state.in_(['draft', 'posted', 'partially_paid'])),
+                # The bill issued again for a cancelled one: few, but the
+                # deletion of any draft checks them among years of bills
+                Index(t, (t.replaces, Index.Range()),
+                    where=t.replaces != Null),
                 })
         cls._order = [('start_date', 'DESC'), ('id', 'DESC')]
         cls._transitions |= {
@@ -235,14 +239,35 @@ class Bill(Workflow, ModelSQL, ModelView):
     def default_paid_amount(cls):
         return Decimal(0)
 
-    def get_amount_to_pay(self, name):
-        if self.state == 'cancelled':
-            return Decimal(0)
-        return (self.amount or 0) - (self.paid_amount or 0)
+    @classmethod
+    def get_amount_to_pay(cls, bills, name):
+        return {b.id: Decimal(0) if b.state == 'cancelled'
+            else (b.amount or 0) - (b.paid_amount or 0) for b in bills}
 
-    def get_rec_name(self, name):
-        number = self.number or f'({self.id})'
-        return f'{number} {self.account.rec_name}'
+    @classmethod
+    def get_rec_name(cls, bills, name):
+        """The number and the account of the bills: the accounts' names
+        are read at once for a page of bills"""
+        pool = Pool()
+        Account = pool.get('meter.account')
+        bill = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        rows = []
+        for sub_ids in grouped_slice(
+                [b.id for b in bills if b.id is not None and b.id >= 0],
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*bill.select(bill.id, bill.number, bill.account,
+                    where=bill.id.in_(list(sub_ids))))
+            rows.extend(cursor)
+        accounts = {a['id']: a['rec_name'] for a in Account.read(
+                list({a for _, _, a in rows}), ['rec_name'])}
+        result = {b: f'{n or f"({b})"} {accounts[a]}' for b, n, a in rows}
+        # A bill not saved yet is named from its own values
+        for bill in bills:
+            if bill.id not in result:
+                result[bill.id] = (f'{bill.number or f"({bill.id})"} '
+                    f'{bill.account.rec_name}')
+        return result
 
     @classmethod
     def search_rec_name(cls, name, clause):
@@ -395,11 +420,21 @@ class Bill(Workflow, ModelSQL, ModelView):
             with_ids=True)
         meters, usages, lines = [], [], []
         row_from_pricing = BillLine.row_from_pricing
+        # The description of a line depends on its type and tier only:
+        # translated once for the run, not once per line
+        descriptions = {}
+
+        def description(line):
+            key = line.kind, line.tier
+            if key not in descriptions:
+                descriptions[key] = BillLine.pricing_description(line)
+            return descriptions[key]
         for bill_id, bill in zip(ids, bills):
             meters.extend([bill_id, *m] for m in bill.meters)
             usages.extend([bill_id, *u] for u in bill.usages)
             lines.extend(
-                [bill_id] + row_from_pricing(line.kind, line.line, sequence)
+                [bill_id] + row_from_pricing(line.kind, line.line, sequence,
+                    description(line.line))
                 for sequence, line in enumerate(bill.lines, 1))
         bulk_write.insert(
             BillMeter, ['bill', *NewBillMeter._fields], meters)
@@ -657,10 +692,13 @@ class BillLine(ModelSQL, ModelView):
         'start_date', 'end_date']
 
     @classmethod
-    def row_from_pricing(cls, kind, line, sequence):
-        "Return the values of PRICING_COLUMNS for a pricing.BillLine"
+    def row_from_pricing(cls, kind, line, sequence, description=None):
+        """Return the values of PRICING_COLUMNS for a pricing.BillLine,
+        with its description when the caller has it already"""
+        if description is None:
+            description = cls.pricing_description(line)
         return [sequence, kind, line.kind, line.code, line.name,
-            cls.pricing_description(line), line.quantity, line.unit_price,
+            description, line.quantity, line.unit_price,
             line.amount, line.tier, line.start, line.end]
 
     @classmethod

@@ -357,7 +357,9 @@ class Run(Workflow, ModelSQL, ModelView):
         period = self.period
         start, end = period.start_date, period.end_date
         due_date = period.get_due_date()
-        pricings = {}
+        # Accounts of a tariff with the same usage and the same state of
+        # their previous bill get the same bill: each is priced once
+        pricings, carry_over, priced = {}, {}, {}
         bills, missing = [], []
         for account in gathered.accounts:
             kinds = defaultdict(lambda: Decimal(0))
@@ -371,19 +373,24 @@ class Run(Workflow, ModelSQL, ModelView):
                     break
                 if tariff.id not in pricings:
                     pricings[tariff.id] = tariff.get_pricing()
+                    carry_over[tariff.id] = tariff.carry_over
                 previous = gathered.previous.get(
                     (account.id, kind), NO_PREVIOUS)
-                try:
-                    result = pricing.compute_bill(
-                        pricings[tariff.id], start, end,
-                        kinds[kind].quantize(_USAGE_EXP),
-                        digits=USAGE_DIGITS,
-                        tier_usage=previous.tier_usage,
-                        tier_year=previous.tier_year,
-                        carried_quota=previous.carried if tariff.carry_over
-                        else 0)
-                except pricing.PricingError as exception:
-                    Tariff.raise_pricing_error(tariff, exception)
+                usage = kinds[kind].quantize(_USAGE_EXP)
+                carried = previous.carried if carry_over[tariff.id] else 0
+                key = (tariff.id, usage, previous.tier_usage,
+                    previous.tier_year, carried)
+                result = priced.get(key)
+                if result is None:
+                    try:
+                        result = priced[key] = pricing.compute_bill(
+                            pricings[tariff.id], start, end, usage,
+                            digits=USAGE_DIGITS,
+                            tier_usage=previous.tier_usage,
+                            tier_year=previous.tier_year,
+                            carried_quota=carried)
+                    except pricing.PricingError as exception:
+                        Tariff.raise_pricing_error(tariff, exception)
                 total += result.total
                 usages.append(NewBillUsage(kind, tariff.id, result.usage,
                         result.free_quantity, result.billable, result.total,

@@ -81,12 +81,17 @@ class Account(metaclass=PoolMeta):
         Payment = pool.get('meter.payment')
         totals = {m: Decimal(0) for m in months}
         year, month = map(int, months[0].split('-'))
-        for payment in Payment.search_read([
-                    ('account', '=', self.id),
-                    ('state', '=', 'posted'),
-                    ('date', '>=', dt.date(year, month, 1)),
-                    ], order=[], fields_names=['date', 'amount']):
-            key = payment['date'].strftime('%Y-%m')
+        # One query of two columns by the index of the account's payments
+        payment = Payment.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*payment.select(payment.date, payment.amount,
+                where=(payment.account == self.id)
+                & (payment.state == 'posted')
+                & (payment.date >= dt.date(year, month, 1))))
+        for date, amount in cursor:
+            if isinstance(date, str):
+                date = dt.date.fromisoformat(date)
+            key = date.strftime('%Y-%m')
             if key in totals:
-                totals[key] += payment['amount']
+                totals[key] += Decimal(str(amount))
         return totals

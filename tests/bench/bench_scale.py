@@ -26,9 +26,10 @@ the five-year database, prints::
     BENCH scale_dashboard_ms       the managers' dashboard (when it exists)
 
 The lists and the form are what sao asks over JSON-RPC of a real
-`trytond` (``search`` of the action's first tab with its order and the
-client's limit of 1000, ``search_count`` up to 100,000 for the pager when
-the page is full, ``search_count`` of the tabs that show a count, and
+`trytond` (``search`` of the action's first tab with its order and its
+limit, the client's 1000 when it has none, ``search_count`` up to 100
+times the limit for the pager when the page is full, ``search_count`` of
+the tabs that show a count, and
 ``read`` of the first 100 records with the fields of the view and their
 ``rec_name``), as a manager of two of the four campuses (finance and
 service desk, whose record rules limit them to their campuses); each
@@ -38,6 +39,15 @@ each thinking 0.5 to 1.5 s between requests, for BENCH_SECONDS (20 s).
 The billing run and the import run in process as in bench_billing.py and
 bench_import.py.  Uses the PostgreSQL of TRYTOND_DATABASE__URI when it
 points at one, otherwise a throwaway cluster (tests/pgcluster.py).
+
+To iterate on one generated database, point TRYTOND_DATABASE__URI at a
+cluster that outlives the run, name the database BENCH_SCALE_DATABASE
+and its filestore directory BENCH_SCALE_WORKDIR (both kept): the first
+run generates it and saves the baselines in the workdir; the next runs
+find it, update the modules when BENCH_SCALE_UPDATE is set (so that the
+database follows the code), remove what a previous run billed and
+imported, and measure again.  BENCH_SCALE_STEPS (``pages,billing,
+import``) chooses what they measure.
 """
 import base64
 import csv
@@ -307,15 +317,17 @@ def view_fields(client, model, view_id, view_type):
 
 
 def open_list(client, model, action):
-    """Open the list of action as sao does: search the first tab, count
-    for the pager when the page is full and for the tabs that show a
+    """Open the list of action as sao does: search the first tab (by
+    the action's limit or the client's 1000), count for the pager when
+    the page is full and for the tabs that show a
     count, read the first 100 records; return the ids found"""
     domain = action['domain']
     if action['tabs']:
         domain = ['AND', domain, action['tabs'][0][1]]
-    ids = client.model(model, 'search', domain, 0, 1000, action['order'])
-    if len(ids) == 1000:
-        client.model(model, 'search_count', domain, 0, 100000)
+    limit = action['limit'] or 1000
+    ids = client.model(model, 'search', domain, 0, limit, action['order'])
+    if len(ids) == limit:
+        client.model(model, 'search_count', domain, 0, limit * 100)
     for _, tab_domain, count in action['tabs']:
         if count:
             client.model(model, 'search_count',
@@ -345,7 +357,7 @@ def timed(function, *args):
 
 def actions(database):
     """Return what sao gets of the actions: {name: {'domain', 'order',
-    'tabs', 'views'}} decoded in the manager's context"""
+    'limit', 'tabs', 'views'}} decoded in the manager's context"""
     from trytond.pool import Pool
     from trytond.pyson import PYSONDecoder
     from trytond.transaction import Transaction
@@ -369,6 +381,7 @@ def actions(database):
                 'model': action.res_model,
                 'domain': decoder.decode(action.pyson_domain),
                 'order': order or None,
+                'limit': action.limit,
                 'tabs': tabs,
                 'views': action.views,
                 }
@@ -510,16 +523,24 @@ def measure_pages(database, ports):
 
 def main():
     os.environ['TRYTOND_WECHAT__SESSION_SECRET'] = SESSION_SECRET
-    os.environ['DB_NAME'] = 'bench_scale_%d' % int(time.time())
+    os.environ['DB_NAME'] = os.environ.get('BENCH_SCALE_DATABASE',
+        'bench_scale_%d' % int(time.time()))
     if not os.environ.get('BENCH_DB_CACHE'):
         os.environ.pop('DB_CACHE', None)
-    workdir = tempfile.mkdtemp(prefix='meter-scale-')
+    keep = os.environ.get('BENCH_SCALE_WORKDIR')
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+    workdir = keep or tempfile.mkdtemp(prefix='meter-scale-')
     os.environ['TRYTOND_DATABASE__PATH'] = workdir
     try:
         with postgresql() as uri:
-            figures = run(uri, workdir)
+            if keep and os.path.exists(os.path.join(workdir, BASELINES)):
+                figures = rerun(uri, workdir)
+            else:
+                figures = run(uri, workdir)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     for name, value in figures.items():
         if value is None:
             print(f'{name}: not measured yet (no dashboard model)')
@@ -527,6 +548,89 @@ def main():
             print('BENCH %s=%.2f' % (name, value))
         else:
             print('BENCH %s=%.1f' % (name, value))
+
+
+BASELINES = 'bench_scale_baselines.json'
+
+
+def rerun(uri, workdir):
+    """Measure again on the database generated by a previous run of the
+    same workdir: update its modules when asked, clear what the previous
+    run billed and imported"""
+    from trytond.pool import Pool
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+    with open(os.path.join(workdir, BASELINES)) as file:
+        saved = json.load(file)
+    start = time.perf_counter()
+    update = ['meter_field'] if os.environ.get('BENCH_SCALE_UPDATE') else None
+    Pool(DB_NAME).init(update=update, activatedeps=bool(update))
+    log('pool of %s ready in %.1fs' % (DB_NAME, time.perf_counter() - start))
+    billed = scale_data.billed_month(MONTHS)
+    with Transaction().start(DB_NAME, 0) as transaction:
+        cursor = transaction.connection.cursor()
+        cursor.execute('SELECT id FROM meter_billing_run')
+        for run_id, in cursor.fetchall():
+            clear_run(cursor, run_id)
+        cursor.execute(
+            'DELETE FROM meter_reading WHERE taken_at >= %s',
+            (billed + dt.timedelta(days=1),))
+        clear_imports(cursor)
+        transaction.commit()
+    vacuum(uri, DB_NAME)
+    steps = os.environ.get('BENCH_SCALE_STEPS', 'pages,billing,import')
+    figures = {}
+    if 'pages' in steps:
+        count = int(os.environ.get(
+                'BENCH_PROCESSES', os.cpu_count() or 1))
+        processes, ports = start_servers(DB_NAME, count)
+        try:
+            figures.update(measure_pages(DB_NAME, ports))
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(10)
+    if 'billing' in steps:
+        elapsed, _ = billing_run(DB_NAME, billed, saved['campuses'])
+        figures['scale_billing_run_s'] = elapsed
+        figures['scale_billing_run_ratio'] = elapsed / saved['one_month_run']
+    if 'import' in steps:
+        path = os.path.join(workdir, 'handheld.csv')
+        elapsed = import_file(DB_NAME, saved['format'], path, saved['rows'])
+        figures['scale_import_100k_s'] = elapsed
+        figures['scale_import_ratio'] = elapsed / saved['empty_import']
+    if 'scale_dashboard_ms' in figures:
+        figures['scale_dashboard_ms'] = figures.pop('scale_dashboard_ms')
+    return figures
+
+
+def clear_run(cursor, run_id):
+    """Remove the bills of the run, its missing meters and the run,
+    without the checks of the foreign keys (the bills that could refer
+    to them, by replaces, are years of rows without an index on it)"""
+    cursor.execute("SET LOCAL session_replication_role = replica")
+    bills = 'SELECT id FROM meter_bill WHERE run = %s'
+    for table in ['meter_bill_line', 'meter_bill_usage',
+            'meter_bill_meter', 'meter_prepaid_line']:
+        cursor.execute(
+            f'DELETE FROM {table} WHERE bill IN ({bills})', (run_id,))
+    cursor.execute('DELETE FROM meter_bill WHERE run = %s', (run_id,))
+    cursor.execute(
+        'DELETE FROM meter_billing_run_missing WHERE run = %s', (run_id,))
+    cursor.execute(
+        'DELETE FROM "meter_billing_run-meter_campus" WHERE run = %s',
+        (run_id,))
+    cursor.execute('DELETE FROM meter_billing_run WHERE id = %s', (run_id,))
+    cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+
+
+def clear_imports(cursor):
+    "Remove the import jobs and their rows"
+    cursor.execute(
+        "SELECT tablename FROM pg_tables WHERE tablename LIKE "
+        "'meter_import_job%%' ORDER BY tablename DESC")
+    for table, in cursor.fetchall():
+        cursor.execute(f'DELETE FROM "{table}"')
 
 
 def run(uri, workdir):
@@ -584,6 +688,10 @@ def run(uri, workdir):
     log('import into an empty table %.1fs' % empty_import)
     dashboard_ms = figures.pop('scale_dashboard_ms')
     figures['scale_dashboard_ms'] = dashboard_ms
+    with open(os.path.join(workdir, BASELINES), 'w') as file:
+        json.dump({'campuses': campuses, 'format': format_id, 'rows': rows,
+                'one_month_run': one_month_run,
+                'empty_import': empty_import}, file)
     return figures
 
 
