@@ -6,16 +6,21 @@ from decimal import Decimal
 
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, fields
+from trytond.model import Model, ModelSQL, ModelView, fields
 from trytond.modules.meter_base.configuration import to_utc
 from trytond.modules.meter_base.meter import KINDS
+from trytond.modules.meter_billing import bulk_write
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import LossError
 
+# The columns of a loss that compute() writes
+COLUMNS = ('period', 'meter', 'campus', 'location', 'kind', 'start_date',
+    'end_date', 'main_usage', 'sub_usage', 'sub_count', 'difference', 'share',
+    'threshold', 'flagged', 'complete')
 # The share of its main meter's use a building may lose by default (%)
 DEFAULT_THRESHOLD = Decimal(5)
 USAGE = Decimal('0.001')
@@ -168,14 +173,13 @@ class Loss(ModelSQL, ModelView):
     def compute(cls, periods):
         """Compute the losses of periods again, for every main meter
         (a meter with sub-meters), set-based: one query of the meters, one
-        of their confirmed readings, one insert"""
+        of their confirmed readings, the rows that changed written in bulk"""
         pool = Pool()
         Meter = pool.get('meter.meter')
         Reading = pool.get('meter.reading')
         Location = pool.get('meter.location')
         Configuration = pool.get('meter.configuration')
         cursor = Transaction().connection.cursor()
-        table = cls.__table__()
         meter = Meter.__table__()
         main = Meter.__table__()
         location = Location.__table__()
@@ -183,8 +187,6 @@ class Loss(ModelSQL, ModelView):
         if not periods:
             return
         zone = Configuration.tzinfo()
-        cursor.execute(*table.delete(
-                where=table.period.in_([p.id for p in periods])))
 
         cursor.execute(*meter.join(main,
                 condition=meter.parent_meter == main.id
@@ -199,6 +201,7 @@ class Loss(ModelSQL, ModelView):
             mains[main_id] = (campus, location_id, kind, threshold)
             subs[main_id].append(sub)
         if not mains:
+            cls._store(periods, [])
             return
         ids = list(mains) + [s for v in subs.values() for s in v]
         first = min(p.start_date for p in periods)
@@ -217,13 +220,6 @@ class Loss(ModelSQL, ModelView):
                 order_by=[reading.meter, reading.taken_at, reading.id]))
         history = cumulate(cursor)
 
-        now = dt.datetime.now()
-        user = Transaction().user
-        columns = [table.create_uid, table.create_date, table.period,
-            table.meter, table.campus, table.location, table.kind,
-            table.start_date, table.end_date, table.main_usage,
-            table.sub_usage, table.sub_count, table.difference, table.share,
-            table.threshold, table.flagged, table.complete]
         values = []
         for period in periods:
             start = to_utc(dt.datetime.combine(period.start_date, dt.time()),
@@ -244,13 +240,58 @@ class Loss(ModelSQL, ModelView):
                 if threshold is None:
                     threshold = DEFAULT_THRESHOLD
                 threshold = Decimal(str(threshold))
-                values.append([user, now, period.id, main_id, campus,
+                values.append(dict(zip(COLUMNS, [period.id, main_id, campus,
                         location_id, kind, period.start_date,
                         period.end_date, used.quantize(USAGE),
                         sub_used.quantize(USAGE), len(subs[main_id]),
                         difference.quantize(USAGE), share, threshold,
-                        share > threshold, complete])
-        cursor.execute(*table.insert(columns, values))
+                        share > threshold, complete])))
+        cls._store(periods, values)
+
+    @classmethod
+    def _store(cls, periods, values):
+        """Make the losses of periods those of values: a row that did not
+        change is left as it is, so that computing again changes nothing"""
+        # Every campus's losses, whoever computes them
+        with without_check_access():
+            existing = {(l.period.id, l.meter.id): l for l in cls.search([
+                        ('period', 'in', [p.id for p in periods])])}
+        to_create, to_write = [], []
+        for value in values:
+            loss = existing.pop((value['period'], value['meter']), None)
+            if loss is None:
+                to_create.append(value)
+            elif loss.differs(value):
+                to_write.append((loss.id, value))
+        if existing:
+            with without_check_access():
+                cls.delete(list(existing.values()))
+        bulk_write.insert(cls, COLUMNS,
+            [[v[c] for c in COLUMNS] for v in to_create])
+        bulk_write.update(cls, COLUMNS,
+            [[i] + [v[c] for c in COLUMNS] for i, v in to_write])
+
+    def differs(self, value):
+        "Whether value (of compute) differs from what the loss holds"
+        for name in COLUMNS:
+            old, new = getattr(self, name), value[name]
+            if isinstance(old, Model):
+                old = old.id
+            if isinstance(old, Decimal) and new is not None:
+                new = Decimal(new)
+            if old != new:
+                return True
+        return False
+
+    @classmethod
+    def compute_closed(cls):
+        """Run by the cron: the losses of the last closed billing period,
+        computed again (what has not changed stays as it was)"""
+        Period = Pool().get('meter.billing.period')
+        periods = Period.search([('state', '=', 'closed')],
+            order=[('end_date', 'DESC'), ('id', 'DESC')], limit=1)
+        cls.compute(periods)
+        return periods
 
     @classmethod
     def flagged_count(cls, domain=None):

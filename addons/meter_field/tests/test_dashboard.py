@@ -153,6 +153,58 @@ class DashboardTestCase(unittest.TestCase):
         self.assertFalse(loss.flagged)
 
     @with_transaction()
+    def test_loss_cron(self):
+        "The cron computes the last closed period once: again changes nothing"
+        pool = Pool()
+        Period = pool.get('meter.billing.period')
+        Loss = pool.get('meter.loss')
+        Cron = pool.get('ir.cron')
+        east, west, main, (s1, s2, _) = set_up()
+        march, april = Period.create([{'name': '2026-03',
+                    'start_date': dt.date(2026, 3, 1),
+                    'end_date': dt.date(2026, 3, 31)}, {'name': '2026-04',
+                    'start_date': dt.date(2026, 4, 1),
+                    'end_date': dt.date(2026, 4, 30)}])
+        read(main, 0, local(dt.date(2026, 3, 1)))
+        read(main, 1000, local(dt.date(2026, 4, 1)))
+        read(main, 1500, local(dt.date(2026, 5, 1)))
+        for meter, values in [(s1, (0, 400, 800)), (s2, (0, 500, 600))]:
+            read(meter, values[0], local(dt.date(2026, 3, 1)))
+            read(meter, values[1], local(dt.date(2026, 4, 1)))
+            read(meter, values[2], local(dt.date(2026, 5, 1)))
+        # Nothing closed: nothing computed
+        self.assertEqual(Loss.compute_closed(), [])
+        self.assertEqual(Loss.search([]), [])
+        Period.close([march])
+        cron, = Cron.search([('method', '=', 'meter.loss|compute_closed')])
+        Cron.run_once([cron])
+        loss, = Loss.search([])
+        self.assertEqual((loss.period, loss.main_usage, loss.sub_usage,
+                loss.difference), (march, Decimal(1000), Decimal(900),
+                Decimal(100)))
+        # Again: the same row, not written
+        before = Loss.read([loss.id], ['write_date', 'create_date'])
+        Cron.run_once([cron])
+        self.assertEqual(Loss.search([]), [loss])
+        self.assertEqual(
+            Loss.read([loss.id], ['write_date', 'create_date']), before)
+        # April closed: its losses are the last closed period's, March's
+        # stay
+        Period.close([april])
+        Loss.compute_closed()
+        self.assertEqual(
+            {(l.period, l.difference) for l in Loss.search([])},
+            {(march, Decimal(100)), (april, Decimal(0))})
+        # The building's threshold changed: the row is updated in place
+        april_loss, = Loss.search([('period', '=', april.id)])
+        self.assertEqual(april_loss.threshold, Decimal(8))
+        main.location.loss_threshold = Decimal(3)
+        main.location.save()
+        Loss.compute_closed()
+        self.assertEqual(Loss(april_loss.id).threshold, Decimal(3))
+        self.assertEqual(len(Loss.search([])), 2)
+
+    @with_transaction()
     def test_loss_incomplete(self):
         "A period past the last readings is computed but not complete"
         pool = Pool()
