@@ -1,18 +1,22 @@
 """Integration settings (数据管理): the connections to the services outside
 
-The WeChat account, the energy platforms and the collectors are set in
-their own forms, gathered under one menu.  Their secrets are write-only:
+The WeChat account, the text messages (SMS), the energy platforms, the
+collectors and the billing system's exchange are set in their own forms,
+gathered under one menu.  Their secrets are write-only:
 the stored field may be neither read nor written by any user (a field
 access of no group, so not by the administrators either); the form shows
 a password input that writes it and tells only whether it is set.  Each
 connection has a test button that tries it for real and records the
 outcome, or shows the exact error."""
 import datetime as dt
+import secrets
 
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.modules.meter_devices.bus import polling
 from trytond.modules.meter_wechat.client import WeChatApiError
+from trytond.modules.meter_wechat.routes import sms_message
+from trytond.modules.meter_wechat.sms import SmsError, normalize_phone
 from trytond.pool import PoolMeta
 from trytond.transaction import without_check_access
 
@@ -55,20 +59,21 @@ class WriteOnlySecretsMixin:
         with without_check_access():
             return bool(getattr(self, name[:-len('_set')]))
 
-    def _test_passed(self):
+    def _test_passed(self, status=None):
         with without_check_access():
             self.write([self], {
-                    'connection_status': gettext(
+                    'connection_status': status or gettext(
                         'meter_field.msg_connection_test_passed'),
                     'connection_tested_at': dt.datetime.now(),
                     })
 
     def _test_failed(self, error):
+        with without_check_access():
+            hidden = [getattr(self, s) for s in self._secrets.values()]
         raise ConnectionTestError(gettext(
                 'meter_field.msg_connection_test_failed',
                 connection=self.rec_name,
-                error=_redact(str(error), [
-                        getattr(self, s) for s in self._secrets.values()])))
+                error=_redact(str(error), hidden)))
 
 
 def _secret_fields(string):
@@ -174,3 +179,59 @@ class Collector(WriteOnlySecretsMixin, metaclass=PoolMeta):
                         exception))
             port.close()
             collector._test_passed()
+
+
+class SmsConfiguration(WriteOnlySecretsMixin, metaclass=PoolMeta):
+    __name__ = 'meter.sms.configuration'
+    _secrets = {'access_key_secret_input': 'access_key_secret'}
+    access_key_secret_input, access_key_secret_set = _secret_fields(
+        "AccessKey Secret")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'test_connection': {},
+                })
+
+    def get_rec_name(self, name):
+        return gettext('meter_field.msg_connection_sms')
+
+    @classmethod
+    @ModelView.button
+    def test_connection(cls, configurations):
+        """Send a verification code to the test number through the
+        provider the residents' codes go through"""
+        for configuration in configurations:
+            if not configuration.test_phone:
+                raise ConnectionTestError(gettext(
+                        'meter_field.msg_connection_sms_no_phone'))
+            try:
+                with without_check_access():
+                    provider = configuration.get_provider()
+            except ValueError as exception:
+                # A provider lacking a key, or unknown
+                configuration._test_failed(gettext(
+                        'meter_field.msg_connection_sms_not_set',
+                        error=exception))
+            code = '%06d' % secrets.randbelow(10 ** 6)
+            try:
+                provider.send(
+                    configuration.test_phone, 'verification', {'code': code})
+            except SmsError as exception:
+                configuration._test_failed(sms_error(exception))
+            configuration._test_passed(gettext(
+                    'meter_field.msg_connection_sms_sent',
+                    phone=normalize_phone(configuration.test_phone),
+                    code=code))
+
+
+def sms_error(exception):
+    """The translated message of an SmsError followed by what the provider
+    said (its code and message) or why it could not be reached"""
+    said = [exception.details.get(k) for k in [
+            'provider_code', 'provider_message', 'reason']]
+    text = sms_message(exception)
+    if any(said):
+        text += ' (%s)' % ': '.join(str(s) for s in said if s)
+    return text
