@@ -4,15 +4,16 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
+from sql import Column
 
 from trytond.i18n import gettext
-from trytond.model import Model, ModelSQL, ModelView, fields
+from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.meter_base.configuration import to_utc
 from trytond.modules.meter_base.meter import KINDS
 from trytond.modules.meter_billing import bulk_write
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import LossError
@@ -62,6 +63,17 @@ def period_use(readings, start, end):
     if begin is None:
         return Decimal(0), False
     return finish - begin, begin_ok and finish_ok
+
+
+def differs(old, new):
+    "Whether the value old read from the database differs from new"
+    if isinstance(new, Decimal) and old is not None:
+        old = Decimal(str(old))
+    elif isinstance(new, bool):
+        old = bool(old)
+    elif isinstance(new, dt.date) and isinstance(old, str):
+        old = dt.date.fromisoformat(old)
+    return old != new
 
 
 def cumulate(rows):
@@ -252,36 +264,29 @@ class Loss(ModelSQL, ModelView):
     def _store(cls, periods, values):
         """Make the losses of periods those of values: a row that did not
         change is left as it is, so that computing again changes nothing"""
-        # Every campus's losses, whoever computes them
-        with without_check_access():
-            existing = {(l.period.id, l.meter.id): l for l in cls.search([
-                        ('period', 'in', [p.id for p in periods])])}
+        # Every campus's losses, whoever computes them, read as rows: the
+        # cron compares them all
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                *[Column(table, c) for c in COLUMNS],
+                where=table.period.in_([p.id for p in periods])))
+        existing = {(row[1], row[2]): row for row in cursor}
         to_create, to_write = [], []
         for value in values:
-            loss = existing.pop((value['period'], value['meter']), None)
-            if loss is None:
+            row = existing.pop((value['period'], value['meter']), None)
+            if row is None:
                 to_create.append(value)
-            elif loss.differs(value):
-                to_write.append((loss.id, value))
+            elif any(differs(old, value[c])
+                    for c, old in zip(COLUMNS, row[1:])):
+                to_write.append((row[0], value))
         if existing:
-            with without_check_access():
-                cls.delete(list(existing.values()))
+            cursor.execute(*table.delete(where=table.id.in_(
+                        [r[0] for r in existing.values()])))
         bulk_write.insert(cls, COLUMNS,
             [[v[c] for c in COLUMNS] for v in to_create])
         bulk_write.update(cls, COLUMNS,
             [[i] + [v[c] for c in COLUMNS] for i, v in to_write])
-
-    def differs(self, value):
-        "Whether value (of compute) differs from what the loss holds"
-        for name in COLUMNS:
-            old, new = getattr(self, name), value[name]
-            if isinstance(old, Model):
-                old = old.id
-            if isinstance(old, Decimal) and new is not None:
-                new = Decimal(new)
-            if old != new:
-                return True
-        return False
 
     @classmethod
     def compute_closed(cls):
