@@ -90,7 +90,6 @@ class ExchangeColumn(sequence_ordered(), ModelSQL, ModelView):
             ], "File", required=True)
     file_string = file.translated('file')
     column = fields.Selection(COLUMNS, "Column", required=True)
-    column_string = column.translated('column')
     header = fields.Char("Header", required=True,
         help="The column's header as the billing system reads it.")
 
@@ -119,6 +118,7 @@ class ExchangeColumn(sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def validate_fields(cls, columns, field_names):
         super().validate_fields(columns, field_names)
+        labels = dict(cls.fields_get(['column'])['column']['selection'])
         for column in columns:
             keys = {c.key for c in (billing_system.BILL_COLUMNS
                     if column.file == 'bills'
@@ -126,7 +126,7 @@ class ExchangeColumn(sequence_ordered(), ModelSQL, ModelView):
             if column.column not in keys:
                 raise ExchangeColumnError(gettext(
                         'meter_billing.msg_exchange_column_file',
-                        column=column.column_string,
+                        column=labels[column.column],
                         file=column.file_string))
 
 
