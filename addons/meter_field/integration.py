@@ -2,12 +2,12 @@
 
 The WeChat account, the text messages (SMS), the energy platforms, the
 collectors and the billing system's exchange are set in their own forms,
-gathered under one menu.  Their secrets are write-only:
-the stored field may be neither read nor written by any user (a field
-access of no group, so not by the administrators either); the form shows
-a password input that writes it and tells only whether it is set.  Each
-connection has a test button that tries it for real and records the
-outcome, or shows the exact error."""
+gathered under one menu.  Their secrets are write-only: the stored field
+may be neither read nor written by any user (a field access of no group,
+so not by the administrators either); the form shows a password input
+that writes it and tells only whether it is set.  Each connection has a
+test button that tries it for real and records the outcome, or shows the
+exact error."""
 import datetime as dt
 import os
 import secrets
