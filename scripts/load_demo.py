@@ -344,6 +344,31 @@ def set_up_payee(pool):
     return True
 
 
+def set_up_integration(pool):
+    """数据管理: the SMS settings with the log provider and a test number
+    (its 测试连接 writes the code to the server's log), and the billing
+    system's layout of the bills (its headers); tell if they were set"""
+    Sms = pool.get('meter.sms.configuration')
+    Exchange = pool.get('meter.billing.exchange')
+    sms = Sms(1)
+    if sms.test_phone:
+        return False
+    Sms.write([sms], {
+            'provider': 'log',
+            'sign_name': "水电保障中心",
+            'template_verification': 'SMS_000001',
+            'test_phone': '13800138000',
+            })
+    Exchange.write([Exchange(1)], {'columns': [('create', [
+                        {'file': 'bills', 'column': column, 'header': header,
+                            'sequence': sequence}
+                        for sequence, (column, header) in enumerate([
+                                ('account', "用户编号"), ('meter', "表号"),
+                                ('month', "计费月份"), ('usage', "本期用量"),
+                                ('amount', "应收金额")], 1)])]})
+    return True
+
+
 def set_up_labels(pool):
     """The labels' settings: the centre's name, the public base URL of the
     demo server (a phone on the same network would need the machine's own
@@ -1151,6 +1176,7 @@ def load_once(pool):
         added |= set_up_field_work(pool)
         added |= set_up_installation(pool, campuses)
         added |= set_up_labels(pool)
+        added |= set_up_integration(pool)
         added |= set_up_field_reports(pool, campuses)
         added |= set_up_rounds(pool, campuses)
         added |= set_up_bluetooth(pool)
@@ -1176,6 +1202,7 @@ def load_once(pool):
     set_up_field_work(pool)
     set_up_installation(pool, campuses)
     set_up_labels(pool)
+    set_up_integration(pool)
     set_up_field_reports(pool, campuses)
     set_up_rounds(pool, campuses)
     set_up_bluetooth(pool)

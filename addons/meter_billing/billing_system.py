@@ -5,20 +5,129 @@ export of bills and payments as XLSX and the history of the months it
 billed, imported from its exports.  The files themselves are read and
 written by rules/billing_system.py."""
 import io
+import os
 
 from sql import Column
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.model import (
+    Index, ModelSingleton, ModelSQL, ModelView, Unique, fields,
+    sequence_ordered)
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import bulk_write
-from .exceptions import HistoryImportError
+from .exceptions import (
+    ExchangeColumnError, ExchangeDirectoryError, HistoryImportError)
 from .rules import billing_system
+
+
+# The columns of the files, as the fields of the export name them
+COLUMNS = [
+    ('number', "Bill Number"),
+    ('receipt', "Receipt Number"),
+    ('date', "Payment Date"),
+    ('account', "Account"),
+    ('name', "Account Name"),
+    ('meter', "Meter"),
+    ('campus', "Campus"),
+    ('month', "Month"),
+    ('previous_reading', "Previous Reading"),
+    ('reading', "Reading"),
+    ('usage', "Usage"),
+    ('amount', "Amount"),
+    ('due_date', "Due Date"),
+    ('method', "Payment Method"),
+    ('reference', "Reference"),
+    ]
+
+
+class Exchange(ModelSingleton, ModelSQL, ModelView):
+    """The exchange of files with the billing system (收费系统接口): the
+    directory the exports are written to and the layout of their columns"""
+    __name__ = 'meter.billing.exchange'
+    directory = fields.Char(
+        "Exchange Directory",
+        help="A directory of the server (or a share mounted on it) where "
+        "the exports are also written for the billing system to read; "
+        "empty to download them only.")
+    columns = fields.One2Many(
+        'meter.billing.exchange.column', 'exchange', "Columns",
+        help="The columns of the files in the billing system's order and "
+        "under its headers; all the columns under their own headers for a "
+        "file without any.")
+    sample = fields.Binary(
+        "Sample History File", filename='sample_name',
+        help="A history file exported by the billing system, read by the "
+        "connection test.")
+    sample_name = fields.Char("Sample File Name")
+
+    def mapping(self, what):
+        "The (column, header) of the file what, [] for its own layout"
+        return [(c.column, c.header) for c in self.columns if c.file == what]
+
+    def write_file(self, filename, data):
+        "Write data as filename in the exchange directory, if there is one"
+        if self.directory:
+            path = os.path.join(self.directory, filename)
+            with open(path, 'wb') as file:
+                file.write(data)
+            return path
+
+
+class ExchangeColumn(sequence_ordered(), ModelSQL, ModelView):
+    "A column of a file for the billing system, under its header"
+    __name__ = 'meter.billing.exchange.column'
+    exchange = fields.Many2One(
+        'meter.billing.exchange', "Exchange", required=True,
+        ondelete='CASCADE')
+    file = fields.Selection([
+            ('bills', "Bills"),
+            ('payments', "Payments"),
+            ], "File", required=True)
+    file_string = file.translated('file')
+    column = fields.Selection(COLUMNS, "Column", required=True)
+    header = fields.Char("Header", required=True,
+        help="The column's header as the billing system reads it.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints = [
+            ('file_column_unique', Unique(t, t.exchange, t.file, t.column),
+                'meter_billing.msg_exchange_column_unique'),
+            ]
+
+    @classmethod
+    def default_file(cls):
+        return 'bills'
+
+    @fields.depends('column', 'file', 'header')
+    def on_change_column(self):
+        "The billing system's usual header, to start from"
+        columns = (billing_system.BILL_COLUMNS if self.file == 'bills'
+            else billing_system.PAYMENT_COLUMNS)
+        for column in columns:
+            if column.key == self.column and not self.header:
+                self.header = column.header
+
+    @classmethod
+    def validate_fields(cls, columns, field_names):
+        super().validate_fields(columns, field_names)
+        labels = dict(cls.fields_get(['column'])['column']['selection'])
+        for column in columns:
+            keys = {c.key for c in (billing_system.BILL_COLUMNS
+                    if column.file == 'bills'
+                    else billing_system.PAYMENT_COLUMNS)}
+            if column.column not in keys:
+                raise ExchangeColumnError(gettext(
+                        'meter_billing.msg_exchange_column_file',
+                        column=labels[column.column],
+                        file=column.file_string))
 
 
 class ExportStart(ModelView):
@@ -59,23 +168,35 @@ class Export(Wizard):
             ])
 
     def transition_export(self):
+        Exchange = Pool().get('meter.billing.exchange')
+        exchange = Exchange(1)
         period = self.start.period
+        what = self.start.what
         output = io.BytesIO()
-        if self.start.what == 'bills':
+        if what == 'bills':
             count = billing_system.write_bills_xlsx(
-                self.bill_rows(period), output)
+                self.bill_rows(period), output, exchange.mapping(what))
         else:
             count = billing_system.write_payments_xlsx(
-                self.payment_rows(period), output)
+                self.payment_rows(period), output, exchange.mapping(what))
         self._file = output.getvalue()
         self._count = count
+        try:
+            exchange.write_file(self.filename(), self._file)
+        except OSError as exception:
+            raise ExchangeDirectoryError(gettext(
+                    'meter_billing.msg_exchange_directory',
+                    directory=exchange.directory,
+                    error=exception.strerror or exception)) from exception
         return 'result'
+
+    def filename(self):
+        return '%s-%s.xlsx' % (self.start.what, self.start.period.rec_name)
 
     def default_result(self, fields):
         return {
             'file': self._file,
-            'filename': '%s-%s.xlsx' % (
-                self.start.what, self.start.period.rec_name),
+            'filename': self.filename(),
             'count': self._count,
             }
 

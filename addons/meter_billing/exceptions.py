@@ -46,3 +46,11 @@ class AccountImportError(UserError):
 
 class PaymentGatewayError(UserError):
     pass
+
+
+class ExchangeColumnError(ValidationError):
+    "A column of the billing system's files that its file has not"
+
+
+class ExchangeDirectoryError(UserError):
+    "The exchange directory that could not be written"

@@ -1,19 +1,26 @@
 """Integration settings (数据管理): the connections to the services outside
 
-The WeChat account, the energy platforms and the collectors are set in
-their own forms, gathered under one menu.  Their secrets are write-only:
-the stored field may be neither read nor written by any user (a field
-access of no group, so not by the administrators either); the form shows
-a password input that writes it and tells only whether it is set.  Each
-connection has a test button that tries it for real and records the
-outcome, or shows the exact error."""
+The WeChat account, the text messages (SMS), the energy platforms, the
+collectors and the billing system's exchange are set in their own forms,
+gathered under one menu.  Their secrets are write-only: the stored field
+may be neither read nor written by any user (a field access of no group,
+so not by the administrators either); the form shows a password input
+that writes it and tells only whether it is set.  Each connection has a
+test button that tries it for real and records the outcome, or shows the
+exact error."""
 import datetime as dt
+import os
+import secrets
+import tempfile
 
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
+from trytond.modules.meter_billing.rules import billing_system
 from trytond.modules.meter_devices.bus import polling
 from trytond.modules.meter_wechat.client import WeChatApiError
-from trytond.pool import PoolMeta
+from trytond.modules.meter_wechat.routes import sms_message
+from trytond.modules.meter_wechat.sms import SmsError, normalize_phone
+from trytond.pool import Pool, PoolMeta
 from trytond.transaction import without_check_access
 
 from .exceptions import ConnectionTestError
@@ -55,20 +62,21 @@ class WriteOnlySecretsMixin:
         with without_check_access():
             return bool(getattr(self, name[:-len('_set')]))
 
-    def _test_passed(self):
+    def _test_passed(self, status=None):
         with without_check_access():
             self.write([self], {
-                    'connection_status': gettext(
+                    'connection_status': status or gettext(
                         'meter_field.msg_connection_test_passed'),
                     'connection_tested_at': dt.datetime.now(),
                     })
 
     def _test_failed(self, error):
+        with without_check_access():
+            hidden = [getattr(self, s) for s in self._secrets.values()]
         raise ConnectionTestError(gettext(
                 'meter_field.msg_connection_test_failed',
                 connection=self.rec_name,
-                error=_redact(str(error), [
-                        getattr(self, s) for s in self._secrets.values()])))
+                error=_redact(str(error), hidden)))
 
 
 def _secret_fields(string):
@@ -174,3 +182,143 @@ class Collector(WriteOnlySecretsMixin, metaclass=PoolMeta):
                         exception))
             port.close()
             collector._test_passed()
+
+
+class SmsConfiguration(WriteOnlySecretsMixin, metaclass=PoolMeta):
+    __name__ = 'meter.sms.configuration'
+    _secrets = {'access_key_secret_input': 'access_key_secret'}
+    access_key_secret_input, access_key_secret_set = _secret_fields(
+        "AccessKey Secret")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'test_connection': {},
+                })
+
+    def get_rec_name(self, name):
+        return gettext('meter_field.msg_connection_sms')
+
+    @classmethod
+    @ModelView.button
+    def test_connection(cls, configurations):
+        """Send a verification code to the test number through the
+        provider the residents' codes go through"""
+        for configuration in configurations:
+            if not configuration.test_phone:
+                raise ConnectionTestError(gettext(
+                        'meter_field.msg_connection_sms_no_phone'))
+            try:
+                with without_check_access():
+                    provider = configuration.get_provider()
+            except ValueError as exception:
+                # A provider lacking a key, or unknown
+                configuration._test_failed(gettext(
+                        'meter_field.msg_connection_sms_not_set',
+                        error=exception))
+            code = '%06d' % secrets.randbelow(10 ** 6)
+            try:
+                provider.send(
+                    configuration.test_phone, 'verification', {'code': code})
+            except SmsError as exception:
+                configuration._test_failed(sms_error(exception))
+            configuration._test_passed(gettext(
+                    'meter_field.msg_connection_sms_sent',
+                    phone=normalize_phone(configuration.test_phone),
+                    code=code))
+
+
+def sms_error(exception):
+    """The translated message of an SmsError followed by what the provider
+    said (its code and message) or why it could not be reached"""
+    said = [exception.details.get(k) for k in [
+            'provider_code', 'provider_message', 'reason']]
+    text = sms_message(exception)
+    if any(said):
+        text += ' (%s)' % ': '.join(str(s) for s in said if s)
+    return text
+
+
+class BillingExchange(WriteOnlySecretsMixin, metaclass=PoolMeta):
+    __name__ = 'meter.billing.exchange'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'test_connection': {},
+                })
+
+    def get_rec_name(self, name):
+        return gettext('meter_field.msg_connection_billing')
+
+    @classmethod
+    @ModelView.button
+    def test_connection(cls, exchanges):
+        """Write and remove a file in the exchange directory, check that the
+        files hold the columns the billing system needs and read the
+        sample history file; every problem is reported"""
+        Column = Pool().get('meter.billing.exchange.column')
+        selection = Column.fields_get(['file', 'column'])
+        files = dict(selection['file']['selection'])
+        labels = dict(selection['column']['selection'])
+        for exchange in exchanges:
+            problems = []
+            if exchange.directory:
+                error = probe_directory(exchange.directory)
+                if error:
+                    problems.append(gettext(
+                            'meter_field.msg_connection_billing_directory',
+                            directory=exchange.directory, error=error))
+            for what in ['bills', 'payments']:
+                missing = billing_system.missing_columns(
+                    what, exchange.mapping(what))
+                if missing:
+                    problems.append(gettext(
+                            'meter_field.msg_connection_billing_columns',
+                            file=files[what],
+                            columns='、'.join(labels[k] for k in missing)))
+            if exchange.sample:
+                error = sample_error(exchange.sample, exchange.sample_name)
+                if error:
+                    problems.append(error)
+            if problems:
+                exchange._test_failed(' '.join(problems))
+            exchange._test_passed()
+
+
+def probe_directory(directory):
+    """Return why a file can not be written to directory and removed, or
+    None when it can"""
+    if not os.path.isdir(directory):
+        return gettext('meter_field.msg_connection_billing_no_directory')
+    try:
+        with tempfile.NamedTemporaryFile(
+                dir=directory, prefix='.meter-probe-'):
+            pass
+    except OSError as exception:
+        return exception.strerror or str(exception)
+
+
+def sample_error(data, filename):
+    """Return the first problem of the sample history file as the history
+    import shows it, or None when every row reads"""
+    filename = filename or 'history'
+    try:
+        result = billing_system.read_history(data, filename)
+    except billing_system.ExchangeError as exception:
+        return gettext('meter_billing.msg_history_file', filename=filename,
+            error=gettext(
+                'meter_billing.msg_history_error_' + exception.code,
+                **exception.params))
+    if result.errors:
+        error = result.errors[0]
+        return gettext('meter_field.msg_connection_billing_sample',
+            filename=filename,
+            row=gettext('meter_billing.msg_history_row', row=error.row),
+            error=gettext('meter_billing.msg_history_error_' + error.code,
+                **error.params))
+    if not result.rows:
+        return gettext('meter_field.msg_connection_billing_sample_empty',
+            filename=filename)

@@ -29,6 +29,9 @@ class Cron(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.method.selection.append(
-            ('meter.field.route|generate_month',
-                "Make the Reading Rounds of the Month"))
+        cls.method.selection.extend([
+                ('meter.field.route|generate_month',
+                    "Make the Reading Rounds of the Month"),
+                ('meter.loss|compute_closed',
+                    "Compute the Losses of the Last Closed Period"),
+                ])

@@ -4,11 +4,13 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
+from sql import Column
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.meter_base.configuration import to_utc
 from trytond.modules.meter_base.meter import KINDS
+from trytond.modules.meter_billing import bulk_write
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
@@ -16,6 +18,10 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import LossError
 
+# The columns of a loss that compute() writes
+COLUMNS = ('period', 'meter', 'campus', 'location', 'kind', 'start_date',
+    'end_date', 'main_usage', 'sub_usage', 'sub_count', 'difference', 'share',
+    'threshold', 'flagged', 'complete')
 # The share of its main meter's use a building may lose by default (%)
 DEFAULT_THRESHOLD = Decimal(5)
 USAGE = Decimal('0.001')
@@ -57,6 +63,17 @@ def period_use(readings, start, end):
     if begin is None:
         return Decimal(0), False
     return finish - begin, begin_ok and finish_ok
+
+
+def differs(old, new):
+    "Whether the value old read from the database differs from new"
+    if isinstance(new, Decimal) and old is not None:
+        old = Decimal(str(old))
+    elif isinstance(new, bool):
+        old = bool(old)
+    elif isinstance(new, dt.date) and isinstance(old, str):
+        old = dt.date.fromisoformat(old)
+    return old != new
 
 
 def cumulate(rows):
@@ -168,14 +185,13 @@ class Loss(ModelSQL, ModelView):
     def compute(cls, periods):
         """Compute the losses of periods again, for every main meter
         (a meter with sub-meters), set-based: one query of the meters, one
-        of their confirmed readings, one insert"""
+        of their confirmed readings, the rows that changed written in bulk"""
         pool = Pool()
         Meter = pool.get('meter.meter')
         Reading = pool.get('meter.reading')
         Location = pool.get('meter.location')
         Configuration = pool.get('meter.configuration')
         cursor = Transaction().connection.cursor()
-        table = cls.__table__()
         meter = Meter.__table__()
         main = Meter.__table__()
         location = Location.__table__()
@@ -183,8 +199,6 @@ class Loss(ModelSQL, ModelView):
         if not periods:
             return
         zone = Configuration.tzinfo()
-        cursor.execute(*table.delete(
-                where=table.period.in_([p.id for p in periods])))
 
         cursor.execute(*meter.join(main,
                 condition=meter.parent_meter == main.id
@@ -199,6 +213,7 @@ class Loss(ModelSQL, ModelView):
             mains[main_id] = (campus, location_id, kind, threshold)
             subs[main_id].append(sub)
         if not mains:
+            cls._store(periods, [])
             return
         ids = list(mains) + [s for v in subs.values() for s in v]
         first = min(p.start_date for p in periods)
@@ -217,13 +232,6 @@ class Loss(ModelSQL, ModelView):
                 order_by=[reading.meter, reading.taken_at, reading.id]))
         history = cumulate(cursor)
 
-        now = dt.datetime.now()
-        user = Transaction().user
-        columns = [table.create_uid, table.create_date, table.period,
-            table.meter, table.campus, table.location, table.kind,
-            table.start_date, table.end_date, table.main_usage,
-            table.sub_usage, table.sub_count, table.difference, table.share,
-            table.threshold, table.flagged, table.complete]
         values = []
         for period in periods:
             start = to_utc(dt.datetime.combine(period.start_date, dt.time()),
@@ -244,13 +252,51 @@ class Loss(ModelSQL, ModelView):
                 if threshold is None:
                     threshold = DEFAULT_THRESHOLD
                 threshold = Decimal(str(threshold))
-                values.append([user, now, period.id, main_id, campus,
+                values.append(dict(zip(COLUMNS, [period.id, main_id, campus,
                         location_id, kind, period.start_date,
                         period.end_date, used.quantize(USAGE),
                         sub_used.quantize(USAGE), len(subs[main_id]),
                         difference.quantize(USAGE), share, threshold,
-                        share > threshold, complete])
-        cursor.execute(*table.insert(columns, values))
+                        share > threshold, complete])))
+        cls._store(periods, values)
+
+    @classmethod
+    def _store(cls, periods, values):
+        """Make the losses of periods those of values: a row that did not
+        change is left as it is, so that computing again changes nothing"""
+        # Every campus's losses, whoever computes them, read as rows: the
+        # cron compares them all
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                *[Column(table, c) for c in COLUMNS],
+                where=table.period.in_([p.id for p in periods])))
+        existing = {(row[1], row[2]): row for row in cursor}
+        to_create, to_write = [], []
+        for value in values:
+            row = existing.pop((value['period'], value['meter']), None)
+            if row is None:
+                to_create.append(value)
+            elif any(differs(old, value[c])
+                    for c, old in zip(COLUMNS, row[1:])):
+                to_write.append((row[0], value))
+        if existing:
+            cursor.execute(*table.delete(where=table.id.in_(
+                        [r[0] for r in existing.values()])))
+        bulk_write.insert(cls, COLUMNS,
+            [[v[c] for c in COLUMNS] for v in to_create])
+        bulk_write.update(cls, COLUMNS,
+            [[i] + [v[c] for c in COLUMNS] for i, v in to_write])
+
+    @classmethod
+    def compute_closed(cls):
+        """Run by the cron: the losses of the last closed billing period,
+        computed again (what has not changed stays as it was)"""
+        Period = Pool().get('meter.billing.period')
+        periods = Period.search([('state', '=', 'closed')],
+            order=[('end_date', 'DESC'), ('id', 'DESC')], limit=1)
+        cls.compute(periods)
+        return periods
 
     @classmethod
     def flagged_count(cls, domain=None):

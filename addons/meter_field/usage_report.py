@@ -1,20 +1,27 @@
-"""The office's usage query (用能查询): the billed use by period, campus,
-building, account category and kind, as a list and a chart in sao, as an
-Excel workbook with its chart and as a PDF with a chart image"""
+"""The office's usage query (用能查询): the use by period, campus, building,
+account category and kind, billed or read but not yet billed (未出账), as
+a list and a chart in sao, as an Excel workbook with its chart and as a
+PDF with a chart image"""
+import datetime as dt
 import io
 from collections import defaultdict
 from decimal import Decimal
 
 import xlsxwriter
 from PIL import Image, ImageDraw, ImageFont
-from sql import Literal, Null
+from sql import Cast, Literal, Null, Union
 from sql.aggregate import Count, Min, Sum
+from sql.conditionals import Case, Coalesce
+from sql.operators import Exists
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.meter_base.configuration import to_utc
 from trytond.modules.meter_base.meter import KINDS
 from trytond.pool import Pool
+from trytond.pyson import Eval, If
 from trytond.report import Report
+from trytond.transaction import without_check_access
 
 from .dashboard import CATEGORIES
 from .exceptions import UsageReportError
@@ -31,8 +38,10 @@ FONTS = [
 
 
 class Usage(ModelSQL, ModelView):
-    """The use billed per period, by campus, building (the meters'
-    location), account category and kind (cancelled bills left out)"""
+    """The use per period, by campus, building (the meters' location),
+    account category and kind: billed (cancelled bills left out) and, for
+    the open periods begun, the confirmed readings of the meters not yet
+    billed in them (未出账)"""
     __name__ = 'meter.usage'
     period = fields.Many2One('meter.billing.period', "Period")
     start_date = fields.Date("Start Date")
@@ -43,16 +52,45 @@ class Usage(ModelSQL, ModelView):
     accounts = fields.Integer("Accounts")
     meters = fields.Integer("Meters")
     usage = fields.Numeric("Use", digits=(16, 3))
+    billing = fields.Selection([
+            ('billed', "Billed"),
+            ('unbilled', "Not Yet Billed"),
+            ], "Billing")
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls._order = [('start_date', 'DESC'), ('campus', 'ASC'),
             ('location', 'ASC'), ('category', 'ASC'), ('kind', 'ASC'),
-            ('id', 'ASC')]
+            ('billing', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('/tree', 'visual',
+                If(Eval('billing') == 'unbilled', 'warning', '')),
+            ]
 
     @classmethod
     def table_query(cls):
+        billed = cls._billed_query()
+        unbilled = cls._unbilled_query()
+        if unbilled is None:
+            return billed
+        return Union(billed, unbilled, all_=True)
+
+    @classmethod
+    def _columns(cls, id_, period, start_date):
+        return [id_.as_('id'),
+            Literal(0).as_('create_uid'),
+            Literal(Null).as_('create_date'),
+            Literal(Null).as_('write_uid'),
+            Literal(Null).as_('write_date'),
+            period.as_('period'),
+            start_date.as_('start_date')]
+
+    @classmethod
+    def _billed_query(cls):
         pool = Pool()
         Bill = pool.get('meter.bill')
         BillMeter = pool.get('meter.bill.meter')
@@ -62,17 +100,13 @@ class Usage(ModelSQL, ModelView):
         line = BillMeter.__table__()
         meter = Meter.__table__()
         period = Period.__table__()
+        # Even ids for the billed rows, odd ones for the others
         return line.join(bill, condition=line.bill == bill.id
             ).join(meter, condition=line.meter == meter.id
             ).join(period, condition=bill.period == period.id
             ).select(
-                Min(line.id).as_('id'),
-                Literal(0).as_('create_uid'),
-                Literal(Null).as_('create_date'),
-                Literal(Null).as_('write_uid'),
-                Literal(Null).as_('write_date'),
-                bill.period.as_('period'),
-                period.start_date.as_('start_date'),
+                *cls._columns(Min(line.id) * 2, bill.period,
+                    period.start_date),
                 bill.campus.as_('campus'),
                 meter.location.as_('location'),
                 bill.category.as_('category'),
@@ -80,9 +114,84 @@ class Usage(ModelSQL, ModelView):
                 Count(bill.account, distinct=True).as_('accounts'),
                 Count(line.meter, distinct=True).as_('meters'),
                 Sum(line.usage).as_('usage'),
+                Cast(Literal('billed'), 'VARCHAR').as_('billing'),
                 where=bill.state != 'cancelled',
                 group_by=[bill.period, period.start_date, bill.campus,
                     meter.location, bill.category, line.kind])
+
+    @classmethod
+    def _unbilled_query(cls):
+        """The confirmed readings taken in the open periods begun, of the
+        meters without a bill of the period; None without such a period"""
+        pool = Pool()
+        Bill = pool.get('meter.bill')
+        BillMeter = pool.get('meter.bill.meter')
+        Meter = pool.get('meter.meter')
+        Account = pool.get('meter.account')
+        Reading = pool.get('meter.reading')
+        Period = pool.get('meter.billing.period')
+        Configuration = pool.get('meter.configuration')
+        Date = pool.get('ir.date')
+        with without_check_access():
+            periods = Period.search([
+                    ('state', '=', 'open'),
+                    ('start_date', '<=', Date.today()),
+                    ], order=[('start_date', 'ASC')])
+        if not periods:
+            return None
+        zone = Configuration.tzinfo()
+        reading = Reading.__table__()
+        meter = Meter.__table__()
+        account = Account.__table__()
+        bill = Bill.__table__()
+        line = BillMeter.__table__()
+
+        def bounds(period):
+            return [to_utc(dt.datetime.combine(day, dt.time()), zone)
+                for day in [period.start_date,
+                    period.end_date + dt.timedelta(days=1)]]
+        # The period of each reading, NULL outside the open ones; typed:
+        # PostgreSQL could not type bare parameters
+        period_of = Case(*(((reading.taken_at >= low)
+                    & (reading.taken_at < high),
+                    Cast(Literal(p.id), 'INTEGER'))
+                for p in periods for low, high in [bounds(p)]),
+            else_=Null)
+        low = min(bounds(p)[0] for p in periods)
+        rows = reading.join(meter, condition=reading.meter == meter.id
+            ).join(account, 'LEFT', condition=meter.account == account.id
+            ).select(reading.id.as_('id'),
+                period_of.as_('period'),
+                reading.meter.as_('meter'),
+                meter.account.as_('account'),
+                meter.campus.as_('campus'),
+                meter.location.as_('location'),
+                account.category.as_('category'),
+                meter.kind.as_('kind'),
+                Coalesce(reading.consumption, 0).as_('usage'),
+                where=(reading.state == 'confirmed')
+                & (reading.taken_at >= low))
+        billed = line.join(bill, condition=line.bill == bill.id).select(
+            line.meter, bill.period, where=bill.state != 'cancelled')
+        period = Period.__table__()
+        return rows.join(period, condition=rows.period == period.id
+            ).select(
+            *cls._columns(Min(rows.id) * 2 + 1, rows.period,
+                period.start_date),
+            rows.campus.as_('campus'),
+            rows.location.as_('location'),
+            rows.category.as_('category'),
+            rows.kind.as_('kind'),
+            Count(rows.account, distinct=True).as_('accounts'),
+            Count(rows.meter, distinct=True).as_('meters'),
+            Sum(rows.usage).as_('usage'),
+            Cast(Literal('unbilled'), 'VARCHAR').as_('billing'),
+            where=(rows.period != Null)
+            & ~Exists(billed.select(Literal(1),
+                    where=(billed.meter == rows.meter)
+                    & (billed.period == rows.period))),
+            group_by=[rows.period, period.start_date, rows.campus,
+                rows.location, rows.category, rows.kind])
 
 
 class UsageTable:
@@ -96,12 +205,15 @@ class UsageTable:
             raise UsageReportError(gettext('meter_field.msg_usage_too_many',
                     count=len(records), max=MAX_ROWS))
         self.fields = Usage.fields_get(['period', 'campus', 'location',
-                'category', 'kind', 'accounts', 'meters', 'usage'])
+                'category', 'kind', 'accounts', 'meters', 'usage',
+                'billing'])
         self.kinds = dict(self.fields['kind']['selection'])
         self.categories = dict(self.fields['category']['selection'])
+        self.billings = dict(self.fields['billing']['selection'])
         self.records = sorted(records, key=lambda r: (
                 r.start_date, r.campus.code, r.location.rec_name
-                if r.location else '', r.category or '', r.kind or ''))
+                if r.location else '', r.category or '', r.kind or '',
+                r.billing or ''))
         self.periods = []
         totals = defaultdict(Decimal)
         for record in self.records:
@@ -116,7 +228,17 @@ class UsageTable:
     def headers(self):
         return [self.fields[n]['string'] for n in ['period', 'campus',
                 'location', 'category', 'kind', 'accounts', 'meters',
-                'usage']]
+                'usage', 'billing']]
+
+    def marked_rows(self):
+        """The rows without the billing column, the period of a row not
+        yet billed marked so (the PDF's table)"""
+        for record, row in zip(self.records, self.rows()):
+            row = row[:-1]
+            if record.billing == 'unbilled':
+                row[0] = gettext('meter_field.msg_usage_period_billing',
+                    period=row[0], billing=self.billings[record.billing])
+            yield row
 
     def rows(self):
         for r in self.records:
@@ -124,7 +246,7 @@ class UsageTable:
                 r.location.rec_name if r.location else '',
                 self.categories.get(r.category, ''),
                 self.kinds.get(r.kind, ''), r.accounts or 0, r.meters or 0,
-                r.usage or Decimal(0)]
+                r.usage or Decimal(0), self.billings.get(r.billing, '')]
 
     def series(self):
         "[(kind's name, [use per period])] for the charts"
@@ -280,9 +402,9 @@ class UsagePDF(Report):
         table = data['usage_table']
         title = gettext('meter_field.msg_usage_title')
         context['title'] = title
-        context['headers'] = table.headers()
+        context['headers'] = table.headers()[:-1]
         context['rows'] = [[f'{v:,.3f}' if isinstance(v, Decimal) else str(v)
-                for v in row] for row in table.rows()]
+                for v in row] for row in table.marked_rows()]
         context['chart'] = (chart_png(title, table.periods, table.series()),
             'image/png', '16cm', '6.7cm')
         return context

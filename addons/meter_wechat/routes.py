@@ -11,20 +11,21 @@ import time
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import send_from_directory
 
-from trytond import config
 from trytond.i18n import gettext
 from trytond.modules.meter_base.configuration import to_local
 from trytond.protocols.wrappers import (
     HTTPStatus, Response, redirect, set_max_request_size, with_pool,
     with_transaction)
+from trytond.pool import Pool
+from trytond.transaction import without_check_access
 from trytond.wsgi import app
 
-from . import web
+from . import sms_configuration, web
 from .callback import MAX_BODY_SIZE, CallbackError, handle, handshake
 from .client import WeChatApiError
 from .labels import label
 from .reply import default_reply_table
-from .sms import LogProvider, SmsError, get_provider
+from .sms import SmsError
 from .store import TableCodeStorage, TableNonceStore
 from .verification import VerificationCodes
 from .visitor import Resident
@@ -45,32 +46,18 @@ _OPENID = re.compile(r'^[A-Za-z0-9_-]{1,64}$')
 # The meters the answer to 用量 lists
 USAGE_METERS = 10
 
-_sms_providers = {}
+# The providers built, kept (the log provider keeps its messages)
+_sms_providers = sms_configuration.providers
 
 
 def sms_codes():
-    """Return the VerificationCodes with the provider of the configuration.
-
-    The provider is named by ``sms_provider`` ('log' by default) and
-    configured by the other ``sms_*`` options of the ``[wechat]`` section,
-    e.g. sms_access_key_id, sms_sign_name; ``sms_template_verification``
-    is the provider's template of the codes.
-    """
-    name = config.get('wechat', 'sms_provider', default='log')
-    provider = _sms_providers.get(name)
-    if provider is None:
-        if name == 'log':
-            provider = LogProvider()
-        else:
-            options, templates = {}, {}
-            for option in config.options('wechat'):
-                value = config.get('wechat', option)
-                if option.startswith('sms_template_'):
-                    templates[option[len('sms_template_'):]] = value
-                elif option.startswith('sms_') and option != 'sms_provider':
-                    options[option[len('sms_'):]] = value
-            provider = get_provider(name, templates=templates, **options)
-        _sms_providers[name] = provider
+    """Return the VerificationCodes with the provider of the SMS settings
+    (数据管理 › 短信设置, the ``sms_*`` options of the ``[wechat]`` section
+    of the server configuration for what is not set there; the log
+    provider when nothing is)"""
+    Configuration = Pool().get('meter.sms.configuration')
+    with without_check_access():
+        provider = Configuration(1).get_provider()
     return VerificationCodes(provider, storage=TableCodeStorage())
 
 

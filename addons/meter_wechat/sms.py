@@ -116,7 +116,11 @@ def get_provider(name, **config):
         cls = PROVIDERS[name]
     except KeyError:
         raise ValueError("unknown SMS provider %r" % name)
-    return cls(**config)
+    try:
+        return cls(**config)
+    except TypeError as exception:
+        # An option missing or unknown to the provider
+        raise ValueError("SMS provider %r: %s" % (name, exception))
 
 
 @register_provider
@@ -249,7 +253,8 @@ class AliyunProvider(SmsProvider):
         except requests.RequestException as exception:
             logger.warning("Aliyun SMS unreachable: %s", exception)
             raise SmsError(
-                'provider_unavailable', "The text message could not be sent.")
+                'provider_unavailable', "The text message could not be sent.",
+                reason=str(exception))
         try:
             result = response.json()
         except ValueError:
@@ -259,7 +264,8 @@ class AliyunProvider(SmsProvider):
                 "Aliyun SMS answered HTTP %s without JSON",
                 response.status_code)
             raise SmsError(
-                'provider_unavailable', "The text message could not be sent.")
+                'provider_unavailable', "The text message could not be sent.",
+                reason='HTTP %s' % response.status_code)
         code = result.get('Code')
         if response.status_code != 200 or code != 'OK':
             logger.warning(
@@ -268,12 +274,12 @@ class AliyunProvider(SmsProvider):
             if code == 'isv.MOBILE_NUMBER_ILLEGAL':
                 raise SmsError(
                     'phone_invalid', "The phone number is not valid.",
-                    provider_code=code)
+                    provider_code=code, provider_message=result.get('Message'))
             if code in {'isv.BUSINESS_LIMIT_CONTROL', 'Throttling.User'}:
                 raise SmsError(
                     'rate_limited', "Too many messages sent.",
-                    provider_code=code)
+                    provider_code=code, provider_message=result.get('Message'))
             raise SmsError(
                 'provider_error', "The text message could not be sent.",
-                provider_code=code)
+                provider_code=code, provider_message=result.get('Message'))
         return result.get('BizId') or result.get('RequestId') or ''

@@ -1,9 +1,11 @@
 """The management centre in the web client: business messages reach the
-desk by the bell of sao, and the WeChat connection is tested from 数据管理
-with its AppSecret written and never shown back.
+desk by the bell of sao, and the WeChat, SMS and billing system
+connections are tested from 数据管理, their secrets written and never
+shown back.
 
 A real trytond serves the real sao 8.0 to Debian's Chromium; WeChat is the
-local fake of its API, reached by wechatpy on the server's side.
+local fake of its API, reached by wechatpy on the server's side, the SMS
+gateway the local fake of Aliyun's, reached by the server's own client.
 """
 import os
 import re
@@ -12,10 +14,13 @@ import unittest
 
 from playwright.sync_api import expect, sync_playwright
 
+from ..fakes.sms_api import FakeAliyunSms
 from ..fakes.wechat_api import FakeWeChatApi
 from .server import PASSWORD, Server, launch_browser, sao_login
 
 APPID, SECRET = 'wx5a6b7c8d9e0f1a2b', 'messages-browser-secret'
+SMS_KEY, SMS_SECRET = 'LTAI-browser', 'sms-browser-secret-77'
+SIGN, TEST_PHONE = '水电保障中心', '13900001111'
 DESK_PASSWORD = 'desk-browser-2026'
 SETUP = """
 ModelData = pool.get('ir.model.data')
@@ -29,6 +34,11 @@ Binding = pool.get('meter.wechat.binding')
 Configuration = pool.get('meter.wechat.configuration')
 Configuration.write([Configuration(1)], {
         'appid': %(appid)r, 'api_base_url': %(api)r})
+Sms = pool.get('meter.sms.configuration')
+Sms.write([Sms(1)], {'provider': 'aliyun', 'endpoint': %(sms)r,
+        'access_key_id': %(sms_key)r, 'sign_name': %(sign)r,
+        'template_verification': 'SMS_000001',
+        'test_phone': %(phone)r})
 east, = Campus.create([{'code': 'E', 'name': 'East'}])
 account, = Account.create([{'number': 'E00001', 'name': 'E00001',
             'category': 'resident', 'campus': east.id}])
@@ -52,12 +62,18 @@ class SaoMessagesTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.api = FakeWeChatApi(appid=APPID, secret=SECRET).start()
+        cls.sms = FakeAliyunSms(access_key_id=SMS_KEY,
+            access_key_secret=SMS_SECRET, sign_names=[SIGN])
+        cls.sms.start()
         try:
             cls.server = Server(['meter_field'], name='browser_messages',
                 setup=SETUP % {'appid': APPID, 'api': cls.api.url,
-                    'password': DESK_PASSWORD}).start()
+                    'password': DESK_PASSWORD, 'sms': cls.sms.url,
+                    'sms_key': SMS_KEY, 'sign': SIGN,
+                    'phone': TEST_PHONE}).start()
         except Exception:
             cls.api.stop()
+            cls.sms.stop()
             raise
         cls.playwright = sync_playwright().start()
         cls.browser = launch_browser(cls.playwright)
@@ -68,6 +84,7 @@ class SaoMessagesTestCase(unittest.TestCase):
         cls.playwright.stop()
         cls.server.stop()
         cls.api.stop()
+        cls.sms.stop()
 
     def setUp(self):
         self.page = self.browser.new_page(
@@ -182,3 +199,67 @@ class SaoMessagesTestCase(unittest.TestCase):
         self.assertNotIn(wrong, dialog.inner_text())
         self.assertNotIn(SECRET, page.content())
         self.assertTrue(re.search(r'invalid credential', dialog.inner_text()))
+
+    def click_test(self):
+        "Click 测试连接 of the form shown"
+        self.page.locator('#tabcontent > .tab-pane.active button',
+            has_text="测试连接").click()
+
+    def test_sms_connection(self):
+        "The AccessKey secret is typed, never shown back, tested for real"
+        page = self.page
+        self.login('admin', PASSWORD)
+        self.open_menu("计量管理", "数据管理", "短信设置")
+        secret = self.field('access_key_secret_input')
+        expect(secret).to_have_attribute('type', 'password')
+        expect(secret).to_have_value('')
+
+        wrong = 'wrong-sms-secret'
+        self.type_into(secret, wrong)
+        self.save()
+        expect(self.field('access_key_secret_input')).to_have_value('')
+        self.click_test()
+        dialog = page.locator('.modal.in .modal-dialog')
+        expect(dialog).to_contain_text("连接测试失败")
+        expect(dialog).to_contain_text('SignatureDoesNotMatch')
+        self.assertNotIn(wrong, dialog.inner_text())
+        dialog.locator('.modal-footer button').first.click()
+        expect(dialog).to_have_count(0)
+        self.assertEqual(self.sms.messages, [])
+
+        self.type_into(self.field('access_key_secret_input'), SMS_SECRET)
+        self.save()
+        expect(self.page.locator('#tabcontent > .tab-pane.active '
+                'input[name="access_key_secret_set"]:visible')
+            ).to_be_checked()
+        self.click_test()
+        expect(self.field('connection_status')).to_have_value(
+            re.compile(r'测试验证码 \d{6} 已发送至 %s。' % TEST_PHONE))
+        message, = self.sms.messages
+        self.assertEqual((message['phone'], message['sign_name']),
+            (TEST_PHONE, SIGN))
+        self.assertIn(message['params']['code'],
+            self.field('connection_status').input_value())
+        self.assertNotIn(SMS_SECRET, page.content())
+
+    def test_billing_exchange_connection(self):
+        "The exchange directory is tried by writing a file in it"
+        page = self.page
+        self.login('admin', PASSWORD)
+        self.open_menu("计量管理", "数据管理", "收费系统接口")
+        with tempfile.TemporaryDirectory() as directory:
+            self.type_into(self.field('directory'), directory)
+            self.save()
+            self.click_test()
+            expect(self.field('connection_status')).to_have_value(
+                "连接成功。")
+            self.assertEqual(os.listdir(directory), [])
+
+            missing = os.path.join(directory, 'absent')
+            self.type_into(self.field('directory'), missing)
+            self.save()
+            self.click_test()
+            dialog = page.locator('.modal.in .modal-dialog')
+            expect(dialog).to_contain_text("连接测试失败")
+            expect(dialog).to_contain_text(missing)
+            expect(dialog).to_contain_text("不存在或不是目录")

@@ -46,7 +46,7 @@ import io
 import posixpath
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import List, Optional
 
@@ -59,6 +59,7 @@ from trytond.modules.meter_base.numerals import (
 __all__ = [
     'ExchangeError', 'Column', 'PAYMENT_COLUMNS', 'BILL_COLUMNS',
     'PAYMENT_METHODS', 'HEADER_SYNONYMS', 'REQUIRED_FIELDS',
+    'NEEDED_COLUMNS', 'mapped_columns', 'missing_columns',
     'write_payments_xlsx', 'write_bills_xlsx',
     'HistoryRow', 'RowError', 'HistoryResult', 'read_history',
     'parse_month',
@@ -191,20 +192,48 @@ def _write(rows, fileobj, sheet_name, columns):
     return count
 
 
-def write_payments_xlsx(rows, fileobj):
+# The columns the billing system cannot take a file without
+NEEDED_COLUMNS = {
+    'bills': ('account', 'meter', 'month', 'usage', 'amount'),
+    'payments': ('receipt', 'account', 'month', 'amount', 'method'),
+    }
+
+
+def mapped_columns(columns, mapping=None):
+    """Return the columns laid out by mapping, a list of (key, header) in
+    the billing system's order: only those, under those headers; all the
+    columns under their own headers when mapping is empty"""
+    if not mapping:
+        return columns
+    by_key = {c.key: c for c in columns}
+    return tuple(replace(by_key[key], header=header)
+        for key, header in mapping if key in by_key)
+
+
+def missing_columns(what, mapping=None):
+    "Return the keys of the needed columns the mapping leaves out"
+    columns = BILL_COLUMNS if what == 'bills' else PAYMENT_COLUMNS
+    keys = {c.key for c in mapped_columns(columns, mapping)}
+    return [k for k in NEEDED_COLUMNS[what] if k not in keys]
+
+
+def write_payments_xlsx(rows, fileobj, mapping=None):
     """Write the payments to fileobj as XLSX for the billing system.
 
-    rows are mappings with the keys of PAYMENT_COLUMNS.
+    rows are mappings with the keys of PAYMENT_COLUMNS; mapping as for
+    mapped_columns.
     """
-    return _write(rows, fileobj, '缴费记录', PAYMENT_COLUMNS)
+    return _write(rows, fileobj, '缴费记录',
+        mapped_columns(PAYMENT_COLUMNS, mapping))
 
 
-def write_bills_xlsx(rows, fileobj):
+def write_bills_xlsx(rows, fileobj, mapping=None):
     """Write the bills to fileobj as XLSX for the billing system.
 
-    rows are mappings with the keys of BILL_COLUMNS.
+    rows are mappings with the keys of BILL_COLUMNS; mapping as for
+    mapped_columns.
     """
-    return _write(rows, fileobj, '账单', BILL_COLUMNS)
+    return _write(rows, fileobj, '账单', mapped_columns(BILL_COLUMNS, mapping))
 
 
 HEADER_SYNONYMS = {

@@ -11,6 +11,7 @@ import openpyxl
 from trytond.exceptions import UserError
 from trytond.modules.meter_base.configuration import to_utc
 from trytond.modules.meter_field.loss import interpolate, period_use
+from trytond.modules.meter_field.usage_report import UsageTable
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 from trytond.transaction import Transaction
@@ -151,6 +152,58 @@ class DashboardTestCase(unittest.TestCase):
         Loss.compute([period])
         loss, = Loss.search([])
         self.assertFalse(loss.flagged)
+
+    @with_transaction()
+    def test_loss_cron(self):
+        "The cron computes the last closed period once: again changes nothing"
+        pool = Pool()
+        Period = pool.get('meter.billing.period')
+        Loss = pool.get('meter.loss')
+        Cron = pool.get('ir.cron')
+        east, west, main, (s1, s2, _) = set_up()
+        march, april = Period.create([{'name': '2026-03',
+                    'start_date': dt.date(2026, 3, 1),
+                    'end_date': dt.date(2026, 3, 31)}, {'name': '2026-04',
+                    'start_date': dt.date(2026, 4, 1),
+                    'end_date': dt.date(2026, 4, 30)}])
+        read(main, 0, local(dt.date(2026, 3, 1)))
+        read(main, 1000, local(dt.date(2026, 4, 1)))
+        read(main, 1500, local(dt.date(2026, 5, 1)))
+        for meter, values in [(s1, (0, 400, 800)), (s2, (0, 500, 600))]:
+            read(meter, values[0], local(dt.date(2026, 3, 1)))
+            read(meter, values[1], local(dt.date(2026, 4, 1)))
+            read(meter, values[2], local(dt.date(2026, 5, 1)))
+        # Nothing closed: nothing computed
+        self.assertEqual(Loss.compute_closed(), [])
+        self.assertEqual(Loss.search([]), [])
+        Period.close([march])
+        cron, = Cron.search([('method', '=', 'meter.loss|compute_closed')])
+        Cron.run_once([cron])
+        loss, = Loss.search([])
+        self.assertEqual((loss.period, loss.main_usage, loss.sub_usage,
+                loss.difference), (march, Decimal(1000), Decimal(900),
+                Decimal(100)))
+        # Again: the same row, not written
+        before = Loss.read([loss.id], ['write_date', 'create_date'])
+        Cron.run_once([cron])
+        self.assertEqual(Loss.search([]), [loss])
+        self.assertEqual(
+            Loss.read([loss.id], ['write_date', 'create_date']), before)
+        # April closed: its losses are the last closed period's, March's
+        # stay
+        Period.close([april])
+        Loss.compute_closed()
+        self.assertEqual(
+            {(l.period, l.difference) for l in Loss.search([])},
+            {(march, Decimal(100)), (april, Decimal(0))})
+        # The building's threshold changed: the row is updated in place
+        april_loss, = Loss.search([('period', '=', april.id)])
+        self.assertEqual(april_loss.threshold, Decimal(8))
+        main.location.loss_threshold = Decimal(3)
+        main.location.save()
+        Loss.compute_closed()
+        self.assertEqual(Loss(april_loss.id).threshold, Decimal(3))
+        self.assertEqual(len(Loss.search([])), 2)
 
     @with_transaction()
     def test_loss_incomplete(self):
@@ -339,3 +392,88 @@ class DashboardTestCase(unittest.TestCase):
 
         with self.assertRaises(UserError):
             Excel.execute([], {})
+
+    @with_transaction()
+    def test_usage_unbilled(self):
+        "The open period's confirmed readings not yet billed are counted"
+        pool = Pool()
+        Usage = pool.get('meter.usage')
+        Bill = pool.get('meter.bill')
+        BillMeter = pool.get('meter.bill.meter')
+        Period = pool.get('meter.billing.period')
+        Meter = pool.get('meter.meter')
+        Excel = pool.get('meter.usage.xlsx', type='report')
+        PDF = pool.get('meter.usage.pdf', type='report')
+        east, west, main, (s1, s2, w1) = set_up()
+        Meter.write([s1, s2, w1], {'state': 'active'})
+        today = dt.date.today()
+        first = dt.date(today.year, today.month, 1)
+        last_month = (first - dt.timedelta(days=1)).replace(day=1)
+        billed, current = Period.create([{'name': 'last',
+                    'start_date': last_month,
+                    'end_date': first - dt.timedelta(days=1)}, {
+                    'name': 'current', 'start_date': first,
+                    'end_date': (first + dt.timedelta(days=32)).replace(
+                        day=1) - dt.timedelta(days=1)}])
+        Period.close([billed])
+        # Last month billed: 12 on S1
+        bill, = Bill.create([{'account': s1.account.id,
+                    'campus': east.id, 'category': 'resident',
+                    'period': billed.id, 'start_date': billed.start_date,
+                    'end_date': billed.end_date}])
+        BillMeter.create([{'bill': bill.id, 'meter': s1.id,
+                    'kind': 'water', 'usage': Decimal(12)}])
+        # This month: S1 used 7 and W-1 40, S2 20 (no account), a draft
+        # reading and last month's reading left out
+        read(s1, 5, local(last_month, 10))
+        read(s1, 12, local(first, 9))
+        read(s2, 20, local(first, 9))
+        read(w1, 40, local(first, 10))
+        rows = {(r.period.name, r.campus, r.category, r.kind, r.billing):
+            (r.usage, r.accounts, r.meters) for r in Usage.search([])}
+        self.assertEqual(rows, {
+                ('last', east, 'resident', 'water', 'billed'): (
+                    Decimal(12), 1, 1),
+                ('current', east, 'resident', 'water', 'unbilled'): (
+                    Decimal(7), 1, 1),
+                ('current', east, None, 'water', 'unbilled'): (
+                    Decimal(20), 0, 1),
+                ('current', west, 'unit', 'electricity', 'unbilled'): (
+                    Decimal(40), 1, 1),
+                })
+        # W-1 billed this month: its readings are no longer counted
+        bill, = Bill.create([{'account': w1.account.id,
+                    'campus': west.id, 'category': 'unit',
+                    'period': current.id, 'start_date': current.start_date,
+                    'end_date': current.end_date}])
+        BillMeter.create([{'bill': bill.id, 'meter': w1.id,
+                    'kind': 'electricity', 'usage': Decimal(40)}])
+        rows = {(r.period.name, r.kind, r.billing): r.usage
+            for r in Usage.search([]) if r.category}
+        self.assertEqual(rows, {
+                ('last', 'water', 'billed'): Decimal(12),
+                ('current', 'water', 'unbilled'): Decimal(7),
+                ('current', 'electricity', 'billed'): Decimal(40),
+                })
+        # The period closed: nothing unbilled shown any more
+        Period.close([current])
+        self.assertEqual(
+            {r.billing for r in Usage.search([])}, {'billed'})
+        Period.reopen([current])
+
+        # The exports mark them
+        records = Usage.search([])
+        _, content, _, _ = Excel.execute([r.id for r in records], {})
+        sheet = openpyxl.load_workbook(io.BytesIO(content)).worksheets[0]
+        marks = {(sheet.cell(row=r, column=1).value,
+                sheet.cell(row=r, column=8).value):
+            sheet.cell(row=r, column=9).value for r in range(3, 7)}
+        self.assertEqual(marks[('current', 7)], "Not Yet Billed")
+        self.assertEqual(marks[('current', 20)], "Not Yet Billed")
+        self.assertEqual(marks[('last', 12)], "Billed")
+        table = UsageTable(records)
+        periods = [row[0] for row in table.marked_rows()]
+        self.assertEqual(periods.count("current (Not Yet Billed)"), 2)
+        self.assertIn("last", periods)
+        ext, content, _, _ = PDF.execute([r.id for r in records], {})
+        self.assertTrue(bytes(content).startswith(b'%PDF'))
