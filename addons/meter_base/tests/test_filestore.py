@@ -61,7 +61,8 @@ class S3FileStoreTestCase(unittest.TestCase):
         for page in store.client.get_paginator('list_objects_v2').paginate(
                 Bucket='meter-test'):
             for item in page.get('Contents', []):
-                store.client.delete_object(Bucket='meter-test', Key=item['Key'])
+                store.client.delete_object(
+                    Bucket='meter-test', Key=item['Key'])
         store.client.delete_bucket(Bucket='meter-test')
 
     def test_set_get_size(self):
@@ -135,6 +136,20 @@ class S3FileStoreTestCase(unittest.TestCase):
             store.set(b'data', prefix='db')
         self.assertIn('[filestore_s3] bucket', str(error.exception))
         self.assertIn('no-such-bucket', str(error.exception))
+        self.assertNotIn(SECRET, str(error.exception))
+        self.assertNotIn(SECRET, '\n'.join(logs.output))
+
+    def test_credentials_refused(self):
+        "Test refused credentials say which settings to check, no secret"
+        from moto.core.authorization import enable_iam_authentication
+        store = S3FileStore()
+        with enable_iam_authentication(), \
+                self.assertLogs('trytond.modules.meter_base.filestore',
+                    logging.ERROR) as logs, \
+                self.assertRaises(S3FileStoreError) as error:
+            store.set(b'data', prefix='db')
+        self.assertIn('access_key_id', str(error.exception))
+        self.assertIn('AWS_SECRET_ACCESS_KEY', str(error.exception))
         self.assertNotIn(SECRET, str(error.exception))
         self.assertNotIn(SECRET, '\n'.join(logs.output))
 
