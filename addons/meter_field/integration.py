@@ -271,6 +271,7 @@ class BillingExchange(WriteOnlySecretsMixin, metaclass=PoolMeta):
                     problems.append(gettext(
                             'meter_field.msg_connection_billing_directory',
                             directory=exchange.directory, error=error))
+            separator = gettext('meter_field.msg_list_separator')
             for what in ['bills', 'payments']:
                 missing = billing_system.missing_columns(
                     what, exchange.mapping(what))
@@ -278,7 +279,8 @@ class BillingExchange(WriteOnlySecretsMixin, metaclass=PoolMeta):
                     problems.append(gettext(
                             'meter_field.msg_connection_billing_columns',
                             file=files[what],
-                            columns='、'.join(labels[k] for k in missing)))
+                            columns=separator.join(
+                                labels[k] for k in missing)))
             if exchange.sample:
                 error = sample_error(exchange.sample, exchange.sample_name)
                 if error:

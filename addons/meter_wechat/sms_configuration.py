@@ -33,7 +33,7 @@ class SmsConfiguration(ModelSingleton, ModelSQL, ModelView):
     access_key_id = fields.Char("AccessKey ID")
     access_key_secret = fields.Char("AccessKey Secret")
     sign_name = fields.Char(
-        "Signature", help="The signature (签名) approved by the provider.")
+        "Signature", help="The signature approved by the provider.")
     template_verification = fields.Char(
         "Verification Code Template",
         help="The provider's template code of the verification codes; it "

@@ -27,8 +27,18 @@ FAIL_ANSWER = ('<xml><return_code><![CDATA[FAIL]]></return_code>'
 PENDING_STATES = {'NOTPAY', 'USERPAYING'}
 # What downloadbill answers for a day without any transaction
 NO_BILL = 'No Bill Exist'
+# The columns of a bill that are read, by the names of its header (the
+# bill's format: WeChat Pay writes its headers in Chinese)
+TIME = '交易时间'
+TRANSACTION = '微信订单号'
+ORDER = '商户订单号'
+STATE = '交易状态'
+SETTLED = '应结订单金额'
+TOTAL = '总金额'
+REFUND_AMOUNT = '退款金额'
+SUMMARY = '总交易单数'
 # The first column of a bill's header
-BILL_FIRST_COLUMN = '交易时间'
+BILL_FIRST_COLUMN = TIME
 
 
 def _bill_error(number, message):
@@ -57,21 +67,21 @@ def parse_bill(data):
     except UnicodeDecodeError as exception:
         raise _bill_error(1, str(exception))
     lines = text.splitlines()
-    if not lines or '商户订单号' not in lines[0]:
+    if not lines or ORDER not in lines[0]:
         raise _bill_error(1, "no header")
     header = [c.strip() for c in lines[0].split(',')]
-    amount_name = '应结订单金额' if '应结订单金额' in header else '总金额'
+    amount_name = SETTLED if SETTLED in header else TOTAL
     try:
         columns = {name: header.index(name) for name in [
-                '交易时间', '微信订单号', '商户订单号', '交易状态',
-                amount_name, '退款金额']}
+                TIME, TRANSACTION, ORDER, STATE,
+                amount_name, REFUND_AMOUNT]}
     except ValueError as exception:
         raise _bill_error(1, str(exception))
     result, summary = [], None
     for number, line in enumerate(lines[1:], 2):
         if not line.strip():
             continue
-        if line.startswith('总交易单数'):
+        if line.startswith(SUMMARY):
             summary = number
             break
         fields = line.split(',')
@@ -79,18 +89,18 @@ def parse_bill(data):
                 f.startswith('`') for f in fields[:len(header)]):
             raise _bill_error(number, "not a row of %d fields" % len(header))
         row = {n: fields[i][1:].strip() for n, i in columns.items()}
-        state = row['交易状态']
+        state = row[STATE]
         if state == 'SUCCESS':
             kind, amount = 'payment', row[amount_name]
         elif state == 'REFUND':
-            kind, amount = 'refund', row['退款金额']
+            kind, amount = 'refund', row[REFUND_AMOUNT]
         else:
             # Revoked and other orders took no money
             continue
-        if not row['商户订单号']:
-            raise _bill_error(number, "no 商户订单号")
-        result.append(StatementLine(row['商户订单号'], row['微信订单号'],
-                _yuan(amount, number), row['交易时间'], kind))
+        if not row[ORDER]:
+            raise _bill_error(number, "no %s" % ORDER)
+        result.append(StatementLine(row[ORDER], row[TRANSACTION],
+                _yuan(amount, number), row[TIME], kind))
     else:
         raise _bill_error(len(lines), "no summary")
     totals = lines[summary:summary + 1]

@@ -18,6 +18,8 @@ ALLOWED = {
         "files have them",
     'meter_billing/rules/amount_words.py': "the amount in words (大写金额): the "
         "numerals and units are the format itself",
+    'meter_billing/rules/wechatpay.py': "WeChat Pay's bill (downloadbill): "
+        "the names of the columns read, as its header has them",
     'meter_devices/parsing.py': "the date formats of the handhelds' "
         "exported files",
     'meter_wechat/article.py': "the separators staff type between "
@@ -27,8 +29,9 @@ ALLOWED = {
     'meter_wechat/reply.py': "the words residents type to the official "
         "account (用量, 便民 …), matched as they are typed",
     }
-# 308 before #12, whose target was 120
-MAX_CONSTANTS = 119
+# 308 before #12, whose target was 120; then 119, and 8 more for the
+# columns of WeChat Pay's bill (#17), a format like the billing system's
+MAX_CONSTANTS = 127
 
 
 def docstrings(tree):
