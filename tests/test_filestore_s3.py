@@ -14,8 +14,6 @@ machine on SQLite, where there is no worker): its OCR reads the counter.
 import base64
 import datetime as dt
 import csv
-import http.client
-import json
 import logging
 import os
 import shutil
@@ -26,6 +24,8 @@ import tempfile
 import time
 import unittest
 from decimal import ROUND_FLOOR, Decimal
+
+from tests.rpc import Client
 
 try:
     from moto.server import ThreadedMotoServer
@@ -66,41 +66,6 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
-
-
-class Client:
-    "A JSON-RPC client of trytond as sao is one"
-
-    def __init__(self, port, database):
-        self.connection = http.client.HTTPConnection(
-            '127.0.0.1', port, timeout=120)
-        self.database = database
-        self.auth = None
-        self.context = {}
-
-    def __call__(self, method, *params):
-        body = json.dumps({'id': 1, 'method': method, 'params': params})
-        headers = {'Content-Type': 'application/json'}
-        if self.auth:
-            headers['Authorization'] = 'Session ' + self.auth
-        self.connection.request(
-            'POST', f'/{self.database}/rpc/', body, headers)
-        response = self.connection.getresponse()
-        content = json.loads(response.read())
-        if response.status != 200 or content.get('error'):
-            raise RuntimeError(f'{method}: {response.status} '
-                f'{str(content.get("error"))[:500]}')
-        return content['result']
-
-    def login(self, login, password):
-        user, session = self('common.db.login', login,
-            {'password': password}, 'en')[:2]
-        self.auth = base64.b64encode(
-            f'{login}:{user}:{session}'.encode()).decode()
-        self.context = self('model.res.user.get_preferences', True, {})
-
-    def model(self, model, method, *params):
-        return self(f'model.{model}.{method}', *params, self.context)
 
 
 def as_bytes(value):

@@ -49,7 +49,6 @@ database follows the code), remove what a previous run billed and
 imported, and measure again.  BENCH_SCALE_STEPS (``pages,billing,
 import``) chooses what they measure.
 """
-import base64
 import csv
 import datetime as dt
 import http.client
@@ -73,6 +72,7 @@ sys.path.insert(0, REPO)
 from pgcluster import postgresql  # noqa: E402
 
 import scale_data  # noqa: E402
+from tests.rpc import Client  # noqa: E402
 
 ACCOUNTS = int(os.environ.get('BENCH_SCALE_ACCOUNTS', 30000))
 MONTHS = int(os.environ.get('BENCH_SCALE_MONTHS', 60))
@@ -267,41 +267,6 @@ def vacuum(uri, database):
     with psycopg.connect(uri + database, autocommit=True) as connection:
         connection.execute('VACUUM ANALYZE')
     log('vacuum analyze in %.1fs' % (time.perf_counter() - start))
-
-
-class Client:
-    "A JSON-RPC client of trytond as sao is one"
-
-    def __init__(self, port, database):
-        self.connection = http.client.HTTPConnection(
-            '127.0.0.1', port, timeout=120)
-        self.database = database
-        self.auth = None
-        self.context = {}
-
-    def __call__(self, method, *params):
-        body = json.dumps({'id': 1, 'method': method, 'params': params})
-        headers = {'Content-Type': 'application/json'}
-        if self.auth:
-            headers['Authorization'] = 'Session ' + self.auth
-        self.connection.request(
-            'POST', f'/{self.database}/rpc/', body, headers)
-        response = self.connection.getresponse()
-        content = json.loads(response.read())
-        if response.status != 200 or content.get('error'):
-            raise RuntimeError(f'{method}: {response.status} '
-                f'{str(content.get("error"))[:500]}')
-        return content['result']
-
-    def login(self, login, password):
-        user, session = self('common.db.login', login,
-            {'password': password}, 'en')[:2]
-        self.auth = base64.b64encode(
-            f'{login}:{user}:{session}'.encode()).decode()
-        self.context = self('model.res.user.get_preferences', True, {})
-
-    def model(self, model, method, *params):
-        return self(f'model.{model}.{method}', *params, self.context)
 
 
 def view_fields(client, model, view_id, view_type):
