@@ -25,6 +25,7 @@ import time
 import unittest
 from decimal import ROUND_FLOOR, Decimal
 
+from tests.processes import stop_group
 from tests.rpc import Client
 
 try:
@@ -191,7 +192,8 @@ class S3FileStoreMachinesTestCase(unittest.TestCase):
         with open(path, 'wb') as log:
             worker = subprocess.Popen([os.path.join(BIN, 'trytond-worker'),
                     '-d', self.name, '-n', '1'],
-                env=env, stdout=log, stderr=subprocess.STDOUT)
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
             try:
                 deadline = time.monotonic() + TIMEOUT
                 while time.monotonic() < deadline:
@@ -199,7 +201,7 @@ class S3FileStoreMachinesTestCase(unittest.TestCase):
                         break
                     time.sleep(0.5)
             finally:
-                self.stop_process(worker)
+                stop_group(worker)
         with open(path, 'rb') as f:
             return f.read().decode('utf-8', 'replace')[-3000:]
 

@@ -19,6 +19,8 @@ import time
 import unittest
 from decimal import ROUND_FLOOR, Decimal
 
+from tests.processes import stop_group
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 URI = os.environ.get('TRYTOND_DATABASE__URI', '')
@@ -122,7 +124,8 @@ class WorkerTestCase(unittest.TestCase):
         log = open(os.path.join(self.directory, 'worker.log'), 'wb')
         worker = subprocess.Popen(
             [os.path.join(BIN, 'trytond-worker'), '-d', self.name, '-n', '1'],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
         try:
             deadline = time.monotonic() + TIMEOUT
             while time.monotonic() < deadline:
@@ -132,11 +135,7 @@ class WorkerTestCase(unittest.TestCase):
                     break
                 time.sleep(0.5)
         finally:
-            worker.terminate()
-            try:
-                worker.wait(10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_group(worker)
             log.close()
         with open(log.name, 'rb') as f:
             output = f.read().decode('utf-8', 'replace')[-3000:]
