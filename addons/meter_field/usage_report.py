@@ -142,6 +142,7 @@ class Usage(ModelSQL, ModelView):
         zone = Configuration.tzinfo()
         reading = Reading.__table__()
         meter = Meter.__table__()
+        sub = Meter.__table__()
         account = Account.__table__()
         bill = Bill.__table__()
         line = BillMeter.__table__()
@@ -170,7 +171,11 @@ class Usage(ModelSQL, ModelView):
                 meter.kind.as_('kind'),
                 Coalesce(reading.consumption, 0).as_('usage'),
                 where=(reading.state == 'confirmed')
-                & (reading.taken_at >= low))
+                & (reading.taken_at >= low)
+                # A main meter's use is its sub-meters' again: never billed,
+                # it would count the building twice
+                & ~meter.id.in_(sub.select(sub.parent_meter,
+                        where=sub.parent_meter != Null)))
         billed = line.join(bill, condition=line.bill == bill.id).select(
             line.meter, bill.period, where=bill.state != 'cancelled')
         period = Period.__table__()

@@ -429,6 +429,8 @@ class DashboardTestCase(unittest.TestCase):
         read(s1, 12, local(first, 9))
         read(s2, 20, local(first, 9))
         read(w1, 40, local(first, 10))
+        # The main meter over S1 and S2: its use is theirs again
+        read(main, 27, local(first, 11))
         rows = {(r.period.name, r.campus, r.category, r.kind, r.billing):
             (r.usage, r.accounts, r.meters) for r in Usage.search([])}
         self.assertEqual(rows, {
