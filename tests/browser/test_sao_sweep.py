@@ -332,11 +332,23 @@ class SaoSweepTestCase(unittest.TestCase):
         with tempfile.NamedTemporaryFile(
                 'w', suffix='.csv', encoding='utf-8', delete=False) as fp:
             fp.write(IMPORT_CSV)
+        # sao reads the chosen file asynchronously and shows its size in
+        # the field's box once it holds it: previewing before that finds
+        # the file missing, so wait for the size (and choose it again).
+        size = dialog.locator('input[name="file"]')
         try:
-            dialog.locator('input[type=file]').set_input_files(fp.name)
+            for attempt in range(3):
+                dialog.locator('input[type=file]').set_input_files(fp.name)
+                self.settle()
+                try:
+                    page.wait_for_function(
+                        'el => Boolean(el.value)', arg=size.element_handle(),
+                        timeout=15000)
+                    break
+                except PlaywrightTimeoutError:
+                    continue
         finally:
             os.unlink(fp.name)
-        self.settle()
         dialog.locator('button', has_text="预览").click()
         self.settle()
         rows = dialog.locator('.treeview > table > tbody > tr')
