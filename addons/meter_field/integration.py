@@ -223,8 +223,11 @@ class SmsConfiguration(WriteOnlySecretsMixin, metaclass=PoolMeta):
                     configuration.test_phone, 'verification', {'code': code})
             except SmsError as exception:
                 configuration._test_failed(sms_error(exception))
+            # The development provider writes to the log: nothing is sent
             configuration._test_passed(gettext(
-                    'meter_field.msg_connection_sms_sent',
+                    'meter_field.msg_connection_sms_logged'
+                    if provider.name == 'log'
+                    else 'meter_field.msg_connection_sms_sent',
                     phone=normalize_phone(configuration.test_phone),
                     code=code))
 

@@ -4,6 +4,7 @@ administrator too, and each connection's test button tries it for real
 import datetime as dt
 import http.server
 import os
+import re
 import socket
 import tempfile
 import threading
@@ -357,6 +358,23 @@ class SmsIntegrationTestCase(DBTestCase):
         Configuration = Pool().get('meter.sms.configuration')
         Configuration.write([Configuration(1)], {'provider': None})
         self.assertEqual(sms_codes().provider.name, 'log')
+
+    @with_transaction()
+    def test_connection_log(self):
+        """With the development provider the test says the code went to
+        the server log, not that a text message was sent"""
+        Configuration = Pool().get('meter.sms.configuration')
+        configuration = self.configure()
+        Configuration.write([configuration], {'provider': 'log'})
+        sent = len(self.gateway.messages)
+        with self.assertLogs('trytond.modules.meter_wechat', 'INFO') as log:
+            Configuration.test_connection([configuration])
+        status = Configuration(1).connection_status
+        self.assertEqual(len(self.gateway.messages), sent)
+        self.assertNotIn("已发送", status)
+        self.assertIn("服务器日志", status)
+        code = re.search(r'验证码 (\d{6})', status).group(1)
+        self.assertTrue(any(code in line for line in log.output))
 
 
 class BillingExchangeTestCase(DBTestCase):
