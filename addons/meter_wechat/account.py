@@ -74,6 +74,27 @@ class Account(metaclass=PoolMeta):
         return ([b for b in bills if b.state != 'paid'],
             [b for b in reversed(bills) if b.state == 'paid'], payments)
 
+    @classmethod
+    def transfer_bills(cls, bills, payments):
+        """Return the ids of the open bills that the transfers waiting for
+        finance would pay when posted (allocated as posting does, the
+        oldest first): the pay page does not offer them for paying online
+        by default, so that a resident does not pay them twice"""
+        from trytond.modules.meter_billing.rules import pricing
+        covered = set()
+        for account in {b.account for b in bills}:
+            waiting = sum((p.amount for p in payments
+                    if p.account == account and p.state == 'waiting'),
+                Decimal(0))
+            if not waiting:
+                continue
+            result = pricing.allocate_payment(waiting, [
+                    pricing.OpenBill(key=b.id, number=b.number,
+                        due_date=b.due_date, amount=b.amount_to_pay)
+                    for b in bills if b.account == account])
+            covered.update(a.key for a in result.allocations)
+        return covered
+
     def monthly_payments(self, months):
         """Return the posted payments of the account summed by month, for
         the months given as YYYY-MM, oldest first"""

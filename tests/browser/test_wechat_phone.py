@@ -568,6 +568,9 @@ class WeChatPhoneTestCase(PhoneMixin, unittest.TestCase):
         payment = page.locator('.weui-cell', has_text="¥34.18").filter(
             has=page.locator('.weui-cell__desc', has_text="待审核"))
         expect(payment).to_have_count(1)
+        # The bill says it is paid by a transfer waiting for finance
+        expect(bill.locator('.transfer-waiting')).to_have_text(
+            "已提交转账，待财务审核")
 
         # Finance confirms the transfer
         waiting = self.rpc('finance', 'model.meter.payment.search',

@@ -51,6 +51,7 @@ def pay(request, pool, visitor, values):
         accounts, centre_today(pool))
     return render(request, 'pay.html', status=status, error=error,
         form=form, accounts=accounts, payments=payments, bills=bills,
+        transfer_bills=Account.transfer_bills(bills, payments),
         paid_bills=paid_bills, billing=BillingConfiguration(1),
         message=request.args.get('message'),
         online_accounts=_online_accounts(visitor), **values)
@@ -140,14 +141,21 @@ def pay_online(request, pool, visitor, values):
                         urlencode({'order': order.number})))
                 return render(request, 'pay_gateway.html', order=order,
                     action=action, fields=fields, **values)
+    Account = pool.get('meter.account')
     Bill = pool.get('meter.bill')
+    Payment = pool.get('meter.payment')
     bills = Bill.search([
             ('account', '=', account.id),
             ('state', 'in', ['posted', 'partially_paid']),
             ], order=[('due_date', 'ASC'), ('start_date', 'ASC'),
             ('id', 'ASC')]) if account else []
+    transfers = Payment.search([
+            ('account', '=', account.id),
+            ('state', '=', 'waiting'),
+            ]) if bills else []
     return render(request, 'pay_online.html', status=status, error=error,
-        accounts=accounts, account=account, bills=bills, **values)
+        accounts=accounts, account=account, bills=bills,
+        transfer_bills=Account.transfer_bills(bills, transfers), **values)
 
 
 def _pay_wechat(request, pool, visitor, values, order):

@@ -3,6 +3,7 @@
 the routes of the pages."""
 import datetime as dt
 import html
+import io
 import re
 import sys
 import unittest
@@ -315,6 +316,61 @@ class OnlinePayTestCase(test_routes.WeChatRouteTestCase):
                 Account.write([Account(account.id)],
                     {'billing_mode': 'postpaid'})
                 transaction.commit()
+
+    def test_transfer_waiting(self):
+        """The bills a transfer waiting for finance would pay (the oldest
+        first, as posting allocates it) are not ticked for paying online,
+        and say why: the resident does not pay them twice by default"""
+        pool = Pool(DB_NAME)
+        with Transaction().start(DB_NAME, 0) as transaction:
+            # Two bills due the same day: the first numbered is the older
+            old_id = create_bill('R003', '25.00')
+            new_id = create_bill('R003', '25.00')
+            account_id = pool.get('meter.bill')(old_id).account.id
+            transaction.commit()
+        client = self.resident('oTransferWaiting', '13833330003', 'R003')
+        for path in ['pay', 'pay/online']:
+            page = client.get(self.url(path))
+            for bill_id in [old_id, new_id]:
+                self.assertIn('value="%d" data-amount="25.00" checked'
+                    % bill_id, page.text)
+            self.assertNotIn('已提交转账', page.text)
+        response = client.post(self.url('pay'), data={
+                'csrf_token': self.csrf(client, 'pay'),
+                'account': str(account_id), 'amount': '20.00',
+                'reference': 'TXWAIT0001',
+                'screenshot': (io.BytesIO(test_routes.image('JPEG')),
+                    'transfer.jpg')})
+        self.assertEqual(response.status_code, 302, response.text)
+        page = client.get(self.url('pay'))
+        # 20.00 waiting pays part of the oldest bill: that one is left
+        # unticked with the reason, the later one stays ticked
+        self.assertIn('value="%d" data-amount="25.00"><i' % old_id,
+            page.text)
+        self.assertIn('value="%d" data-amount="25.00" checked' % new_id,
+            page.text)
+        self.assertEqual(page.text.count('已提交转账，待财务审核'), 1)
+        self.assertIn("在线支付 <span class=\"pay-online-total\">¥25.00",
+            page.text)
+        page = client.get(self.url('pay/online'))
+        self.assertIn('value="%d" data-amount="25.00"><i' % old_id,
+            page.text)
+        self.assertIn('value="%d" data-amount="25.00" checked' % new_id,
+            page.text)
+        self.assertIn('id="online-total">¥25.00', page.text)
+        # Finance refuses the transfer: both are offered again
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Payment = pool.get('meter.payment')
+            payment, = Payment.search([('transfer_reference', '=',
+                        'TXWAIT0001')])
+            self.assertEqual(payment.state, 'waiting')
+            Payment.write([payment], {'state': 'refused',
+                    'cancel_reason': "未到账"})
+            transaction.commit()
+        page = client.get(self.url('pay'))
+        self.assertIn('value="%d" data-amount="25.00" checked' % old_id,
+            page.text)
+        self.assertIn("¥50.00", page.text)
 
 
 def load_tests(loader, tests, pattern):
