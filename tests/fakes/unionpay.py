@@ -55,6 +55,7 @@ unionpay = _load_protocol()
 __all__ = ['FakeUnionPay', 'make_pki']
 
 MERCHANT = '777290058110048'
+BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
 def _key():
@@ -150,6 +151,9 @@ class FakeUnionPay(LoopbackServer):
                 order['state'] = 'paid'
                 order['queryId'] = '%s%06d' % (
                     time.strftime('%Y%m%d%H%M%S'), next(self._ids))
+                # Settled on the day of Beijing it was paid
+                order['settleDate'] = dt.datetime.now(BEIJING).strftime(
+                    '%m%d')
         fields = self.notification(order_id)
         if notify if notify is not None else not self.hold_notifications:
             self.send(order['backUrl'], fields)
@@ -165,7 +169,8 @@ class FakeUnionPay(LoopbackServer):
             'orderId': order_id, 'txnTime': order['txnTime'],
             'txnAmt': order['txnAmt'], 'currencyCode': '156',
             'queryId': order.get('queryId', ''), 'respCode': '00',
-            'respMsg': 'success', 'settleDate': time.strftime('%m%d'),
+            'respMsg': 'success', 'settleDate': order.get(
+                'settleDate', dt.datetime.now(BEIJING).strftime('%m%d')),
             'traceNo': '%06d' % (len(self.notifications) + 1),
             }
         fields.update(overrides)
@@ -261,8 +266,20 @@ class FakeUnionPay(LoopbackServer):
                         'respCode': error[0], 'respMsg': error[1]})))
         lines = [unionpay.StatementLine(o['orderId'], o['queryId'],
                 unionpay.from_fen(o['txnAmt']), o['txnTime'])
-            for o in self.orders.values() if o['state'] == 'paid']
+            for o in self.orders.values()
+            if o['state'] == 'paid' and o.get('settleDate') == settle_date]
         lines.extend(self.extra_statement_lines)
+        if not lines:
+            # A settlement day without transaction has no file
+            return Response(unionpay.encode_response(self.sign({
+                        'version': unionpay.VERSION, 'encoding': 'UTF-8',
+                        'signMethod': '01', 'txnType': '76',
+                        'txnSubType': '01', 'bizType': '000000',
+                        'accessType': '0', 'respCode': unionpay.NO_FILE,
+                        'respMsg': '文件不存在', 'merId': self.mer_id,
+                        'settleDate': settle_date, 'fileType': '00',
+                        'txnTime': form.get('txnTime', '')})),
+                content_type='text/plain; charset=utf-8')
         name, archive = unionpay.write_archive(lines, self.mer_id, day)
         content = base64.b64encode(zlib.compress(archive)).decode('ascii')
         return Response(unionpay.encode_response(self.sign({

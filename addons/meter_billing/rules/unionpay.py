@@ -47,6 +47,9 @@ FILE_PATH = ''
 PENDING_CODES = {'03', '04', '05'}
 # The answers of a query that say the gateway knows no such order
 UNKNOWN_CODES = {'34'}
+# The answer of a file transfer request for a settlement day of which the
+# gateway holds no file (文件不存在): a day without transaction
+NO_FILE = '98'
 
 
 class GatewayError(Exception):
@@ -445,12 +448,15 @@ class UnionPayClient:
     def statement(self, settle_date):
         """Return (file name, archive) of the statement of the settlement
         day (a date) downloaded with the file transfer request (txnType
-        76, fileType 00); the archive comes deflated and in base 64"""
+        76, fileType 00), or (None, None) for a day of which the gateway
+        holds no file; the archive comes deflated and in base 64"""
         answer = self._post(FILE_PATH, dict(self._common(),
                 txnType='76', txnSubType='01', bizType='000000',
                 fileType='00', settleDate=settle_date.strftime('%m%d'),
                 txnTime=dt.datetime.now().strftime('%Y%m%d%H%M%S')),
             base_url=self.file_url)
+        if answer.get('respCode') == NO_FILE:
+            return None, None
         if answer.get('respCode') != '00':
             raise UnionPayError('answer', "no statement: %s %s" % (
                     answer.get('respCode'), answer.get('respMsg', '')))

@@ -462,6 +462,23 @@ class GatewayTestCase(unittest.TestCase):
         Reconciliation.write([reconciliation], {'statement': zm})
         Reconciliation.reconcile([reconciliation])
         self.assertEqual(Reconciliation(reconciliation.id).differences, 4)
+        # The day before: the gateway holds no file of it (respCode 98),
+        # a day without transaction that reconciles empty
+        self.fake.extra_statement_lines = []
+        empty, = Reconciliation.create([{'gateway': gateway.id,
+                    'date': Date.today() - dt.timedelta(days=1)}])
+        Reconciliation.download([empty])
+        self.assertEqual(len([c for c in self.fake.calls_to('')
+                    if c['form']['settleDate']
+                    == empty.date.strftime('%m%d')]), 1)
+        empty = Reconciliation(empty.id)
+        self.assertEqual((empty.no_statement, empty.statement),
+            (True, None))
+        self.assertIn("no statement", empty.note)
+        Reconciliation.reconcile([empty])
+        empty = Reconciliation(empty.id)
+        self.assertEqual((empty.state, empty.lines, empty.differences),
+            ('done', (), 0))
         Reconciliation.draft([reconciliation])
         self.fake.query_delay = 1.5
         with self.assertRaises(PaymentGatewayError):
