@@ -146,8 +146,14 @@ class Account(metaclass=PoolMeta):
     __name__ = 'meter.account'
     prepaid_lines = fields.One2Many(
         'meter.prepaid.line', 'account', "Balance Ledger", readonly=True)
-    balance = fields.Numeric("Balance", digits=(16, 2), readonly=True,
-        help="The sum of the lines of the balance ledger.")
+    ledger_total = fields.Numeric("Ledger Total", digits=(16, 2),
+        readonly=True,
+        help="The sum of the lines of the balance ledger, added to with "
+        "every line: what the balance reads.")
+    balance = fields.Function(
+        fields.Numeric("Balance", digits=(16, 2),
+            help="The sum of the lines of the balance ledger."),
+        'get_balance')
     low_balance = fields.Function(
         fields.Boolean("Low Balance",
             states={'invisible': Eval('billing_mode') != 'prepaid'}),
@@ -161,24 +167,24 @@ class Account(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         account = cls.__table__()
         line = Line.__table__()
-        stored = table_h.column_exist('balance')
+        stored = table_h.column_exist('ledger_total')
 
         super().__register__(module)
 
         # Migration from the balance summed from the ledger on every read
         if not stored:
-            cursor.execute(*account.update([account.balance],
+            cursor.execute(*account.update([account.ledger_total],
                     [line.select(Coalesce(Sum(line.amount), 0),
                             where=line.account == account.id)]))
 
     @classmethod
-    def default_balance(cls):
+    def default_ledger_total(cls):
         return Decimal('0.00')
 
     @classmethod
     def copy(cls, accounts, default=None):
         default = default.copy() if default is not None else {}
-        default.setdefault('balance', None)
+        default.setdefault('ledger_total', None)
         return super().copy(accounts, default=default)
 
     @classmethod
@@ -203,11 +209,11 @@ class Account(metaclass=PoolMeta):
             sub_ids = list(sub_ids)
             added = [(account.id == i, amounts[i])
                 for i in sub_ids if i in amounts]
-            balance = (Coalesce(account.balance, 0)
-                + Case(*added, else_=0) if added else account.balance)
+            total = (Coalesce(account.ledger_total, 0)
+                + Case(*added, else_=0) if added else account.ledger_total)
             cursor.execute(*account.update(
-                    [account.write_date, account.balance],
-                    [account.write_date, balance],
+                    [account.write_date, account.ledger_total],
+                    [account.write_date, total],
                     where=account.id.in_(sub_ids)))
         bulk_write._clear_cache(cls, list(amounts))
 
@@ -220,7 +226,7 @@ class Account(metaclass=PoolMeta):
         result = defaultdict(lambda: Decimal('0.00'))
         for sub_ids in grouped_slice(
                 [int(a) for a in accounts], backend.MAX_QUERY_PARAMS):
-            cursor.execute(*account.select(account.id, account.balance,
+            cursor.execute(*account.select(account.id, account.ledger_total,
                     where=account.id.in_(list(sub_ids))))
             for account_id, amount in cursor:
                 result[account_id] = (amount or Decimal(0)).quantize(
@@ -234,6 +240,8 @@ class Account(metaclass=PoolMeta):
         balances = cls.get_balances(accounts)
         threshold = Configuration(1).low_balance_threshold
         result = {}
+        if 'balance' in names:
+            result['balance'] = {a.id: balances[a.id] for a in accounts}
         if 'low_balance' in names:
             result['low_balance'] = {
                 a.id: (a.billing_mode == 'prepaid'

@@ -596,7 +596,7 @@ def give_back(cursor, bills, run_id):
     """Take the prepaid lines of the bills (a query of their ids) out of
     the balances the accounts store, before they are deleted"""
     cursor.execute(
-        "UPDATE meter_account AS a SET balance = a.balance - l.amount "
+        "UPDATE meter_account AS a SET ledger_total = a.ledger_total - l.amount "
         "FROM (SELECT account, sum(amount) AS amount "
         f"FROM meter_prepaid_line WHERE bill IN ({bills}) "
         "GROUP BY account) AS l WHERE a.id = l.account", (run_id,))

@@ -283,7 +283,7 @@ def insert_bills(cursor, first_month, months):
         "WHERE b.billing_mode = 'prepaid' ORDER BY b.id, t")
     # The balance the account stores: the sum of its ledger
     cursor.execute(
-        "UPDATE meter_account AS a SET balance = l.amount "
+        "UPDATE meter_account AS a SET ledger_total = l.amount "
         "FROM (SELECT account, sum(amount) AS amount "
         "FROM meter_prepaid_line GROUP BY account) AS l "
         "WHERE a.id = l.account")

@@ -304,7 +304,7 @@ class MeterBillingTestCase(ModuleTestCase):
 
         # A database of the ledger alone, as before the balance was stored
         table = Account.__table_handler__('meter_billing')
-        table.drop_column('balance')
+        table.drop_column('ledger_total')
         Account.__register__('meter_billing')
         self.assertEqual(Account.get_balances(accounts), balances)
 
