@@ -369,23 +369,19 @@ class TopConsumer(ModelSQL, ModelView):
         zone = Configuration.tzinfo()
         starts = month_starts(report_date(), TREND_MONTHS)
         low = to_utc(dt.datetime.combine(starts[0], dt.time()), zone)
-        # The year's use of each meter first, then its account: the
-        # readings are a dozen a meter, and PostgreSQL does not aggregate
-        # below a join
-        used = reading.select(reading.meter.as_('meter'),
-            Min(reading.id).as_('id'),
-            Sum(Coalesce(reading.consumption, 0)).as_('usage'),
-            where=(reading.state == 'confirmed')
-            & (reading.taken_at >= low),
-            group_by=[reading.meter])
-        return used.join(meter, condition=used.meter == meter.id
+        # Joined before summed: a manager's campuses limit the meters
+        # first, each read back from the index of its confirmed history
+        # (a sum by meter before the join sums every campus's)
+        return reading.join(meter, condition=reading.meter == meter.id
             ).join(account, condition=meter.account == account.id
-            ).select(*_header(Min(used.id)),
+            ).select(*_header(Min(reading.id)),
                 account.id.as_('account'),
                 account.campus.as_('campus'),
                 account.category.as_('category'),
                 meter.kind.as_('kind'),
-                Sum(used.usage).as_('usage'),
+                Sum(Coalesce(reading.consumption, 0)).as_('usage'),
+                where=(reading.state == 'confirmed')
+                & (reading.taken_at >= low),
                 group_by=[account.id, account.campus, account.category,
                     meter.kind])
 

@@ -13,9 +13,9 @@ class Reading(IdempotentMixin, metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        # The dashboard's year of confirmed use (by month, by account)
-        # read from the index alone: a range of taken_at rather than the
-        # rows of five years of readings
+        # The dashboard's twelve months of confirmed use read from the
+        # index alone: a range of taken_at a month rather than the rows of
+        # five years of readings
         cls._sql_indexes.add(
             Index(t,
                 (t.taken_at, Index.Range()),
