@@ -511,7 +511,10 @@ class Bill(Workflow, ModelSQL, ModelView):
             cls, ['number', 'state', 'paid_amount', 'posted_date'], updates)
         # Every account posted, not only those deducted: a top-up posted at
         # once would else miss the bill it should pay
-        Account.claim_balances({r[1] for r in rows})
+        deducted = defaultdict(Decimal)
+        for account, _, _, amount, _ in deductions:
+            deducted[account] += amount
+        Account.claim_balances({r[1] for r in rows}, deducted)
         bulk_write.insert(
             PrepaidLine, ['account', 'date', 'type', 'amount', 'bill'],
             deductions)

@@ -189,6 +189,10 @@ class Payment(Workflow, ModelSQL, ModelView):
         cls._sql_indexes.update({
                 Index(t, (t.account, Index.Range())),
                 Index(t, (t.date, Index.Range())),
+                # The few payments waiting for someone among years of
+                # posted ones: the transfers to review
+                Index(t, (t.state, Index.Equality(cardinality='low')),
+                    where=t.state.in_(['draft', 'waiting'])),
                 })
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
         cls._transitions |= {

@@ -4,7 +4,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from sql.aggregate import Sum
-from sql.conditionals import Coalesce
+from sql.conditionals import Case, Coalesce
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -14,6 +14,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from . import bulk_write
 from .exceptions import PrepaidBalanceError, PrepaidLineError
 
 
@@ -23,7 +24,9 @@ class PrepaidLine(ModelSQL, ModelView):
     Top-ups are positive, deductions at billing negative, adjustments
     either.  Lines are never changed nor deleted, so the balance of an
     account is always the sum of its lines: a mistake is corrected by an
-    adjustment.  The balance of a prepaid account never goes below zero
+    adjustment.  The account stores that sum, added to with every line
+    (Account.claim_balances), so that posting a month's bills does not sum
+    years of ledger.  The balance of a prepaid account never goes below zero
     (see check_balance).
     """
     __name__ = 'meter.prepaid.line'
@@ -67,8 +70,10 @@ class PrepaidLine(ModelSQL, ModelView):
                         'meter_billing.msg_prepaid_line_digits',
                         amount=values['amount']))
         lines = super().create(vlist)
-        Pool().get('meter.account').claim_balances(
-            {l.account.id for l in lines})
+        amounts = defaultdict(Decimal)
+        for line in lines:
+            amounts[line.account.id] += line.amount
+        Pool().get('meter.account').claim_balances(amounts, amounts)
         cls.check_balance({l.account for l in lines if l.amount < 0})
         adjusted = {l.account for l in lines if l.type == 'adjustment'
             and not l.bill and not l.payment}
@@ -141,6 +146,10 @@ class Account(metaclass=PoolMeta):
     __name__ = 'meter.account'
     prepaid_lines = fields.One2Many(
         'meter.prepaid.line', 'account', "Balance Ledger", readonly=True)
+    ledger_total = fields.Numeric("Ledger Total", digits=(16, 2),
+        readonly=True,
+        help="The sum of the lines of the balance ledger, added to with "
+        "every line: what the balance reads.")
     balance = fields.Function(
         fields.Numeric("Balance", digits=(16, 2),
             help="The sum of the lines of the balance ledger."),
@@ -151,8 +160,38 @@ class Account(metaclass=PoolMeta):
         'get_balance')
 
     @classmethod
-    def claim_balances(cls, account_ids):
-        """Mark the balances of the accounts as changed by the transaction.
+    def __register__(cls, module):
+        pool = Pool()
+        Line = pool.get('meter.prepaid.line')
+        table_h = cls.__table_handler__(module)
+        cursor = Transaction().connection.cursor()
+        account = cls.__table__()
+        line = Line.__table__()
+        stored = table_h.column_exist('ledger_total')
+
+        super().__register__(module)
+
+        # Migration from the balance summed from the ledger on every read
+        if not stored:
+            cursor.execute(*account.update([account.ledger_total],
+                    [line.select(Coalesce(Sum(line.amount), 0),
+                            where=line.account == account.id)]))
+
+    @classmethod
+    def default_ledger_total(cls):
+        return Decimal('0.00')
+
+    @classmethod
+    def copy(cls, accounts, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('ledger_total', None)
+        return super().copy(accounts, default=default)
+
+    @classmethod
+    def claim_balances(cls, account_ids, amounts=None):
+        """Mark the balances of the accounts as changed by the transaction
+        and add to them the {account id: amount} of the ledger lines it
+        created.
 
         A balance is the sum of the ledger, so two transactions adding
         lines to the same account would each decide on a balance that
@@ -163,29 +202,34 @@ class Account(metaclass=PoolMeta):
         """
         account = cls.__table__()
         cursor = Transaction().connection.cursor()
+        amounts = {int(a): v for a, v in (amounts or {}).items() if v}
         for sub_ids in grouped_slice(
-                sorted(set(map(int, account_ids))), backend.MAX_QUERY_PARAMS):
+                sorted(set(map(int, account_ids)) | amounts.keys()),
+                backend.MAX_QUERY_PARAMS // 3):
+            sub_ids = list(sub_ids)
+            added = [(account.id == i, amounts[i])
+                for i in sub_ids if i in amounts]
+            total = (Coalesce(account.ledger_total, 0)
+                + Case(*added, else_=0) if added else account.ledger_total)
             cursor.execute(*account.update(
-                    [account.write_date], [account.write_date],
-                    where=account.id.in_(list(sub_ids))))
+                    [account.write_date, account.ledger_total],
+                    [account.write_date, total],
+                    where=account.id.in_(sub_ids)))
+        bulk_write._clear_cache(cls, list(amounts))
 
     @classmethod
     def get_balances(cls, accounts):
-        """Return {account id: balance} as the sum of the ledger lines of
-        the accounts (records or ids)"""
-        pool = Pool()
-        Line = pool.get('meter.prepaid.line')
-        line = Line.__table__()
+        """Return {account id: balance} of the accounts (records or ids):
+        the sum of their ledger lines, as stored"""
+        account = cls.__table__()
         cursor = Transaction().connection.cursor()
         result = defaultdict(lambda: Decimal('0.00'))
         for sub_ids in grouped_slice(
                 [int(a) for a in accounts], backend.MAX_QUERY_PARAMS):
-            cursor.execute(*line.select(
-                    line.account, Coalesce(Sum(line.amount), 0),
-                    where=line.account.in_(list(sub_ids)),
-                    group_by=line.account))
+            cursor.execute(*account.select(account.id, account.ledger_total,
+                    where=account.id.in_(list(sub_ids))))
             for account_id, amount in cursor:
-                result[account_id] = Decimal(str(amount)).quantize(
+                result[account_id] = (amount or Decimal(0)).quantize(
                     Decimal('0.01'))
         return result
 

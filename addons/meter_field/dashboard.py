@@ -66,16 +66,14 @@ def month_starts(date, count):
     return [add_months(first, -i) for i in reversed(range(count))]
 
 
-def month_case(column, starts, zone):
-    """A CASE giving the first day of the month (on the centre's clock) of
-    the UTC moment in column, NULL outside the months of starts"""
-    whens = []
+def month_ranges(starts, zone):
+    """The (first day, UTC start, UTC end) of each month of starts on the
+    centre's clock"""
     ends = starts[1:] + [add_months(starts[-1], 1)]
-    for start, end in reversed(list(zip(starts, ends))):
-        low = to_utc(dt.datetime.combine(start, dt.time()), zone)
-        high = to_utc(dt.datetime.combine(end, dt.time()), zone)
-        whens.append(((column >= low) & (column < high), start))
-    return Case(*whens, else_=Null)
+    return [(start,
+            to_utc(dt.datetime.combine(start, dt.time()), zone),
+            to_utc(dt.datetime.combine(end, dt.time()), zone))
+        for start, end in zip(starts, ends)]
 
 
 def selection_text(records, name):
@@ -317,29 +315,31 @@ class Consumption(ModelSQL, ModelView):
         Reading = pool.get('meter.reading')
         Configuration = pool.get('meter.configuration')
         meter = Meter.__table__()
-        reading = Reading.__table__()
-        zone = Configuration.tzinfo()
         starts = month_starts(report_date(), TREND_MONTHS)
-        low = to_utc(dt.datetime.combine(starts[0], dt.time()), zone)
-        month = month_case(reading.taken_at, starts, zone)
-        # The month computed row by row, then grouped by name: PostgreSQL
-        # does not match a GROUP BY expression holding parameters
-        rows = reading.join(meter, condition=reading.meter == meter.id
-            ).select(reading.id.as_('id'),
+        # One range of the confirmed readings per month, its first day a
+        # constant: each month a scan of the index on taken_at (see
+        # meter_field's reading), rather than the month of each of the
+        # year's readings computed from the twelve ranges
+        months = []
+        for start, low, high in month_ranges(
+                starts, Configuration.tzinfo()):
+            reading = Reading.__table__()
+            months.append(reading.select(reading.id.as_('id'),
+                    reading.meter.as_('meter'),
+                    cls.month.sql_cast(Literal(start)).as_('month'),
+                    Coalesce(reading.consumption, 0).as_('usage'),
+                    where=(reading.state == 'confirmed')
+                    & (reading.taken_at >= low) & (reading.taken_at < high)))
+        rows = Union(*months, all_=True)
+        return rows.join(meter, condition=rows.meter == meter.id
+            ).select(*_header(Min(rows.id)),
                 meter.campus.as_('campus'),
-                month.as_('month'),
-                meter.kind.as_('kind'),
-                Coalesce(reading.consumption, 0).as_('usage'),
-                where=(reading.state == 'confirmed')
-                & (reading.taken_at >= low))
-        return rows.select(*_header(Min(rows.id)),
-            rows.campus.as_('campus'),
-            cls.month.sql_cast(rows.month).as_('month'),
-            *(Coalesce(Sum(Case((rows.kind == kind, rows.usage),
-                            else_=Null)), 0).as_(kind) for kind, _ in KINDS),
-            Count(rows.id).as_('readings'),
-            where=rows.month != Null,
-            group_by=[rows.campus, rows.month])
+                rows.month.as_('month'),
+                *(Coalesce(Sum(Case((meter.kind == kind, rows.usage),
+                                else_=Null)), 0).as_(kind)
+                    for kind, _ in KINDS),
+                Count(rows.id).as_('readings'),
+                group_by=[meter.campus, rows.month])
 
 
 class TopConsumer(ModelSQL, ModelView):
@@ -369,6 +369,9 @@ class TopConsumer(ModelSQL, ModelView):
         zone = Configuration.tzinfo()
         starts = month_starts(report_date(), TREND_MONTHS)
         low = to_utc(dt.datetime.combine(starts[0], dt.time()), zone)
+        # Joined before summed: a manager's campuses limit the meters
+        # first, each read back from the index of its confirmed history
+        # (a sum by meter before the join sums every campus's)
         return reading.join(meter, condition=reading.meter == meter.id
             ).join(account, condition=meter.account == account.id
             ).select(*_header(Min(reading.id)),

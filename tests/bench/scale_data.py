@@ -281,6 +281,12 @@ def insert_bills(cursor, first_month, months):
         "CASE t WHEN 2 THEN b.id END, NULL, 0, now() "
         "FROM meter_bill AS b, generate_series(1, 2) AS t "
         "WHERE b.billing_mode = 'prepaid' ORDER BY b.id, t")
+    # The balance the account stores: the sum of its ledger
+    cursor.execute(
+        "UPDATE meter_account AS a SET ledger_total = l.amount "
+        "FROM (SELECT account, sum(amount) AS amount "
+        "FROM meter_prepaid_line GROUP BY account) AS l "
+        "WHERE a.id = l.account")
     return count
 
 

@@ -7,6 +7,8 @@ from decimal import Decimal
 from types import SimpleNamespace
 from unittest.mock import patch
 
+from sql.aggregate import Sum
+
 from trytond import backend
 from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.meter_billing import bill as bill_module
@@ -236,6 +238,75 @@ class MeterBillingTestCase(ModuleTestCase):
         self.assertEqual(
             [a.balance for a in Account.browse([low, high, postpaid])],
             [Decimal(15), Decimal(85), Decimal(-10)])
+
+    @with_transaction()
+    def test_stored_balance(self):
+        """The balance each account stores is the sum of its ledger after
+        top-ups, adjustments, the deductions of bills posted together and
+        the refund of a cancelled bill; the migration computes it from the
+        ledger"""
+        pool = Pool()
+        Campus = pool.get('meter.campus')
+        Account = pool.get('meter.account')
+        Period = pool.get('meter.billing.period')
+        Bill = pool.get('meter.bill')
+        PrepaidLine = pool.get('meter.prepaid.line')
+        campus, = Campus.create([{'name': "Main", 'code': 'MAIN'}])
+        accounts = Account.create([{
+                    'number': number, 'name': number, 'campus': campus.id,
+                    'billing_mode': mode,
+                    } for number, mode in [('1', 'prepaid'),
+                    ('2', 'prepaid'), ('3', 'postpaid'), ('4', 'prepaid')]])
+        one, two, three, four = accounts
+        self.assertEqual([a.balance for a in accounts], [Decimal(0)] * 4)
+        PrepaidLine.create([{
+                    'account': a.id, 'type': 'topup', 'amount': amount,
+                    'date': dt.date(2026, 3, 1),
+                    } for a, amount in [(one, Decimal('50.10')),
+                    (two, Decimal('12.34')), (three, Decimal('7.00')),
+                    (one, Decimal('0.90'))]])
+        PrepaidLine.create([{'account': two.id, 'type': 'adjustment',
+                    'amount': Decimal('-2.34'), 'date': dt.date(2026, 3, 2),
+                    }])
+        period, = Period.create([{'name': '2026-03',
+                    'start_date': dt.date(2026, 3, 1),
+                    'end_date': dt.date(2026, 3, 31)}])
+        bills = Bill.create([{
+                    'account': a.id, 'campus': campus.id,
+                    'category': 'resident', 'billing_mode': a.billing_mode,
+                    'period': period.id, 'start_date': period.start_date,
+                    'end_date': period.end_date,
+                    'lines': [('create', [{
+                                    'kind': 'electricity', 'type': 'usage',
+                                    'quantity': Decimal(1),
+                                    'unit_price': amount, 'amount': amount,
+                                    }])],
+                    } for a, amount in [(one, Decimal('20.25')),
+                    (two, Decimal('30.00')), (three, Decimal('4.50')),
+                    (four, Decimal('9.00'))]])
+        Bill.post(bills)
+        Bill.write([bills[0]], {'cancel_reason': "重复出账"})
+        Bill.cancel([bills[0]])
+
+        def ledger():
+            cursor = Transaction().connection.cursor()
+            line = PrepaidLine.__table__()
+            cursor.execute(*line.select(line.account, Sum(line.amount),
+                    group_by=line.account))
+            return {a: Decimal(str(s)).quantize(Decimal('0.01'))
+                for a, s in cursor}
+        expected = {one.id: Decimal('51.00'), two.id: Decimal(0),
+            three.id: Decimal('2.50')}
+        self.assertEqual(ledger(), expected)
+        balances = {a.id: a.balance for a in Account.browse(accounts)}
+        self.assertEqual(balances, {**expected, four.id: Decimal(0)})
+        self.assertEqual(Account.get_balances(accounts), balances)
+
+        # A database of the ledger alone, as before the balance was stored
+        table = Account.__table_handler__('meter_billing')
+        table.drop_column('ledger_total')
+        Account.__register__('meter_billing')
+        self.assertEqual(Account.get_balances(accounts), balances)
 
     @with_transaction()
     def test_post_prepaid_at_most_balance(self):

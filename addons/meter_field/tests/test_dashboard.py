@@ -10,6 +10,7 @@ import openpyxl
 
 from trytond.exceptions import UserError
 from trytond.modules.meter_base.configuration import to_utc
+from trytond.modules.meter_field.dashboard import TREND_MONTHS, add_months
 from trytond.modules.meter_field.loss import interpolate, period_use
 from trytond.modules.meter_field.usage_report import UsageTable
 from trytond.pool import Pool
@@ -316,6 +317,44 @@ class DashboardTestCase(unittest.TestCase):
         self.assertFalse(east_figures['arrears'])
         self.assertTrue(all(r['campus'] == east.id
                 for r in east_figures['coverage']))
+
+    @with_transaction()
+    def test_year_of_use(self):
+        """The trend's months and the top consumers' year are counted on
+        the centre's clock: a reading at midnight opens its month, one a
+        minute before closes the previous; the year before is left out"""
+        pool = Pool()
+        Dashboard = pool.get('meter.dashboard')
+        Consumption = pool.get('meter.dashboard.consumption')
+        Meter = pool.get('meter.meter')
+        east, west, main, (s1, s2, w1) = set_up()
+        Meter.write([s1, w1], {'state': 'active'})
+        today = dt.date.today()
+        first = dt.date(today.year, today.month, 1)
+        year_ago = add_months(first, -TREND_MONTHS)
+        window = add_months(first, -(TREND_MONTHS - 1))
+        minute = dt.timedelta(minutes=1)
+        read(s1, 2, local(year_ago, 12))
+        read(w1, 100, local(window) - minute)
+        opening = read(w1, 110, local(window))
+        closing = read(w1, 130, local(first) - minute)
+        current = read(w1, 160, local(first))
+        water = read(s1, 9, local(first, 8))
+
+        rows = [(r.campus, r.month, r.electricity, r.water, r.readings, r.id)
+            for r in Consumption.search([])]
+        self.assertEqual(rows, [
+                (west, window, Decimal(10), Decimal(0), 1, opening.id),
+                (west, add_months(first, -1), Decimal(20), Decimal(0), 1,
+                    closing.id),
+                (east, first, Decimal(0), Decimal(7), 1, water.id),
+                (west, first, Decimal(30), Decimal(0), 1, current.id),
+                ])
+        top = Dashboard.figures()['top_consumers']
+        self.assertEqual(
+            [(r['account'], r['kind'], r['usage'], r['id']) for r in top],
+            [(w1.account.id, 'electricity', Decimal(60), opening.id),
+                (s1.account.id, 'water', Decimal(7), water.id)])
 
     @with_transaction()
     def test_campus_rules(self):
