@@ -1184,9 +1184,15 @@ def load_once(pool):
         added |= set_up_online_payment(pool, campuses)
         added |= set_up_losses(pool, campuses)
         return added
-    # The appointment counts the places of its slot with the table locked:
-    # ask for the lock first rather than load everything again for it
-    pool.get('meter.work_order').lock()
+    # Tables locked on the way: the appointment counts the places of its
+    # slot, the singletons are created on their first write, a campus's
+    # receipt sequence of the year once.  Ask for the locks first rather
+    # than load everything again for each (minutes every time).
+    for name in ['meter.work_order', 'meter.configuration',
+            'meter.campus.receipt_sequence', 'meter.billing.configuration',
+            'meter.label.configuration', 'meter.sms.configuration',
+            'meter.billing.exchange']:
+        pool.get(name).lock()
     rng = random.Random(20261125)
     campuses = load(pool, rng)
     set_up_calendars(pool, campuses)

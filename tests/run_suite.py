@@ -3,6 +3,10 @@ tests included, on SQLite and on PostgreSQL; the unit tests of both side
 by side, then the browser tests of one after the other.  Ends with
 `N passed, N failed`.
 
+The browser tests' template databases (the demo loaded for the sao
+sweep, the modules activated) are made while the unit tests still run:
+on the core the first backend's unit tests leave idle.
+
 PostgreSQL is the one of TRYTOND_DATABASE__URI when it points at one,
 otherwise a throwaway cluster on a loopback port.
 
@@ -14,13 +18,16 @@ import json
 import os
 import subprocess
 import sys
+import shutil
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from pgcluster import Cluster  # noqa: E402
+from processes import stop_group  # noqa: E402
 
 
 def start(label, env, kinds, patterns):
@@ -61,6 +68,37 @@ def finish(label, process, out, log):
     return counts
 
 
+def prepare(envs, patterns):
+    """Start making the browser tests' templates of each backend, the
+    backends side by side; return the processes doing it and their logs"""
+    preparations = []
+    for backend, env in envs:
+        log = tempfile.NamedTemporaryFile(suffix='.log', delete=False)
+        cmd = [sys.executable, os.path.join(HERE, 'browser', 'prepare.py')]
+        for pattern in patterns or []:
+            cmd += ['-k', pattern]
+        # In a session of its own, to be stopped with what it started
+        preparations.append((backend, subprocess.Popen(cmd, env=env,
+                    cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True),
+                log.name))
+    return preparations
+
+
+def prepared(preparations):
+    "Wait for the templates; show the log of a preparation that failed"
+    for backend, process, name in preparations:
+        process.wait()
+        with open(name, 'rb') as fp:
+            text = fp.read()
+        os.unlink(name)
+        if process.returncode:
+            # A template not made is made by the test that needs it
+            print(f'=== {backend} (browser templates) ===', flush=True)
+            sys.stdout.buffer.write(text)
+            sys.stdout.flush()
+
+
 def add(totals, counts):
     for key in totals:
         totals[key] += counts.get(key, 0)
@@ -82,6 +120,8 @@ def main():
     cluster = None
     runs = []
     envs = []
+    caches = []
+    preparations = []
     try:
         for backend in backends:
             env = base.copy()
@@ -101,12 +141,27 @@ def main():
                 env['TRYTOND_DATABASE__URI'] = uri
                 env['DB_NAME'] = 'test_meter'
                 env['TRYTOND_DATABASE__PATH'] = cache
+            # The browser tests' templates, made ahead
+            env['BROWSER_TEMPLATES'] = os.path.join(cache, 'browser')
+            os.makedirs(env['BROWSER_TEMPLATES'])
+            caches.append(cache)
             envs.append((backend, env))
             # The backends' unit tests run side by side: each is mostly
             # one core.
             runs.append(start(backend, env, ['unit'], args.patterns))
-        for run in runs:
-            add(totals, finish(*run))
+        pending = list(runs)
+        while pending:
+            # The first to finish leaves a core to make the templates with
+            done = next((r for r in pending if r[1].poll() is not None),
+                None)
+            if not done:
+                time.sleep(1)
+                continue
+            pending.remove(done)
+            add(totals, finish(*done))
+            if not args.no_browser and not preparations:
+                preparations = prepare(envs, args.patterns)
+        prepared(preparations)
         if not args.no_browser:
             # A browser test is a browser and a server at once: one
             # backend after the other, so that a loaded machine does not
@@ -119,8 +174,19 @@ def main():
         for _, process, _, _ in runs:
             if process.poll() is None:
                 process.kill()
+        for _, process, _ in preparations:
+            if process.poll() is None:
+                stop_group(process)
         if cluster:
             cluster.stop()
+        elif 'postgresql' in dict(envs):
+            # Each template has a folder of its name
+            from browser.server import drop_templates
+            env = dict(envs)['postgresql']
+            drop_templates(env['TRYTOND_DATABASE__URI'],
+                os.listdir(env['BROWSER_TEMPLATES']))
+        for cache in caches:
+            shutil.rmtree(cache, ignore_errors=True)
     if totals['skipped']:
         print(f"({totals['skipped']} skipped)")
     print(f"{totals['passed']} passed, {totals['failed']} failed")

@@ -41,12 +41,16 @@ HISTORY_CSV = (
     "E39999,,2025-11,10,5.00\n")
 
 
+# The modules of the server (tests/browser/prepare.py activates them ahead)
+MODULES = ['meter_billing']
+
+
 class AccountImportSaoTestCase(unittest.TestCase):
     "Import accounts and history in sao"
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(['meter_billing'], name='browser_accounts',
+        cls.server = Server(MODULES, name='browser_accounts',
             setup=SETUP).start()
         cls.playwright = sync_playwright().start()
         cls.browser = launch_browser(cls.playwright)

@@ -167,12 +167,16 @@ def reply(address=ADDRESS, flow='123.45'):
         clock=dt.datetime(2026, 12, 6, 10, 30), preamble=True).hex().upper()
 
 
+# The modules of the server (tests/browser/prepare.py activates them ahead)
+MODULES = ['meter_field']
+
+
 class FieldBluetoothTestCase(PhoneMixin, unittest.TestCase):
     PAGES = 'field'
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(['meter_field'], name='browser_bluetooth',
+        cls.server = Server(MODULES, name='browser_bluetooth',
             setup=SETUP)
         try:
             cls.server.start()

@@ -85,12 +85,16 @@ RESEND_FAILING = RESEND.replace("""  return [entries.length, result.done, result
     (await MeterOffline.queue()).length];""", """  return [result.error, (await MeterOffline.queue()).length];""")
 
 
+# The modules of the server (tests/browser/prepare.py activates them ahead)
+MODULES = ['meter_field']
+
+
 class FieldOfflineTestCase(PhoneMixin, unittest.TestCase):
     PAGES = 'field'
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(['meter_field'], name='browser_offline',
+        cls.server = Server(MODULES, name='browser_offline',
             setup=field_round_setup(LOGIN, PASSWORD, NUMBERS))
         try:
             cls.server.start()

@@ -87,12 +87,16 @@ def file(name, data):
     return {'name': name, 'mimeType': 'image/jpeg', 'buffer': data}
 
 
+# The modules of the server (tests/browser/prepare.py activates them ahead)
+MODULES = ['meter_field']
+
+
 class FieldOnsiteTestCase(PhoneMixin, unittest.TestCase):
     PAGES = 'field'
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(['meter_field'], name='browser_onsite',
+        cls.server = Server(MODULES, name='browser_onsite',
             setup=SETUP)
         try:
             cls.server.start()

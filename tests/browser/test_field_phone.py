@@ -155,13 +155,17 @@ User.create([{
 """.replace('LOGIN', LOGIN).replace('PASSWORD', PASSWORD)
 
 
+# The modules of the server (tests/browser/prepare.py activates them ahead)
+MODULES = ['meter_field']
+
+
 class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
     PAGES = 'field'
 
     @classmethod
     def setUpClass(cls):
         cls.api = FakeWeChatApi(appid=APPID, secret=SECRET).start()
-        cls.server = Server(['meter_field'], name='browser_field',
+        cls.server = Server(MODULES, name='browser_field',
             setup=SETUP, env={
                 'TRYTOND_WECHAT__APPID': APPID,
                 'TRYTOND_WECHAT__SECRET': SECRET,

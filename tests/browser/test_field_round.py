@@ -27,12 +27,16 @@ PHOTO = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 SETUP = field_round_setup(LOGIN, PASSWORD, ['R-001', 'R-002', 'R-003'])
 
 
+# The modules of the server (tests/browser/prepare.py activates them ahead)
+MODULES = ['meter_field']
+
+
 class FieldRoundTestCase(PhoneMixin, unittest.TestCase):
     PAGES = 'field'
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(['meter_field'], name='browser_round',
+        cls.server = Server(MODULES, name='browser_round',
             setup=SETUP)
         try:
             cls.server.start()

@@ -57,6 +57,10 @@ Binding.create([{'user': resident.id, 'account': account.id}])
 """
 
 
+# The modules of the server (tests/browser/prepare.py activates them ahead)
+MODULES = ['meter_field']
+
+
 class SaoMessagesTestCase(unittest.TestCase):
 
     @classmethod
@@ -66,7 +70,7 @@ class SaoMessagesTestCase(unittest.TestCase):
             access_key_secret=SMS_SECRET, sign_names=[SIGN])
         cls.sms.start()
         try:
-            cls.server = Server(['meter_field'], name='browser_messages',
+            cls.server = Server(MODULES, name='browser_messages',
                 setup=SETUP % {'appid': APPID, 'api': cls.api.url,
                     'password': DESK_PASSWORD, 'sms': cls.sms.url,
                     'sms_key': SMS_KEY, 'sign': SIGN,

@@ -20,11 +20,15 @@ Campus.create([{'code': 'E', 'name': '东校区'}])
 """
 
 
+# The modules of the server (tests/browser/prepare.py activates them ahead)
+MODULES = ['meter_base']
+
+
 class SaoMeterTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(['meter_base'], setup=SETUP).start()
+        cls.server = Server(MODULES, setup=SETUP).start()
         cls.playwright = sync_playwright().start()
         cls.browser = launch_browser(cls.playwright)
 

@@ -132,6 +132,16 @@ CLOSE_TAB = """() => new Promise(resolve => {
 })"""
 
 
+def server():
+    "The server of the sweep: the demo loaded, kept as a template"
+    return Server(MODULES, name='sao_sweep', setup=LOAD_DEMO, template=True)
+
+
+def prepare():
+    "Load the demo into its template ahead (tests/browser/prepare.py)"
+    server().prepare()
+
+
 class SaoSweepTestCase(unittest.TestCase):
     "Each staff user opens every menu they can see, on the demo's data"
 
@@ -145,8 +155,7 @@ class SaoSweepTestCase(unittest.TestCase):
             cls.passwords = DEMO_PASSWORDS
             cls.logins = list(USERS)
         else:
-            cls.server = Server(MODULES, name='sao_sweep',
-                setup=LOAD_DEMO).start()
+            cls.server = server().start()
             cls.url = cls.server.url
             cls.database = cls.server.name
             cls.passwords = USERS

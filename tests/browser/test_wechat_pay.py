@@ -171,6 +171,10 @@ User.create([{
 """
 
 
+# The modules of the server (tests/browser/prepare.py activates them ahead)
+MODULES = ['meter_wechat', 'meter_billing']
+
+
 class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
     PAGES = 'wechat'
 
@@ -179,7 +183,7 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
         cls.unionpay = FakeUnionPay().start()
         cls.wechat_pay = FakeWeChatPay(appid=APPID).start()
         cls.api = FakeWeChatApi(appid=APPID, secret=SECRET).start()
-        cls.server = Server(['meter_wechat', 'meter_billing'],
+        cls.server = Server(MODULES,
             name='browser_wechat_pay', env={
                 'TRYTOND_WECHAT__DEV_LOGIN': 'True',
                 # The gateway's page sends the browser back with a form

@@ -248,6 +248,10 @@ def meter_photo():
     return data.getvalue()
 
 
+# The modules of the server (tests/browser/prepare.py activates them ahead)
+MODULES = ['meter_wechat', 'meter_billing']
+
+
 class WeChatPhoneTestCase(PhoneMixin, unittest.TestCase):
     PAGES = 'wechat'
 
@@ -257,7 +261,7 @@ class WeChatPhoneTestCase(PhoneMixin, unittest.TestCase):
         cls.api.templates = {TEMPLATE_BINDING}
         cls.api.subscribe(RESIDENT)
         cls.server = Server(
-            ['meter_wechat', 'meter_billing'], name='browser_wechat',
+            MODULES, name='browser_wechat',
             setup=SETUP, env={
                 'TRYTOND_WECHAT__APPID': APPID,
                 'TRYTOND_WECHAT__SECRET': SECRET,
