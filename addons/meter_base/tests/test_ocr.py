@@ -128,6 +128,25 @@ class OcrPhotoTestCase(unittest.TestCase):
                     ocr.compare(result.digits, Decimal(row['reading'])),
                     'match', msg="%s° read %s" % (angle, result.digits))
 
+    def test_phone_sized_guess(self):
+        "Test the wheel reader's unsure guess is no blind reading at 12 MP"
+        import io
+
+        from PIL import Image
+
+        from trytond.modules.meter_base import photo
+        # The camera cut the photo short
+        image = photo.open_image(read_photo('wmsc_2020-06-19_11-42-16.jpg'),
+            truncated=True).convert('RGB')
+        large = io.BytesIO()
+        image.resize((4000, 3000), Image.Resampling.LANCZOS).save(
+            large, 'JPEG', quality=90)
+        # No line reads as its counter (0000 and its decimals); the wheels
+        # read one by one gave 10111 with a confidence of 0.29
+        result = ocr.read_counter(large.getvalue())
+        self.assertNotEqual(ocr.compare(result.digits, 0), 'mismatch',
+            msg=result)
+
     def test_truncated_photo(self):
         "Test a frame the camera cut short is still read"
         self.assertReads(self.first(jpeg_truncated='yes',
