@@ -60,11 +60,15 @@ def _local_weekday(context, moment):
 
 
 def quantity(value, decimals=0):
-    """Write a reading or a usage with the meter's decimals (the register
-    has no more): 3934, 12.5; '—' for none"""
+    """Write a reading or a usage with the meter's decimals, and with more
+    only when the value has them (a meter's own reply may be finer than
+    its register; nothing is rounded away): 3934 for 3934.000, 12.5,
+    123.45 on a meter of no decimals; '—' for none"""
     if value is None:
         return '—'
-    return str(Decimal(value).quantize(Decimal(1).scaleb(-(decimals or 0))))
+    value = Decimal(value)
+    places = max(decimals or 0, -value.normalize().as_tuple().exponent)
+    return str(value.quantize(Decimal(1).scaleb(-places)))
 
 
 def _order_type(order):

@@ -125,6 +125,26 @@ class StaffPageTestCase(RouteTestCase):
         self.assertEqual(client.get(self.url()).status_code, 401)
 
 
+class QuantityTestCase(unittest.TestCase):
+    "The readings and uses as the pages write them"
+
+    def test_quantity(self):
+        """With the meter's decimals, more only when the value has them:
+        nothing is rounded away"""
+        from decimal import Decimal
+        from trytond.modules.meter_wechat.templating import quantity
+        for value, decimals, text in [
+                (Decimal('912.000'), 0, '912'),
+                (Decimal('907.25'), 0, '907.25'),
+                (Decimal('123.450'), 0, '123.45'),
+                (Decimal('1200'), 0, '1200'),
+                (Decimal('12.5'), 2, '12.50'),
+                (Decimal('0.000'), 3, '0.000'),
+                (None, 2, '—'),
+                ]:
+            self.assertEqual(quantity(value, decimals), text)
+
+
 del RouteTestCase
 
 if __name__ == '__main__':
