@@ -69,6 +69,13 @@ MENUS = """() => new Promise((resolve, reject) => {
             ['complete_name', 'action', 'parent'], {}],
     }, session).then(resolve, reject);
 })"""
+# A row of the current tab's list is shown
+ROWS_SHOWN = """() => {
+    const pane = document.querySelector('#tabcontent > .tab-pane.active');
+    return Boolean(pane) && Array.from(pane.querySelectorAll(
+        '.treeview > table > tbody > tr')).some(
+        tr => tr.offsetParent !== null);
+}"""
 # As a double click on the menu does (no ids: no suffix to the tab's name)
 OPEN_MENU = """id => Sao.Action.exec_keyword(
     'tree_open', {model: 'ir.ui.menu', id: id})"""
@@ -237,7 +244,17 @@ class SaoSweepTestCase(unittest.TestCase):
 
     def current(self):
         self.settle()
-        return self.page.evaluate(CURRENT)
+        what = self.page.evaluate(CURRENT)
+        if (what and what['view_type'] == 'tree' and what['records']
+                and not what['rows']):
+            # The records are loaded, the list drawn after them: on a
+            # loaded machine give the drawing time before calling it empty
+            try:
+                self.page.wait_for_function(ROWS_SHOWN, timeout=15000)
+            except PlaywrightTimeoutError:
+                pass
+            what = self.page.evaluate(CURRENT)
+        return what
 
     def check_form_pages(self, failures, where):
         "Look at each page of the form and the lists on it"
