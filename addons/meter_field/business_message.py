@@ -18,6 +18,8 @@ import of 10,000 readings tells each reviewer once."""
 import datetime as dt
 import logging
 
+from sql.aggregate import Count
+
 from trytond.i18n import gettext
 from trytond.model import Model, fields
 from trytond.modules.meter_service.work_order import FIELD_KINDS
@@ -256,6 +258,28 @@ class Reading(metaclass=PoolMeta):
     def check_evidence(cls, readings):
         super().check_evidence(readings)
         cls._announce_review(cls.browse(readings))
+
+    @classmethod
+    def create_bulk(cls, rows, source, **kwargs):
+        # The imports' readings skip check_readings: those left for review
+        # are told from the rows created, set-based
+        pool = Pool()
+        Meter = pool.get('meter.meter')
+        result = super().create_bulk(rows, source, **kwargs)
+        if result.created > result.confirmed:
+            reading = cls.__table__()
+            meter = Meter.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*reading.join(meter,
+                    condition=reading.meter == meter.id
+                    ).select(meter.campus, Count(reading.id),
+                    where=(reading.create_uid == result.user)
+                    & (reading.create_date == result.created_at)
+                    & (reading.state == 'draft'),
+                    group_by=[meter.campus]))
+            pool.get('meter.business_message').dispatch('reading_review',
+                [c for campus, count in cursor for c in [campus] * count])
+        return result
 
     @classmethod
     def _announce_review(cls, readings):

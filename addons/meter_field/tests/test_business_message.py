@@ -247,6 +247,27 @@ class BusinessMessageTestCase(FakeWeChatMixin, DBTestCase):
         self.assertEqual(self.notifications('desk_e'), [])
 
     @with_transaction()
+    def test_reading_review_import(self):
+        """The readings an import leaves for review are told too, counted
+        by the campuses of their meters; those it confirms are not"""
+        pool = Pool()
+        Reading = pool.get('meter.reading')
+        Meter = pool.get('meter.meter')
+        self.setup_staff()
+        meters = Meter.search([])
+        now = dt.datetime.now().replace(microsecond=0)
+        # Lower than the initial value for all but the first: for review
+        result = Reading.create_bulk([
+                (i, m.id, now - dt.timedelta(hours=1),
+                    Decimal(50) if i else m.initial_value + 5)
+                for i, m in enumerate(meters)], 'import')
+        self.assertEqual((result.created, result.confirmed),
+            (len(meters), 1))
+        notification, = self.notifications('reviewer', 'reading_review')
+        self.assertEqual(notification.business_count, len(meters) - 1)
+        self.assertEqual(self.notifications('desk_e'), [])
+
+    @with_transaction()
     def test_transfer(self):
         "A transfer sent to review tells finance of its campus"
         pool = Pool()
