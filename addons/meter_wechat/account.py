@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import fields
+from trytond.modules.meter_billing.rules import pricing
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
@@ -80,7 +81,6 @@ class Account(metaclass=PoolMeta):
         finance would pay when posted (allocated as posting does, the
         oldest first): the pay page does not offer them for paying online
         by default, so that a resident does not pay them twice"""
-        from trytond.modules.meter_billing.rules import pricing
         covered = set()
         for account in {b.account for b in bills}:
             waiting = sum((p.amount for p in payments
