@@ -1056,6 +1056,17 @@ def set_up_losses(pool, campuses):
     return True
 
 
+def set_up_dashboard_usage(pool):
+    """Compute the dashboard's use of the last twelve months as the daily
+    cron does, once the readings are in; tell if it was computed"""
+    from trytond.modules.meter_field import dashboard_usage
+    since, _, _ = dashboard_usage.window(dashboard_usage.today())
+    if dashboard_usage.stored_since() == since:
+        return False
+    pool.get('meter.dashboard').refresh_usage()
+    return True
+
+
 def finish_configuration(pool):
     "Mark the set-up wizards done so that sao opens straight on the menu"
     Item = pool.get('ir.module.config_wizard.item')
@@ -1183,6 +1194,7 @@ def load_once(pool):
         added |= set_up_history(pool, campuses)
         added |= set_up_online_payment(pool, campuses)
         added |= set_up_losses(pool, campuses)
+        added |= set_up_dashboard_usage(pool)
         return added
     # Tables locked on the way: the appointment counts the places of its
     # slot, the singletons are created on their first write, a campus's
@@ -1215,6 +1227,7 @@ def load_once(pool):
     set_up_history(pool, campuses)
     set_up_online_payment(pool, campuses)
     set_up_losses(pool, campuses)
+    set_up_dashboard_usage(pool)
     finish_configuration(pool)
     return True
 

@@ -94,6 +94,9 @@ class BulkResult:
         self.duplicate_count = 0
         self.user = None
         self.created_at = None
+        # [(meter id, from)]: the stored readings computed again, those of
+        # the meters after a reading the batch inserted before them
+        self.recomputed = []
 
     @property
     def domain(self):
@@ -257,6 +260,7 @@ class _Bulk:
         result.created_at = self.created_at = dt.datetime.now()
         result.created, result.confirmed = self.insert()
         self.recompute(later)
+        result.recomputed = later
         self.drop()
         self.set_settings(saved)
         return result

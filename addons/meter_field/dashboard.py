@@ -21,6 +21,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, without_check_access
 
+from . import dashboard_usage
 from .meter import month_bounds
 
 AGES = [
@@ -48,11 +49,12 @@ TOP_CONSUMERS = 20
 
 
 def report_date():
-    "The day the dashboard is looked at: the context's date or today"
+    """The day the dashboard is looked at: the context's date or today on
+    the centre's clock"""
     date = Transaction().context.get('date')
     if isinstance(date, str):
         date = dt.date.fromisoformat(date)
-    return date or dt.date.today()
+    return date or Pool().get('ir.date').today()
 
 
 def add_months(date, months):
@@ -310,36 +312,29 @@ class Consumption(ModelSQL, ModelView):
 
     @classmethod
     def table_query(cls):
-        pool = Pool()
-        Meter = pool.get('meter.meter')
-        Reading = pool.get('meter.reading')
-        Configuration = pool.get('meter.configuration')
-        meter = Meter.__table__()
-        starts = month_starts(report_date(), TREND_MONTHS)
+        MonthUsage = Pool().get('meter.dashboard.month_usage')
+        date = report_date()
+        if dashboard_usage.stored(date):
+            usage = MonthUsage.__table__()
+            return usage.select(*_header(usage.id),
+                usage.campus.as_('campus'),
+                usage.month.as_('month'),
+                *(getattr(usage, kind).as_(kind) for kind, _ in KINDS),
+                usage.readings.as_('readings'))
         # One range of the confirmed readings per month, its first day a
         # constant: each month a scan of the index on taken_at (see
         # meter_field's reading), rather than the month of each of the
         # year's readings computed from the twelve ranges
-        months = []
-        for start, low, high in month_ranges(
-                starts, Configuration.tzinfo()):
-            reading = Reading.__table__()
-            months.append(reading.select(reading.id.as_('id'),
-                    reading.meter.as_('meter'),
-                    cls.month.sql_cast(Literal(start)).as_('month'),
-                    Coalesce(reading.consumption, 0).as_('usage'),
-                    where=(reading.state == 'confirmed')
-                    & (reading.taken_at >= low) & (reading.taken_at < high)))
-        rows = Union(*months, all_=True)
-        return rows.join(meter, condition=rows.meter == meter.id
-            ).select(*_header(Min(rows.id)),
-                meter.campus.as_('campus'),
-                rows.month.as_('month'),
-                *(Coalesce(Sum(Case((meter.kind == kind, rows.usage),
-                                else_=Null)), 0).as_(kind)
-                    for kind, _ in KINDS),
-                Count(rows.id).as_('readings'),
-                group_by=[meter.campus, rows.month])
+        _, _, ranges = dashboard_usage.window(date)
+        query, rows, meter = MonthUsage.months(ranges, cls.month)
+        return query.select(*_header(Min(rows.id)),
+            meter.campus.as_('campus'),
+            rows.month.as_('month'),
+            *(Coalesce(Sum(Case((meter.kind == kind, rows.usage),
+                            else_=Null)), 0).as_(kind)
+                for kind, _ in KINDS),
+            Count(rows.id).as_('readings'),
+            group_by=[meter.campus, rows.month])
 
 
 class TopConsumer(ModelSQL, ModelView):
@@ -362,22 +357,28 @@ class TopConsumer(ModelSQL, ModelView):
         Meter = pool.get('meter.meter')
         Reading = pool.get('meter.reading')
         Account = pool.get('meter.account')
-        Configuration = pool.get('meter.configuration')
+        AccountUsage = pool.get('meter.dashboard.account_usage')
+        account = Account.__table__()
+        date = report_date()
+        columns = [account.id.as_('account'),
+            account.campus.as_('campus'),
+            account.category.as_('category')]
+        if dashboard_usage.stored(date):
+            usage = AccountUsage.__table__()
+            return usage.join(account,
+                condition=usage.account == account.id
+                ).select(*_header(usage.id), *columns,
+                    usage.kind.as_('kind'),
+                    usage.usage.as_('usage'))
         meter = Meter.__table__()
         reading = Reading.__table__()
-        account = Account.__table__()
-        zone = Configuration.tzinfo()
-        starts = month_starts(report_date(), TREND_MONTHS)
-        low = to_utc(dt.datetime.combine(starts[0], dt.time()), zone)
+        _, low, _ = dashboard_usage.window(date)
         # Joined before summed: a manager's campuses limit the meters
         # first, each read back from the index of its confirmed history
         # (a sum by meter before the join sums every campus's)
         return reading.join(meter, condition=reading.meter == meter.id
             ).join(account, condition=meter.account == account.id
-            ).select(*_header(Min(reading.id)),
-                account.id.as_('account'),
-                account.campus.as_('campus'),
-                account.category.as_('category'),
+            ).select(*_header(Min(reading.id)), *columns,
                 meter.kind.as_('kind'),
                 Sum(Coalesce(reading.consumption, 0)).as_('usage'),
                 where=(reading.state == 'confirmed')
@@ -524,6 +525,12 @@ class Dashboard(Model):
                 fields_names=['period', 'meter', 'location', 'difference',
                     'share', 'threshold'])
         return result
+
+    @classmethod
+    def refresh_usage(cls):
+        """Run by the cron: compute the use of the window of today's board
+        from the readings (see dashboard_usage)"""
+        dashboard_usage.refresh_all()
 
     @staticmethod
     def _rows(Panel, domain, limit, names):

@@ -34,4 +34,6 @@ class Cron(metaclass=PoolMeta):
                     "Make the Reading Rounds of the Month"),
                 ('meter.loss|compute_closed',
                     "Compute the Losses of the Last Closed Period"),
+                ('meter.dashboard|refresh_usage',
+                    "Compute the Dashboard's Use of the Last Twelve Months"),
                 ])

@@ -7,6 +7,8 @@ from trytond.modules.meter_base.configuration import to_local, to_utc
 from trytond.modules.meter_wechat.meter import last_months
 from trytond.pool import Pool, PoolMeta
 
+from . import dashboard_usage
+
 # A code a member of staff types or scans: a number or a barcode
 MAX_CODE = 64
 # The path of a meter's card in the address its QR label carries
@@ -41,6 +43,22 @@ def scanned_code(text):
 
 class Meter(metaclass=PoolMeta):
     __name__ = 'meter.meter'
+
+    @classmethod
+    def write(cls, *args):
+        # A meter moved to another account, campus or kind moves its use
+        # on the dashboard
+        actions = iter(args)
+        moved = []
+        for meters, values in zip(actions, actions):
+            if values.keys() & {'account', 'campus', 'kind'}:
+                moved.extend(meters)
+        before = [(m.account, m.campus) for m in cls.browse(moved)]
+        super().write(*args)
+        if moved:
+            dashboard_usage.changed([m.id for m in moved],
+                accounts={a.id for a, _ in before if a},
+                campuses={c.id if c else None for _, c in before})
 
     @classmethod
     def from_code(cls, code):

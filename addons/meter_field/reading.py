@@ -2,8 +2,13 @@
 from trytond.model import Index
 from trytond.modules.meter_wechat.submission import check_photo, fetch_photo
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
 
+from . import dashboard_usage
 from .sync import IdempotentMixin
+
+# A change of these may change the confirmed use of the reading's meter
+USAGE_FIELDS = {'value', 'taken_at', 'meter', 'state', 'consumption'}
 
 
 class Reading(IdempotentMixin, metaclass=PoolMeta):
@@ -70,10 +75,43 @@ class Reading(IdempotentMixin, metaclass=PoolMeta):
     @classmethod
     def create(cls, vlist):
         # A reading of a meter of a round, whoever took it, reads its line
-        readings = super().create(vlist)
+        with Transaction().set_context(
+                {dashboard_usage.DEFERRED: True}):
+            readings = super().create(vlist)
         Line = Pool().get('meter.field.round.line')
         Line.link_readings(readings)
+        # The readings confirmed on creation, and the later ones of their
+        # meters they changed
+        cls._usage_changed([(r.meter.id, r.taken_at) for r in readings
+                if r.state == 'confirmed'])
         return readings
+
+    @classmethod
+    def create_bulk(cls, rows, source, **kwargs):
+        # The batch's use added to the dashboard's sums, set-based
+        after = dashboard_usage.last_id()
+        with Transaction().set_context(
+                {dashboard_usage.DEFERRED: True}):
+            result = super().create_bulk(rows, source, **kwargs)
+        if result.confirmed and not dashboard_usage.deferred():
+            dashboard_usage.created(after, result.recomputed)
+        return result
+
+    @classmethod
+    def recompute(cls, meter, start):
+        super().recompute(meter, start)
+        cls._usage_changed([(meter.id, start)])
+
+    @classmethod
+    def _usage_changed(cls, changes):
+        """Tell the dashboard's stored use the confirmed readings of the
+        meters changed from the dates of changes [(meter id, naive UTC
+        datetime)], unless the caller will"""
+        if dashboard_usage.deferred() or not changes:
+            return
+        starts = [s for _, s in changes]
+        dashboard_usage.changed({m for m, _ in changes},
+            min(starts) if None not in starts else None)
 
     @classmethod
     def write(cls, *args):
@@ -86,7 +124,19 @@ class Reading(IdempotentMixin, metaclass=PoolMeta):
                     or values.get('state') in {'rejected', 'draft'}):
                 changed.extend(readings)
         before = [(r.meter, r.taken_at) for r in cls.browse(changed)]
-        super().write(*args)
+        actions = iter(args)
+        used = []
+        for readings, values in zip(actions, actions):
+            if values.keys() & USAGE_FIELDS:
+                used.extend(readings)
+        usage = [(r.meter.id, r.taken_at) for r in cls.browse(used)]
+        with Transaction().set_context(
+                {dashboard_usage.DEFERRED: True}):
+            super().write(*args)
         if changed:
             Line = Pool().get('meter.field.round.line')
             Line.link_readings(cls.browse(changed), before)
+        # The readings before and after: the recomputation of the later
+        # ones of both meters starts from there
+        cls._usage_changed(usage
+            + [(r.meter.id, r.taken_at) for r in cls.browse(used)])
