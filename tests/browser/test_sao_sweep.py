@@ -92,6 +92,9 @@ CURRENT = """() => {
             actions: actions.length,
             shown: actions.filter(a => a.screen && a.screen.current_view
                 && a.el[0].offsetParent !== null).length,
+            loaded: actions.filter(a => a.screen).map(a => [
+                a.screen.model_name,
+                a.screen.group ? a.screen.group.length : 0]),
         };
     }
     if (!tab || !tab.screen) {
@@ -115,6 +118,9 @@ CURRENT = """() => {
             .length,
     };
 }"""
+# The board panels the demo's year of readings fills (the dashboard's
+# stored use of the last twelve months)
+BOARD_FILLED = {'meter.dashboard.consumption', 'meter.dashboard.top_consumer'}
 # The lists shown inside the current form (one2many and many2many)
 INNER_LISTS = """() => {
     const pane = document.querySelector('#tabcontent > .tab-pane.active');
@@ -241,6 +247,9 @@ class SaoSweepTestCase(unittest.TestCase):
             if not what['actions'] or what['shown'] < what['actions']:
                 failures.append(f"{where}: {what['shown']} of "
                     f"{what['actions']} board actions shown")
+            for model, records in what['loaded']:
+                if model in BOARD_FILLED and not records:
+                    failures.append(f"{where}: {model} shows no record")
 
     def current(self):
         self.settle()
