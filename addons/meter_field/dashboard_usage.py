@@ -20,6 +20,7 @@ day):
 A board looked at on another day, or before the first computation, reads
 the readings (the panels' queries in dashboard.py)."""
 import datetime as dt
+from contextlib import contextmanager
 
 from sql import Literal, Null, Union
 from sql.aggregate import Count, Max, Min, Sum
@@ -27,6 +28,7 @@ from sql.conditionals import Case, Coalesce
 from sql.operators import Exists
 from sql.functions import CurrentTimestamp
 
+from trytond import backend
 from trytond.model import Index, ModelSQL, fields
 from trytond.modules.meter_base.configuration import to_utc
 from trytond.modules.meter_base.meter import KINDS
@@ -37,6 +39,11 @@ from trytond.transaction import Transaction
 # Above so many accounts a change computes every sum again: one pass over
 # the window's readings costs less than thousands of lookups by meter
 FULL_REFRESH = 5000
+# The sums of a batch of readings grouped in memory rather than on disk
+WORK_MEM = '64MB'
+# Room left in the pages of the accounts' sums: an import updates them
+# all, in place when there is (no new index entries)
+FILL_FACTOR = 50
 DEFERRED = '_meter_dashboard_usage_deferred'
 
 
@@ -86,6 +93,14 @@ class AccountUsage(ModelSQL):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.account, Index.Equality())))
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        if backend.name == 'postgresql':
+            cursor = Transaction().connection.cursor()
+            cursor.execute('ALTER TABLE "%s" SET (fillfactor = %d)' % (
+                    cls._table, FILL_FACTOR))
 
     @classmethod
     def refresh(cls, since, low, accounts=None):
@@ -370,18 +385,37 @@ def created(after, recomputed=()):
         return
     reading = Reading.__table__()
     cursor = Transaction().connection.cursor()
+    # Grouped: PostgreSQL would otherwise look for the bounds along the
+    # index on taken_at through the years before the batch
     cursor.execute(*reading.select(
             Min(reading.taken_at), Max(reading.taken_at),
-            where=(reading.id > after) & (reading.state == 'confirmed')))
-    first, last = map(_datetime, cursor.fetchone())
-    if first is not None:
-        AccountUsage.add(since, low, after)
-        # The months of the batch only: an import is of a month or two
-        MonthUsage.add([r for r in ranges if r[2] > first and r[1] <= last],
-            after)
+            where=(reading.id > after) & (reading.state == 'confirmed'),
+            group_by=[reading.state]))
+    row = cursor.fetchone()
+    if row:
+        first, last = map(_datetime, row)
+        with _work_mem():
+            AccountUsage.add(since, low, after)
+            # The months of the batch only: an import is of a month or two
+            MonthUsage.add(
+                [r for r in ranges if r[2] > first and r[1] <= last], after)
     if recomputed:
         changed([m for m, _ in recomputed],
             min(_datetime(s) for _, s in recomputed))
+
+
+@contextmanager
+def _work_mem():
+    "Give the queries of a batch WORK_MEM on PostgreSQL"
+    if backend.name != 'postgresql':
+        yield
+        return
+    cursor = Transaction().connection.cursor()
+    cursor.execute("SELECT current_setting('work_mem'), "
+        "set_config('work_mem', %s, TRUE)", (WORK_MEM,))
+    saved, _ = cursor.fetchone()
+    yield
+    cursor.execute("SELECT set_config('work_mem', %s, TRUE)", (saved,))
 
 
 def _datetime(value):
