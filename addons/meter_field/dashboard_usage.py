@@ -25,12 +25,11 @@ from contextlib import contextmanager
 from sql import Literal, Null, Union
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
-from sql.operators import Exists
 from sql.functions import CurrentTimestamp
+from sql.operators import Exists
 
 from trytond import backend
 from trytond.model import Index, ModelSQL, fields
-from trytond.modules.meter_base.configuration import to_utc
 from trytond.modules.meter_base.meter import KINDS
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice, reduce_ids
@@ -133,7 +132,6 @@ class AccountUsage(ModelSQL):
                     Literal(Transaction().user), CurrentTimestamp(),
                     where=where,
                     group_by=[meter.account, meter.kind])))
-
 
     @classmethod
     def add(cls, since, low, after):
@@ -284,7 +282,6 @@ class MonthUsage(ModelSQL):
                 sums.select(sums.campus, sums.month,
                     *(getattr(sums, n) for n in names),
                     Literal(Transaction().user), CurrentTimestamp())))
-
 
 
 def today():
