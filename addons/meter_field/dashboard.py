@@ -294,16 +294,10 @@ class WorkOrders(ModelSQL, ModelView):
             group_by=[order.campus, order.state, order.kind])
 
 
-class Consumption(ModelSQL, ModelView):
+class Consumption(dashboard_usage.MonthUse, ModelSQL, ModelView):
     """The consumption by month (on the centre's clock) and kind: the
     confirmed readings' use, by campus"""
     __name__ = 'meter.dashboard.consumption'
-    campus = fields.Many2One('meter.campus', "Campus")
-    month = fields.Date("Month")
-    electricity = fields.Numeric("Electricity (kWh)", digits=(16, 3))
-    water = fields.Numeric("Water (m³)", digits=(16, 3))
-    hot_water = fields.Numeric("Hot Water (m³)", digits=(16, 3))
-    readings = fields.Integer("Readings")
 
     @classmethod
     def __setup__(cls):

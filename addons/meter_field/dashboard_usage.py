@@ -176,15 +176,20 @@ class AccountUsage(ModelSQL):
                 & (table.kind == delta.kind)))
 
 
-class MonthUsage(ModelSQL):
-    "The confirmed use of a campus in a month of the board's window"
-    __name__ = 'meter.dashboard.month_usage'
-    campus = fields.Many2One('meter.campus', "Campus", ondelete='CASCADE')
-    month = fields.Date("Month", required=True)
+class MonthUse:
+    "The confirmed use of a campus in a month, by kind"
+    __slots__ = ()
+    campus = fields.Many2One('meter.campus', "Campus")
+    month = fields.Date("Month")
     electricity = fields.Numeric("Electricity (kWh)", digits=(16, 3))
     water = fields.Numeric("Water (m³)", digits=(16, 3))
     hot_water = fields.Numeric("Hot Water (m³)", digits=(16, 3))
     readings = fields.Integer("Readings")
+
+
+class MonthUsage(MonthUse, ModelSQL):
+    "The confirmed use of a campus in a month of the board's window"
+    __name__ = 'meter.dashboard.month_usage'
 
     @classmethod
     def __setup__(cls):

@@ -23,6 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, 'tests'))
+sys.path.insert(0, HERE)
 
 from pgcluster import postgresql  # noqa: E402
 
@@ -168,7 +169,7 @@ def main():
     with postgresql():
         from trytond.pool import Pool
         from trytond.tests.test_tryton import DB_NAME, activate_module
-        from trytond.transaction import Transaction, TransactionError
+        from trytond.transaction import Transaction
         start = time.perf_counter()
         activate_module(['meter_field'])
         print('activation %.1fs' % (time.perf_counter() - start),
@@ -191,19 +192,8 @@ def main():
                     Loss.search_count([('flagged', '=', True)]),
                     Loss.search_count([])), file=sys.stderr)
         # The use of the last twelve months stored, as the daily cron does
-        extras = {}
-        while True:
-            with Transaction().start(DB_NAME, 0, **extras) as transaction:
-                try:
-                    start = time.perf_counter()
-                    pool.get('meter.dashboard').refresh_usage()
-                    refresh_ms = (time.perf_counter() - start) * 1000
-                except TransactionError as error:
-                    transaction.rollback()
-                    error.fix(extras)
-                    continue
-                transaction.commit()
-                break
+        from bench_scale import nightly
+        refresh_ms = nightly(DB_NAME) * 1000
         with Transaction().start(DB_NAME, 0):
             User = pool.get('res.user')
             ModelData = pool.get('ir.model.data')
