@@ -79,6 +79,8 @@ SPACING = 0.25
 # Share of a segment's area that must be dark for it to be on, and under
 # which it is off; between the two the digit is not read
 SEGMENT_ON, SEGMENT_OFF = 0.5, 0.2
+# Grey level of a photo's saturated pixels (a glare)
+SATURATED = 250
 # Share of the digits that must be read by their segments
 SEGMENT_SHARE = 0.5
 # Segments (a: top, b: top right, c: bottom right, d: bottom, e: bottom
@@ -100,14 +102,20 @@ def read(eng, img):
         crop = cv2.resize(crop,
             (max(1, round(width * PANEL_HEIGHT / height)), PANEL_HEIGHT),
             interpolation=cv2.INTER_AREA)
-        gray = _normalise(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY))
+        raw = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        gray = _normalise(raw)
         # Dark segments on a light panel, or light ones on a dark panel;
         # either way up
-        for turned in (gray, cv2.rotate(gray, cv2.ROTATE_180),
-                255 - gray, cv2.rotate(255 - gray, cv2.ROTATE_180)):
+        for turned, glare in [
+                (gray, raw),
+                (cv2.rotate(gray, cv2.ROTATE_180),
+                    cv2.rotate(raw, cv2.ROTATE_180)),
+                (255 - gray, raw),
+                (cv2.rotate(255 - gray, cv2.ROTATE_180),
+                    cv2.rotate(raw, cv2.ROTATE_180))]:
             for factor in THRESHOLDS:
                 row = _row(turned, factor)
-                if row is None:
+                if row is None or _hidden_point(glare, row):
                     continue
                 display = _read_row(eng, read_line, turned, row)
                 if display is not None:
@@ -268,6 +276,26 @@ def _row(gray, factor=1.):
                         <= best[index + 1][0] + stroke):
                     points.append(index)
     return Row(best, points, binary, stroke, pitch)
+
+
+def _hidden_point(raw, row):
+    """Tell whether a glare could hide a decimal point of the row
+
+    The light of a flash or of the meter's LED saturates the photo: where
+    it falls on the baseline between two digits without a point, a point
+    may be hidden, and the digits after it taken for the integer.
+    """
+    bottom = max(b[1] + b[3] for b in row.boxes)
+    height = bottom - min(b[1] for b in row.boxes)
+    for index, (first, second) in enumerate(
+            zip(row.boxes, row.boxes[1:])):
+        if index in row.points:
+            continue
+        gap = raw[max(0, bottom - int(height * 0.3)):bottom + 1,
+            first[0] + first[2]:second[0]]
+        if gap.size and gap.max() >= SATURATED:
+            return True
+    return False
 
 
 def _stroke(binary, boxes):

@@ -533,6 +533,18 @@ class OcrDisplayDrawnTestCase(unittest.TestCase):
         img = self.display('0092469', shift={6: 25})
         self.assertIsNone(lcd.read(ocr.engine(), img))
 
+    def test_glare_on_point(self):
+        "Test a glare where a decimal point may be is no reading"
+        import cv2
+
+        from trytond.modules.meter_base.ocr import lcd
+        img = self.display('0092469')
+        self.assertDisplays(img, '0092469')
+        # The meter's LED shining on the baseline after the fourth digit
+        cv2.circle(img, (400 - 7 * 30 + 3 * 60 + 51, 335), 6,
+            (255, 255, 255), -1)
+        self.assertIsNone(lcd.read(ocr.engine(), img))
+
     def test_no_panel(self):
         "Test a photo without a display's shape has no panel"
         import numpy as np
