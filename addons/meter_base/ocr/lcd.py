@@ -8,22 +8,27 @@ This reader only ever looks at a region it has recognised as a display:
 
 1. a panel is a closed, nearly rectangular outline of a display's shape
    (``panels``: wider than tall, a few percent of the photo);
-2. on the panel, contrast-stretched, its dark strokes (or its light ones:
-   both are tried, either way up) are cut from the shading of the glass
-   by a black-hat transform and binarised, and the segments closed into
-   digits (a vertical morphological close: a 7-segment digit is made of
-   strokes with gaps); the register is a row of MIN_DIGITS to MAX_DIGITS
-   blobs of one height, their tops and bottoms aligned, their right
-   edges evenly spaced (a 1 stands at the right of its cell), with no
-   other print of their height among them nor a digit out of line beside
-   them (``_row``); print of another size (a unit, a symbol) is no digit,
-   and a dot on their baseline between two of them is the decimal point;
+2. on the panel, contrast-stretched, its dark strokes (or its light ones)
+   are cut from the shading of the glass by a black-hat transform and
+   binarised (at a few thresholds: segments are not all as dark), and
+   the segments closed into digits (a vertical morphological close: a
+   7-segment digit is made of strokes with gaps); the register is a row
+   of MIN_DIGITS to MAX_DIGITS blobs of one height, their tops and
+   bottoms aligned, their right edges evenly spaced (a 1 stands at the
+   right of its cell), with no other print of their height among them
+   nor a digit out of line or a piece of one beside them (``_row``);
+   print of another size (a unit, a symbol) is no digit, a dot on their
+   baseline between two of them is the decimal point, and one on their
+   top line the point of a display upside down;
 3. the recogniser reads the row on the contrast-stretched crop and on
    the binarised strokes: both must read one digit on every blob, the
    same ones;
 4. the seven segments of each digit are sampled on the binarised cell,
    the row's slant taken out (``_segments``): at least SEGMENT_SHARE of
-   the digits must be read so, and none differently from the recogniser.
+   the digits must be read so, and none differently from the recogniser;
+5. the panel is read both ways up: a register read both ways (00692 is
+   26900 upside down) is not read, nor one where a glare on the baseline
+   between two digits may hide the decimal point.
 
 A wheel window is no display: its wheels are separate cells with their
 own shading, a rolling wheel's digit stands higher or lower than the
@@ -31,6 +36,7 @@ others, and the print of wheels is no 7-segment font: the row or its
 segments are not found, or the readers disagree.
 """
 from collections import namedtuple
+from itertools import product
 
 import cv2
 import numpy as np
@@ -59,9 +65,9 @@ STROKE_KERNEL = 0.15
 # Factors of Otsu's threshold tried in turn: the segments of a display
 # are not all as dark, nor its glass as even
 THRESHOLDS = (1., 0.85, 1.2, 0.7)
-# Gap closed between two segments of a digit, as a share of the panel's
-# height
-SEGMENT_GAP = 0.05
+# Gaps closed between two segments of a digit, as a share of the panel's
+# height, tried in turn (a wider one may join a digit to a mark beside it)
+SEGMENT_GAPS = (0.05, 0.025)
 # Digits of a register, decimals included
 MIN_DIGITS, MAX_DIGITS = 5, 9
 # Height of a digit as a share of the panel's
@@ -104,22 +110,35 @@ def read(eng, img):
             interpolation=cv2.INTER_AREA)
         raw = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
         gray = _normalise(raw)
-        # Dark segments on a light panel, or light ones on a dark panel;
-        # either way up
-        for turned, glare in [
-                (gray, raw),
-                (cv2.rotate(gray, cv2.ROTATE_180),
-                    cv2.rotate(raw, cv2.ROTATE_180)),
-                (255 - gray, raw),
-                (cv2.rotate(255 - gray, cv2.ROTATE_180),
-                    cv2.rotate(raw, cv2.ROTATE_180))]:
-            for factor in THRESHOLDS:
-                row = _row(turned, factor)
-                if row is None or _hidden_point(glare, row):
-                    continue
-                display = _read_row(eng, read_line, turned, row)
-                if display is not None:
-                    return display._replace(box=quad)
+        # Dark segments on a light panel, or light ones on a dark panel
+        for panel in (gray, 255 - gray):
+            # Either way up: a register of 0, 1, 2, 5, 6, 8 and 9 without
+            # a decimal point may read as another one upside down; one
+            # read both ways is not read
+            readings = [_read_panel(eng, read_line, turned, glare)
+                for turned, glare in [(panel, raw),
+                    (cv2.rotate(panel, cv2.ROTATE_180),
+                        cv2.rotate(raw, cv2.ROTATE_180))]]
+            readings = [r for r in readings if r is not None]
+            if len(readings) == 1:
+                return readings[0]._replace(box=quad)
+            if readings:
+                return None
+    return None
+
+
+def _read_panel(eng, read_line, gray, raw):
+    """Return the Display of the panel as it is, or None
+
+    raw is the panel before its contrast was stretched, to see glares.
+    """
+    for factor, gap in product(THRESHOLDS, SEGMENT_GAPS):
+        row = _row(gray, factor, gap)
+        if row is None or _hidden_point(raw, row):
+            continue
+        display = _read_row(eng, read_line, gray, row)
+        if display is not None:
+            return display
     return None
 
 
@@ -191,7 +210,7 @@ def _normalise(gray):
 Row = namedtuple('Row', ['boxes', 'points', 'binary', 'stroke', 'pitch'])
 
 
-def _row(gray, factor=1.):
+def _row(gray, factor=1., gap=SEGMENT_GAPS[0]):
     """Return the Row of digits of the panel, or None
 
     boxes are the (left, top, width, height) of the digits, left to right,
@@ -211,7 +230,7 @@ def _row(gray, factor=1.):
         cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     binary = np.where(strokes > factor * threshold, 255, 0).astype(np.uint8)
     # Close the gaps between the segments of a digit
-    gap = max(3, round(height * SEGMENT_GAP))
+    gap = max(3, round(height * gap))
     closed = cv2.morphologyEx(binary, cv2.MORPH_CLOSE,
         cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap)))
     count, _, stats, _ = cv2.connectedComponentsWithStats(closed)
@@ -266,15 +285,22 @@ def _row(gray, factor=1.):
             return None
     points = []
     for b in blobs:
-        # A dot on the baseline between two digits
-        if (b[2] <= 2.5 * stroke and b[3] <= 2.5 * stroke
-                and b[2] >= 0.5 * stroke and b[3] >= 0.5 * stroke
-                and abs(b[1] + b[3] - bottom) <= ALIGN * digit_height):
-            centre = b[0] + b[2] / 2
-            for index in range(len(best) - 1):
-                if (best[index][0] + best[index][2] - stroke <= centre
-                        <= best[index + 1][0] + stroke):
-                    points.append(index)
+        if not (0.5 * stroke <= b[2] <= 2.5 * stroke
+                and 0.5 * stroke <= b[3] <= 2.5 * stroke):
+            continue
+        centre = b[0] + b[2] / 2
+        between = [index for index in range(len(best) - 1)
+            if best[index][0] + best[index][2] - stroke <= centre
+            <= best[index + 1][0] + stroke]
+        if not between:
+            continue
+        if abs(b[1] - top) <= ALIGN * digit_height:
+            # A dot on their top line: the decimal point of a display
+            # upside down (whose 0, 2, 5, 6, 8 and 9 read as digits)
+            return None
+        if abs(b[1] + b[3] - bottom) <= ALIGN * digit_height:
+            # A dot on the baseline: the decimal point
+            points.extend(between)
     return Row(best, points, binary, stroke, pitch)
 
 

@@ -527,6 +527,23 @@ class OcrDisplayDrawnTestCase(unittest.TestCase):
             with self.subTest(turn=turn):
                 self.assertDisplays(cv2.rotate(img, turn), '0092', '469')
 
+    def test_either_way_up(self):
+        "Test a register that reads as another one upside down is not read"
+        import cv2
+
+        from trytond.modules.meter_base.ocr import lcd
+        # 00692 upside down is 26900: either could be the register
+        for img in [self.display('00692'),
+                cv2.rotate(self.display('00692'), cv2.ROTATE_180)]:
+            self.assertIsNone(lcd.read(ocr.engine(), img))
+        # A decimal point, or a 1 at the right of its cell, tells the way up
+        for text, point, read in [('00692', 2, ('006', '92')),
+                ('01692', None, ('01692', ''))]:
+            img = self.display(text, point=point)
+            with self.subTest(text=text):
+                self.assertDisplays(img, *read)
+                self.assertDisplays(cv2.rotate(img, cv2.ROTATE_180), *read)
+
     def test_digit_out_of_line(self):
         "Test a row with a digit out of line is no display"
         from trytond.modules.meter_base.ocr import lcd
