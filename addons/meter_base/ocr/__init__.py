@@ -40,7 +40,14 @@ time watermark) and the counter is often upside down:
    templates drawn from the font bundled with Pillow and, like the meter
    itself, the lower digit is kept.  Its reading is believed only with a
    confidence of GUESS_CONFIDENCE: under it, it never read a counter
-   right.
+   right;
+6. the LCD reader (``lcd.py``), only when the ways above left the photo
+   unreadable (no blind reading, or an 'unreadable' verdict): a panel of
+   a display's shape whose row of 7-segment digits the recogniser reads
+   the same on its contrast-stretched and on its binarised crop, every
+   digit one the segments do not contradict.  It reads the LCDs whose
+   grey-on-grey digits the detector finds no text on; it never overrules
+   a 'match' or a 'mismatch' of the counter lines.
 
 The engine is created once per process (see ``engine``) so that a reading
 costs only the inference.
@@ -61,7 +68,7 @@ import numpy as np
 from PIL import Image
 
 from .. import photo as photos
-from . import counter as counter_line, digits as digit_classifier, wheels
+from . import counter as counter_line, digits as digit_classifier, lcd, wheels
 from .counter import find_counter, warp as _warp
 from .engine import (
     DETECT_PIXELS, DETECT_SIDE, THREADS, _DetectResize, _read_lock, engine)
@@ -143,6 +150,10 @@ def read_counter(image, region=None):
                     digits, confidence = wheels.read(eng, views)
                     if confidence < GUESS_CONFIDENCE:
                         digits, confidence = None, 0.
+        if digits is None:
+            display = _display(eng, img)
+            if display is not None:
+                digits, confidence = display.digits, display.confidence
     confidence = round(confidence, 3)
     if digits is None or confidence < MIN_CONFIDENCE:
         return OcrResult(None, confidence)
@@ -187,7 +198,25 @@ def verify_counter(image, typed_value, digits=None, decimals=0,
                     decimals, verdict)
                 if checked.result == 'match':
                     verdict = checked
+        if verdict.result == 'unreadable':
+            display = _display(eng, img)
+            if display is not None:
+                verdict = _verdict(display, typed, digits, decimals)
     return verdict
+
+
+def _display(eng, img):
+    """Return the Display of the photo's LCD or 7-segment register read
+    with confidence, or None
+
+    Only a region recognised as a display is read, and only when its
+    readers agree on every digit (see lcd.py); it is asked only when the
+    counter lines left the photo unreadable.
+    """
+    display = lcd.read(eng, img)
+    if display is None or display.confidence < VERIFY_CONFIDENCE:
+        return None
+    return display
 
 
 # The arrow printed before a counter window, then at most one wheel read

@@ -399,3 +399,175 @@ class OcrCounterLineTestCase(unittest.TestCase):
                     ('1', 300)]]
         kept = counter._drop_crowded(characters)
         self.assertEqual(''.join(c for c, _, _ in kept), '00:253')
+
+
+@unittest.skipUnless(
+    os.path.isdir(os.path.join(testdata(), 'meter-photos-more')),
+    "no shared meter photos")
+class OcrDisplayTestCase(unittest.TestCase):
+    "Test reading the LCD register of an electronic meter"
+
+    def test_lcd_register(self):
+        "Test an LCD the detector finds no text on is read and verified"
+        # A Landis+Gyr meter's grey-on-grey LCD shows 018364 kWh
+        data = set_photo('meter-photos-more', 'ephec_04.jpg')
+        eng = ocr.engine()
+        img = ocr._load(data, None)
+        self.assertIsNone(ocr._counter(eng, img))
+        display = ocr.lcd.read(eng, img)
+        self.assertEqual((display.digits, display.decimals), ('018364', ''))
+        self.assertGreaterEqual(display.confidence, ocr.VERIFY_CONFIDENCE)
+        verdict = ocr.verify_counter(data, Decimal('18364.2'))
+        self.assertEqual(verdict.result, 'match', msg=verdict)
+        self.assertEqual(verdict.digits, '018364')
+        for wrong in wrong_values(18364) + [1836, 18]:
+            with self.subTest(wrong=wrong):
+                self.assertEqual(
+                    ocr.verify_counter(data, wrong).result, 'mismatch')
+        self.assertEqual(ocr.read_counter(data).digits, '018364')
+
+    def test_wheels_no_display(self):
+        "Test a wheel window, a wheel caught between two digits, is no LCD"
+        # An earlier version read these windows as a display of four
+        # digits, the rolling last wheel left out
+        eng = ocr.engine()
+        for name in ['cn_train_6.jpg', 'cn_train_13.jpg']:
+            with self.subTest(name=name):
+                img = ocr._load(set_photo('meter-photos-cn', name), None)
+                self.assertIsNone(ocr.lcd.read(eng, img))
+
+
+class OcrDisplayDrawnTestCase(unittest.TestCase):
+    "Test reading 7-segment registers drawn on a display panel"
+
+    # Segments (a: top, b: top right, c: bottom right, d: bottom, e:
+    # bottom left, f: top left, g: middle) of each digit
+    segments = {'0': 'abcdef', '1': 'bc', '2': 'abdeg', '3': 'abcdg',
+        '4': 'bcfg', '5': 'acdfg', '6': 'acdefg', '7': 'abc', '8': 'abcdefg',
+        '9': 'abcdfg'}
+
+    def display(self, text, point=None, light=False, shift=None, slant=0.):
+        """Return a photo of a meter's display showing text
+
+        point is the index of the digit followed by the decimal point,
+        light draws light segments on a dark panel, shift moves digits
+        down by pixels (a wheel caught between two digits), slant leans
+        the digits.
+        """
+        import cv2
+        import numpy as np
+        img = np.full((600, 800, 3), (70, 80, 75), dtype=np.uint8)
+        if light:
+            ground, ink = (40, 40, 40), (80, 230, 120)
+        else:
+            ground, ink = (175, 200, 190), (40, 45, 40)
+        cv2.rectangle(img, (150, 220), (650, 380), (230, 230, 230), -1)
+        cv2.rectangle(img, (165, 235), (635, 365), ground, -1)
+        width, height, stroke, gap = 44, 80, 9, 2
+        left = 400 - len(text) * 30
+        for index, digit in enumerate(text):
+            x = left + index * 60
+            y = 260 + (shift or {}).get(index, 0)
+            middle = y + height // 2
+            boxes = {
+                'a': (x + gap, y, x + width - gap, y + stroke),
+                'd': (x + gap, y + height - stroke, x + width - gap,
+                    y + height),
+                'g': (x + gap, middle - stroke // 2, x + width - gap,
+                    middle + stroke - stroke // 2),
+                'f': (x, y + gap, x + stroke, middle - gap),
+                'b': (x + width - stroke, y + gap, x + width, middle - gap),
+                'e': (x, middle + gap, x + stroke, y + height - gap),
+                'c': (x + width - stroke, middle + gap, x + width,
+                    y + height - gap),
+                }
+            for segment in self.segments[digit]:
+                x0, y0, x1, y1 = boxes[segment]
+                cv2.rectangle(img, (x0, y0), (x1 - 1, y1 - 1), ink, -1)
+            if index == point:
+                cv2.rectangle(img, (x + width + 4, y + height - stroke),
+                    (x + width + 4 + stroke, y + height), ink, -1)
+        if slant:
+            matrix = np.float32([[1, -slant, slant * 300], [0, 1, 0]])
+            img = cv2.warpAffine(img, matrix, (800, 600),
+                borderMode=cv2.BORDER_REPLICATE)
+        return img
+
+    def assertDisplays(self, img, digits, decimals=''):
+        from trytond.modules.meter_base.ocr import lcd
+        display = lcd.read(ocr.engine(), img)
+        self.assertIsNotNone(display)
+        self.assertEqual((display.digits, display.decimals),
+            (digits, decimals))
+        self.assertGreaterEqual(display.confidence, ocr.VERIFY_CONFIDENCE)
+
+    def test_dark_segments(self):
+        "Test dark segments on a light panel, 7-segment 1s included"
+        self.assertDisplays(self.display('0123456'), '0123456')
+        self.assertDisplays(self.display('7777185'), '7777185')
+
+    def test_light_segments(self):
+        "Test light segments on a dark panel"
+        self.assertDisplays(self.display('41890', light=True), '41890')
+
+    def test_decimal_point(self):
+        "Test the digits after the decimal point are decimals"
+        self.assertDisplays(self.display('0092469', point=3), '0092', '469')
+
+    def test_slanted(self):
+        "Test leaning digits"
+        self.assertDisplays(self.display('31415', slant=0.2), '31415')
+
+    def test_upside_down_and_sideways(self):
+        "Test a display photographed upside down or sideways"
+        import cv2
+        img = self.display('0092469', point=3)
+        for turn in [cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE,
+                cv2.ROTATE_90_COUNTERCLOCKWISE]:
+            with self.subTest(turn=turn):
+                self.assertDisplays(cv2.rotate(img, turn), '0092', '469')
+
+    def test_either_way_up(self):
+        "Test a register that reads as another one upside down is not read"
+        import cv2
+
+        from trytond.modules.meter_base.ocr import lcd
+        # 00692 upside down is 26900: either could be the register
+        for img in [self.display('00692'),
+                cv2.rotate(self.display('00692'), cv2.ROTATE_180)]:
+            self.assertIsNone(lcd.read(ocr.engine(), img))
+        # A decimal point, or a 1 at the right of its cell, tells the way up
+        for text, point, read in [('00692', 2, ('006', '92')),
+                ('01692', None, ('01692', ''))]:
+            img = self.display(text, point=point)
+            with self.subTest(text=text):
+                self.assertDisplays(img, *read)
+                self.assertDisplays(cv2.rotate(img, cv2.ROTATE_180), *read)
+
+    def test_digit_out_of_line(self):
+        "Test a row with a digit out of line is no display"
+        from trytond.modules.meter_base.ocr import lcd
+        img = self.display('0092469', shift={6: 25})
+        self.assertIsNone(lcd.read(ocr.engine(), img))
+
+    def test_glare_on_point(self):
+        "Test a glare where a decimal point may be is no reading"
+        import cv2
+
+        from trytond.modules.meter_base.ocr import lcd
+        img = self.display('0092469')
+        self.assertDisplays(img, '0092469')
+        # The meter's LED shining on the baseline after the fourth digit
+        cv2.circle(img, (400 - 7 * 30 + 3 * 60 + 51, 335), 6,
+            (255, 255, 255), -1)
+        self.assertIsNone(lcd.read(ocr.engine(), img))
+
+    def test_no_panel(self):
+        "Test a photo without a display's shape has no panel"
+        import numpy as np
+
+        from trytond.modules.meter_base.ocr import lcd
+        self.assertEqual(list(lcd.panels(
+                    np.full((480, 640, 3), 128, dtype=np.uint8))), [])
+        self.assertIsNone(lcd.read(ocr.engine(),
+                np.full((480, 640, 3), 128, dtype=np.uint8)))
