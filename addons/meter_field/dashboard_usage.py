@@ -20,6 +20,7 @@ day):
 A board looked at on another day, or before the first computation, reads
 the readings (the panels' queries in dashboard.py)."""
 import datetime as dt
+import weakref
 from contextlib import contextmanager
 
 from sql import Literal, Null, Union
@@ -43,14 +44,28 @@ WORK_MEM = '64MB'
 # Room left in the pages of the accounts' sums: an import updates them
 # all, in place when there is (no new index entries)
 FILL_FACTOR = 50
-DEFERRED = '_meter_dashboard_usage_deferred'
+# {transaction: depth} of the calls that tell the changes of their
+# readings themselves (not the context: a task queued inside would carry it
+# to the worker)
+_deferring = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def deferring():
+    """Leave the changes of the readings made inside to the caller, who
+    tells them once, when it is done (creation, import, write: the
+    recomputations inside them are covered)"""
+    transaction = Transaction()
+    _deferring[transaction] = _deferring.get(transaction, 0) + 1
+    try:
+        yield
+    finally:
+        _deferring[transaction] -= 1
 
 
 def deferred():
-    """Whether the caller tells the changes of the readings itself, once,
-    when it is done (creation, import, write: the recomputations inside
-    them are covered)"""
-    return Transaction().context.get(DEFERRED)
+    "Whether a caller of this transaction tells the changes itself"
+    return _deferring.get(Transaction(), 0) > 0
 
 
 def _in(column, ids):

@@ -2,7 +2,6 @@
 from trytond.model import Index
 from trytond.modules.meter_wechat.submission import check_photo, fetch_photo
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import Transaction
 
 from . import dashboard_usage
 from .sync import IdempotentMixin
@@ -75,14 +74,14 @@ class Reading(IdempotentMixin, metaclass=PoolMeta):
     @classmethod
     def create(cls, vlist):
         # A reading of a meter of a round, whoever took it, reads its line
-        with Transaction().set_context(
-                {dashboard_usage.DEFERRED: True}):
+        with dashboard_usage.deferring():
             readings = super().create(vlist)
         Line = Pool().get('meter.field.round.line')
         Line.link_readings(readings)
-        # The readings confirmed on creation, and the later ones of their
-        # meters they changed
-        cls._usage_changed([(r.meter.id, r.taken_at) for r in readings
+        # The readings confirmed on creation (read again: the checks
+        # confirmed them), and the later ones of their meters they changed
+        cls._usage_changed([(r.meter.id, r.taken_at)
+                for r in cls.browse([r.id for r in readings])
                 if r.state == 'confirmed'])
         return readings
 
@@ -90,8 +89,7 @@ class Reading(IdempotentMixin, metaclass=PoolMeta):
     def create_bulk(cls, rows, source, **kwargs):
         # The batch's use added to the dashboard's sums, set-based
         after = dashboard_usage.last_id()
-        with Transaction().set_context(
-                {dashboard_usage.DEFERRED: True}):
+        with dashboard_usage.deferring():
             result = super().create_bulk(rows, source, **kwargs)
         if result.confirmed and not dashboard_usage.deferred():
             dashboard_usage.created(after, result.recomputed)
@@ -130,8 +128,7 @@ class Reading(IdempotentMixin, metaclass=PoolMeta):
             if values.keys() & USAGE_FIELDS:
                 used.extend(readings)
         usage = [(r.meter.id, r.taken_at) for r in cls.browse(used)]
-        with Transaction().set_context(
-                {dashboard_usage.DEFERRED: True}):
+        with dashboard_usage.deferring():
             super().write(*args)
         if changed:
             Line = Pool().get('meter.field.round.line')

@@ -463,6 +463,23 @@ class DashboardTestCase(unittest.TestCase):
         self.assertNotEqual(figures(date=before), figures())
 
     @with_transaction()
+    def test_stored_use_deferred(self):
+        """A call that tells its readings' changes itself defers those made
+        inside it in its transaction only: a task queued inside (the
+        evidence of a photo, run by a worker) carries nothing of it in its
+        context and tells its own"""
+        from trytond.modules.meter_field import dashboard_usage
+        transaction = Transaction()
+        context = dict(transaction.context)
+        with dashboard_usage.deferring():
+            self.assertTrue(dashboard_usage.deferred())
+            self.assertEqual(dict(transaction.context), context)
+            with transaction.new_transaction():
+                self.assertFalse(dashboard_usage.deferred())
+            self.assertTrue(dashboard_usage.deferred())
+        self.assertFalse(dashboard_usage.deferred())
+
+    @with_transaction()
     def test_campus_rules(self):
         "Finance staff of the east see the east's figures only"
         pool = Pool()
