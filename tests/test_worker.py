@@ -70,7 +70,7 @@ SUBMIT_TODAY = """
 import datetime as dt, json, sys
 from decimal import Decimal
 from trytond.pool import Pool
-from trytond.transaction import Transaction, TransactionError
+from tests.transactions import run_in_transaction
 Pool.start()
 pool = Pool(sys.argv[1])
 pool.init()
@@ -100,18 +100,9 @@ def submit():
         'state': reading.state, 'evidence': reading.evidence}
 
 
-extras = {}
-while True:
-    with Transaction().start(sys.argv[1], 0, **extras) as transaction:
-        try:
-            result = submit()
-        except TransactionError as error:
-            # The settings' first record locks its table: again with it
-            transaction.rollback()
-            error.fix(extras)
-            continue
-        transaction.commit()
-        break
+# The settings' first record locks its table: again with it, as the
+# server does
+result = run_in_transaction(sys.argv[1], submit)
 print(json.dumps(result))
 """
 

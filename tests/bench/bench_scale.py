@@ -410,24 +410,14 @@ def nightly(database):
     stored use of the last twelve months (when the pool has it); return
     its seconds"""
     from trytond.pool import Pool
-    from trytond.transaction import Transaction, TransactionError
-    extras = {}
-    while True:
-        with Transaction().start(database, 0, **extras) as transaction:
-            Dashboard = Pool().get('meter.dashboard', type='model')
-            if not hasattr(Dashboard, 'refresh_usage'):
-                return None
-            start = time.perf_counter()
-            try:
-                Dashboard.refresh_usage()
-            except TransactionError as error:
-                # As the cron does: a table to lock first (the settings'
-                # first record)
-                transaction.rollback()
-                error.fix(extras)
-                continue
-            transaction.commit()
-            break
+
+    from tests.transactions import run_in_transaction
+    Dashboard = Pool(database).get('meter.dashboard', type='model')
+    if not hasattr(Dashboard, 'refresh_usage'):
+        return None
+    start = time.perf_counter()
+    # As the cron: again with the lock of the settings' first record
+    run_in_transaction(database, Dashboard.refresh_usage)
     elapsed = time.perf_counter() - start
     log('dashboard use stored (the daily cron) in %.1fs' % elapsed)
     return elapsed
