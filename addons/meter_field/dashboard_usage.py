@@ -73,7 +73,7 @@ def _in(column, ids):
     ids = list(ids)
     present = [i for i in ids if i is not None]
     condition = Literal(False)
-    for sub_ids in grouped_slice(present):
+    for sub_ids in grouped_slice(present, backend.MAX_QUERY_PARAMS):
         condition |= reduce_ids(column, list(sub_ids))
     if len(present) < len(ids):
         condition |= (column == Null)
@@ -360,7 +360,7 @@ def changed(meters, start=None, accounts=(), campuses=()):
     meter = Meter.__table__()
     cursor = Transaction().connection.cursor()
     accounts, campuses = set(accounts), set(campuses)
-    for sub_ids in grouped_slice(list(meters)):
+    for sub_ids in grouped_slice(list(meters), backend.MAX_QUERY_PARAMS):
         cursor.execute(*meter.select(meter.account, meter.campus,
                 where=reduce_ids(meter.id, list(sub_ids)),
                 group_by=[meter.account, meter.campus]))

@@ -96,15 +96,13 @@ class Reading(IdempotentMixin, metaclass=PoolMeta):
         return result
 
     @classmethod
-    def recompute(cls, meter, start):
-        super().recompute(meter, start)
-        cls._usage_changed([(meter.id, start)])
-
-    @classmethod
     def _usage_changed(cls, changes):
         """Tell the dashboard's stored use the confirmed readings of the
         meters changed from the dates of changes [(meter id, naive UTC
-        datetime)], unless the caller will"""
+        datetime)], unless the caller will.  The recomputations of the
+        later readings (Reading.recompute) run only inside write and
+        create_bulk, which tell them: from the dates changed on, and by
+        the import's BulkResult.recomputed."""
         if dashboard_usage.deferred() or not changes:
             return
         starts = [s for _, s in changes]
