@@ -33,7 +33,7 @@ from trytond import backend
 from trytond.model import Index, ModelSQL, fields
 from trytond.modules.meter_base.meter import KINDS
 from trytond.pool import Pool, PoolMeta
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 # Above so many accounts a change computes every sum again: one pass over
@@ -74,7 +74,7 @@ def _in(column, ids):
     present = [i for i in ids if i is not None]
     condition = Literal(False)
     for sub_ids in grouped_slice(present, backend.MAX_QUERY_PARAMS):
-        condition |= reduce_ids(column, list(sub_ids))
+        condition |= fields.SQL_OPERATORS['in'](column, list(sub_ids))
     if len(present) < len(ids):
         condition |= (column == Null)
     return condition
@@ -362,7 +362,7 @@ def changed(meters, start=None, accounts=(), campuses=()):
     accounts, campuses = set(accounts), set(campuses)
     for sub_ids in grouped_slice(list(meters), backend.MAX_QUERY_PARAMS):
         cursor.execute(*meter.select(meter.account, meter.campus,
-                where=reduce_ids(meter.id, list(sub_ids)),
+                where=fields.SQL_OPERATORS['in'](meter.id, list(sub_ids)),
                 group_by=[meter.account, meter.campus]))
         for account, campus in cursor:
             accounts.add(account)
