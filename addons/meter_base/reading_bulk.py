@@ -83,8 +83,12 @@ class BulkResult:
 
     duplicates lists the keys of the duplicate rows unless create_bulk was
     asked not to keep them; duplicate_count counts them anyway.  The
-    readings created share create_uid (user) and create_date (created_at):
-    domain selects them (in SQL: the same two columns).
+    readings created share create_uid (user) and create_date (created_at)
+    and their ids are above after, the highest the transaction saw before
+    them (others' readings committed later are not seen: repeatable read
+    on PostgreSQL, one writer on SQLite): domain selects them (in SQL: the
+    same columns, the range of ids first, read from the primary key
+    rather than years of readings).
     """
 
     def __init__(self):
@@ -94,6 +98,7 @@ class BulkResult:
         self.duplicate_count = 0
         self.user = None
         self.created_at = None
+        self.after = 0
         # [(meter id, from)]: the stored readings computed again, those of
         # the meters after a reading the batch inserted before them
         self.recomputed = []
@@ -104,6 +109,7 @@ class BulkResult:
         if not self.created:
             return [('id', '=', None)]
         return [
+            ('id', '>', self.after),
             ('create_uid', '=', self.user),
             ('create_date', '=', self.created_at),
             ]
@@ -258,6 +264,7 @@ class _Bulk:
         later = self.later_readings()
         result.user = self.user
         result.created_at = self.created_at = dt.datetime.now()
+        result.after = self.last_id()
         result.created, result.confirmed = self.insert()
         self.recompute(later)
         result.recomputed = later
@@ -872,6 +879,11 @@ class _Bulk:
             'FROM %(s)s WHERE NOT dup' % {'s': STAGING, 'state': state})
         created, confirmed = self.cursor.fetchone()
         return created, confirmed or 0
+
+    def last_id(self):
+        "Return the highest id of the readings before the insert"
+        self.execute('SELECT MAX(id) FROM meter_reading')
+        return self.cursor.fetchone()[0] or 0
 
     def later_readings(self):
         """Return the meters and dates from which to recompute stored

@@ -273,7 +273,8 @@ class Reading(metaclass=PoolMeta):
             cursor.execute(*reading.join(meter,
                     condition=reading.meter == meter.id
                     ).select(meter.campus, Count(reading.id),
-                    where=(reading.create_uid == result.user)
+                    where=(reading.id > result.after)
+                    & (reading.create_uid == result.user)
                     & (reading.create_date == result.created_at)
                     & (reading.state == 'draft'),
                     group_by=[meter.campus]))

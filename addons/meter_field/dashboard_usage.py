@@ -375,24 +375,11 @@ def changed(meters, start=None, accounts=(), campuses=()):
     MonthUsage.refresh(ranges, campuses)
 
 
-def last_id():
-    "The highest id of the readings, before a batch is created"
-    Reading = Pool().get('meter.reading')
-    reading = Reading.__table__()
-    cursor = Transaction().connection.cursor()
-    cursor.execute(*reading.select(Max(reading.id)))
-    return cursor.fetchone()[0] or 0
-
-
 def created(after, recomputed=()):
     """Add to the sums the readings of ids above after: a batch this
-    transaction created in one go (set-based, without the ORM), which
-    computed again the readings of recomputed [(meter id, from)] (those
-    after a reading it inserted before them).
-
-    In one transaction, the readings of ids above the highest one it saw
-    before the batch are those of the batch: others' readings committed
-    later are not seen (repeatable read; SQLite writes one at a time)."""
+    transaction created in one go (set-based, without the ORM; see
+    BulkResult.after), which computed again the readings of recomputed
+    [(meter id, from)] (those after a reading it inserted before them)."""
     pool = Pool()
     AccountUsage = pool.get('meter.dashboard.account_usage')
     MonthUsage = pool.get('meter.dashboard.month_usage')

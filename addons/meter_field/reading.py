@@ -88,11 +88,10 @@ class Reading(IdempotentMixin, metaclass=PoolMeta):
     @classmethod
     def create_bulk(cls, rows, source, **kwargs):
         # The batch's use added to the dashboard's sums, set-based
-        after = dashboard_usage.last_id()
         with dashboard_usage.deferring():
             result = super().create_bulk(rows, source, **kwargs)
         if result.confirmed and not dashboard_usage.deferred():
-            dashboard_usage.created(after, result.recomputed)
+            dashboard_usage.created(result.after, result.recomputed)
         return result
 
     @classmethod

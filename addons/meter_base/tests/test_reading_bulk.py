@@ -219,6 +219,10 @@ class ReadingBulkTestCase(unittest.TestCase):
         self.assertEqual(
             sorted(r.value for r in Reading.search(second.domain)),
             [D('9800'), D('9850')])
+        # The ids of a batch are above the highest one before it
+        self.assertTrue(all(r.id <= second.after
+                for r in Reading.search(first.domain)))
+        self.assertGreater(second.after, first.after)
         nothing = Reading.create_bulk(
             [(1, meter.id, T(2026, 3, 1, 9), D('9850'))], 'handheld')
         self.assertEqual(nothing.created, 0)
