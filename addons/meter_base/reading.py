@@ -13,6 +13,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import consumption as rules
+from .configuration import to_local, to_utc
 from .exceptions import (
     ReadingLowerError, ReadingStateError, ReadingValidationError)
 
@@ -410,14 +411,18 @@ class Reading(Workflow, ModelSQL, ModelView):
                 ('id', '!=', self.id),
                 ], order=[('taken_at', 'DESC'), ('id', 'DESC')], limit=1)
         last_taken_at = last[0].taken_at if last else self.previous_taken_at
-        day_start = dt.datetime.combine(self.taken_at.date(), dt.time())
+        # The day on the centre's clock (taken_at is UTC)
+        zone = Pool().get('meter.configuration').tzinfo()
+        midnight = dt.datetime.combine(
+            to_local(self.taken_at, zone).date(), dt.time())
         same_day = self.search([
                 ('meter', '=', self.meter.id),
                 ('state', '!=', 'rejected'),
                 ('id', '!=', self.id),
                 ('source', '!=', 'change'),
-                ('taken_at', '>=', day_start),
-                ('taken_at', '<', day_start + dt.timedelta(days=1)),
+                ('taken_at', '>=', to_utc(midnight, zone)),
+                ('taken_at', '<', to_utc(
+                        midnight + dt.timedelta(days=1), zone)),
                 ], count=True)
         history = self.search([
                 ('meter', '=', self.meter.id),

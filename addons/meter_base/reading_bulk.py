@@ -222,17 +222,36 @@ class _Bulk:
             return 'CAST(%s AS TIMESTAMP)' % column
         return "(%s || ' 00:00:00')" % column
 
-    def day_start(self, column):
-        "SQL of the midnight starting the day of column"
+    def _local_day(self, column):
+        """SQL of the local midnight (naive) starting the day of column
+        (naive UTC) on the centre's clock, and the minutes of the zone's
+        offset SQLite shifts by (it knows no time zone; the centre's has no
+        summer time)"""
+        zone = Pool().get('meter.configuration').tzinfo()
         if self.postgresql:
-            return "DATE_TRUNC('day', %s)" % column
-        return 'datetime(date(%s))' % column
+            name = getattr(zone, 'key', None) or str(zone)
+            name = name.replace("'", "''")
+            return ("DATE_TRUNC('day', timezone('%s', timezone('UTC', %s)))"
+                % (name, column)), name
+        offset = zone.utcoffset(dt.datetime.now())
+        return None, int(offset.total_seconds() // 60)
+
+    def day_start(self, column):
+        "SQL of the UTC moment the centre's day of column starts"
+        local, zone = self._local_day(column)
+        if self.postgresql:
+            return "timezone('UTC', timezone('%s', %s))" % (zone, local)
+        return "datetime(date(%s, '%+d minutes'), '%+d minutes')" % (
+            column, zone, -zone)
 
     def day_end(self, column):
-        "SQL of the midnight ending the day of column"
+        "SQL of the UTC moment the centre's day of column ends"
+        local, zone = self._local_day(column)
         if self.postgresql:
-            return "(DATE_TRUNC('day', %s) + INTERVAL '1 day')" % column
-        return "datetime(date(%s), '+1 day')" % column
+            return ("timezone('UTC', timezone('%s', %s + INTERVAL '1 day'))"
+                % (zone, local))
+        return ("datetime(date(%s, '%+d minutes'), '+1 day', '%+d minutes')"
+            % (column, zone, -zone))
 
     def json(self, column):
         if self.postgresql:

@@ -33,6 +33,13 @@ SAMPLE = [
     ('usage', T(2026, 6, 1, 8), D('223')),
     ('usage', T(2026, 7, 1, 8), D('900')),
     ('usage', T(2026, 8, 1, 8), D('930')),
+    # The day is the centre's (Asia/Shanghai, UTC+8): 23:30 and 00:30 the
+    # next day there, though one UTC day; then 07:30 and 08:30 there,
+    # though two UTC days.
+    ('days', T(2026, 3, 10, 15, 30), D('100')),
+    ('days', T(2026, 3, 10, 16, 30), D('110')),
+    ('days', T(2026, 3, 11, 23, 30), D('120')),
+    ('days', T(2026, 3, 12, 0, 30), D('130')),
     # Before the stored reading and in the future.
     ('dates', T(2025, 12, 1, 8), D('50')),
     ('dates', T(2026, 1, 15, 8), D('70')),
@@ -44,6 +51,7 @@ METERS = {
     'usage': dict(digits=5, multiplier=D('1'),
         install_date=dt.date(2025, 12, 1)),
     'dates': dict(digits=5, multiplier=D('10')),
+    'days': dict(digits=5, multiplier=D('1')),
     }
 # Readings stored before the batch, confirmed.
 STORED = [
@@ -129,6 +137,9 @@ class ReadingBulkTestCase(unittest.TestCase):
         # Chained on 5000, not on the draft 4000.
         self.assertEqual(lower[T(2026, 3, 10, 9)][2], D('5000'))
         self.assertEqual(lower[T(2026, 3, 10, 15)][6], ('same_day',))
+        days = {r[0]: r[6] for r in got['days']}
+        self.assertEqual(days[T(2026, 3, 10, 16, 30)], ())
+        self.assertEqual(days[T(2026, 3, 12, 0, 30)], ('same_day',))
         usage = {r[0]: r for r in got['usage']}
         self.assertEqual(usage[T(2026, 2, 1, 8)][6], ('zero',))
         self.assertEqual(usage[T(2026, 7, 1, 8)][6], ('high',))
