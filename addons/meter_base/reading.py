@@ -114,9 +114,18 @@ class Reading(Workflow, ModelSQL, ModelView):
         cls._order = [('taken_at', 'DESC'), ('id', 'DESC')]
         t = cls.__table__()
         cls._sql_indexes.update({
+                # The readings of a meter by date (its form, the previous
+                # reading), and its confirmed history as an import reads
+                # it (the last reading, the recent use) from the index
+                # alone rather than from rows spread over years of table.
+                # One index for both: each reading imported is a write at
+                # a random place of every index that starts by the meter.
                 Index(t,
                     (t.meter, Index.Range()),
-                    (t.taken_at, Index.Range())),
+                    (t.taken_at, Index.Range()),
+                    (t.id, Index.Range()),
+                    include=[t.state, t.value, t.consumption,
+                        t.previous_taken_at]),
                 # The lists by date, the readings of a billing period and
                 # of an import's dates, on years of history
                 Index(t,
@@ -124,15 +133,6 @@ class Reading(Workflow, ModelSQL, ModelView):
                     (t.id, Index.Range())),
                 Index(t, (t.state, Index.Equality(cardinality='low')),
                     where=t.state == 'draft'),
-                # The confirmed history of the meters as an import reads it
-                # (the previous reading, the recent use) from the index
-                # alone, rather than from rows spread over years of table
-                Index(t,
-                    (t.meter, Index.Range()),
-                    (t.taken_at, Index.Range()),
-                    include=[t.id, t.value, t.consumption,
-                        t.previous_taken_at],
-                    where=t.state == 'confirmed'),
                 })
         cls._transitions |= {
             ('draft', 'confirmed'),
@@ -156,6 +156,15 @@ class Reading(Workflow, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def __setup_indexes__(cls):
+        super().__setup_indexes__()
+        # The index Tryton adds for the meter's readings is the beginning
+        # of the meter and date's one (Tryton tells only indexes of one
+        # table object apart)
+        cls._sql_indexes = {i for i in cls._sql_indexes
+            if [str(e) for e, _ in i.expressions] != ['"meter"']}
 
     @classmethod
     def view_attributes(cls):

@@ -680,7 +680,9 @@ class _Bulk:
 
         The median is computed in Python with consumption.recent_median, but
         only for the candidates found set-based: a use per day above the
-        factor times the lowest of the meter's recent ones.
+        factor times the lowest of the rates the median may take, which are
+        among the meter's last stored ones and its earlier rows of the
+        batch (a candidate comes after every stored reading of its meter).
         """
         window = self.config.median_window or 0
         if window < 3:
@@ -700,56 +702,60 @@ class _Bulk:
         stored = ('r.state = \'confirmed\' '
             'AND r.consumption IS NOT NULL '
             'AND r.previous_taken_at IS NOT NULL')
+        # The lowest and the number of the rates of the last stored
+        # readings of each meter (the window's twice, as the median may
+        # skip readings without a rate)
         if self.postgresql:
-            # Only the frame of readings before the batch of each meter
-            # matters: take them by the index, not the whole history.
-            # (OFFSET 0 keeps each lateral query on the index.)
-            history = ('SELECT m.meter AS meter, r.taken_at AS taken_at, '
-                    '0 AS kind, r.id AS n, r.rate AS rate, 0 AS candidate '
+            # By the index of each meter, not the whole history (OFFSET 0
+            # keeps each lateral query on the index)
+            history = ('SELECT m.meter AS meter, h.low AS low, '
+                    'h.rates AS rates '
                 'FROM %(m)s AS m CROSS JOIN LATERAL ('
-                    'SELECT r.taken_at AS taken_at, r.id AS id, '
-                    '%(stored_rate)s AS rate FROM meter_reading AS r '
-                    'WHERE r.meter = m.meter AND %(stored)s '
-                    'AND r.taken_at >= m.min_at AND r.taken_at < m.max_at '
-                    'OFFSET 0) AS r '
-                'UNION ALL '
-                'SELECT m.meter, r.taken_at, 0, r.id, r.rate, 0 '
-                'FROM %(m)s AS m CROSS JOIN LATERAL ('
-                    'SELECT r.taken_at AS taken_at, r.id AS id, '
-                    '%(stored_rate)s AS rate FROM meter_reading AS r '
-                    'WHERE r.meter = m.meter AND %(stored)s '
-                    'AND r.taken_at < m.min_at '
-                    'ORDER BY r.taken_at DESC, r.id DESC '
-                    'LIMIT %(frame)s) AS r ')
+                    'SELECT MIN(r.rate) AS low, COUNT(r.rate) AS rates '
+                    'FROM (SELECT %(stored_rate)s AS rate '
+                        'FROM meter_reading AS r '
+                        'WHERE r.meter = m.meter AND %(stored)s '
+                        'ORDER BY r.taken_at DESC, r.id DESC '
+                        'LIMIT %(frame)s OFFSET 0) AS r) AS h '
+                'WHERE m.last_at IS NOT NULL')
         else:
-            history = ('SELECT r.meter AS meter, r.taken_at AS taken_at, '
-                    '0 AS kind, r.id AS n, %(stored_rate)s AS rate, '
-                    '0 AS candidate '
-                'FROM meter_reading AS r '
-                'JOIN %(m)s AS m ON r.meter = m.meter '
-                'WHERE %(stored)s '
-                'AND r.taken_at < m.max_at ')
+            history = ('SELECT meter, MIN(rate) AS low, '
+                    'COUNT(rate) AS rates '
+                'FROM (SELECT r.meter AS meter, '
+                    '%(stored_rate)s AS rate, '
+                    'ROW_NUMBER() OVER (PARTITION BY r.meter '
+                        'ORDER BY r.taken_at DESC, r.id DESC) AS rnk '
+                    'FROM meter_reading AS r '
+                    'JOIN %(m)s AS m ON r.meter = m.meter '
+                    'WHERE %(stored)s) AS r '
+                'WHERE rnk <= %(frame)s GROUP BY meter')
+        # The rates of the meter's rows of the batch before each one
         self.execute(
-            ('WITH u AS (' + history +
-                'UNION ALL '
-                'SELECT s.meter, s.taken_at, 1, s.row_no, '
-                    'CASE WHEN (%(chain)s) AND s.consumption IS NOT NULL '
+            ('WITH h AS %(materialized)s(' + history + '), '
+            'b AS (SELECT s.row_no AS n, '
+                'CASE WHEN %(candidate)s THEN 1 ELSE 0 END AS candidate, '
+                'MIN(CASE WHEN (%(chain)s) AND s.consumption IS NOT NULL '
                         'AND s.prev_taken_at IS NOT NULL '
-                        'THEN %(rate)s END, '
-                    'CASE WHEN %(candidate)s THEN 1 ELSE 0 END '
+                        'THEN %(rate)s END) OVER win AS low, '
+                'COUNT(CASE WHEN (%(chain)s) AND s.consumption IS NOT NULL '
+                        'AND s.prev_taken_at IS NOT NULL '
+                        'THEN 1 END) OVER win AS rates '
                 'FROM %(s)s AS s WHERE NOT s.dup '
-                'AND ((%(chain)s) OR (%(candidate)s))), '
-            'v AS (SELECT kind, n, candidate, '
-                'MIN(rate) OVER win AS low, COUNT(rate) OVER win AS rates '
-                'FROM u WINDOW win AS (PARTITION BY meter '
-                    'ORDER BY taken_at, kind, n '
-                    'ROWS BETWEEN %(frame)s PRECEDING AND 1 PRECEDING)) '
-            'SELECT s.meter FROM v JOIN %(s)s AS s ON s.row_no = v.n '
-            'WHERE v.kind = 1 AND v.candidate = 1 AND v.rates >= 3 '
-            'AND %(row_rate)s * 1.001 > v.low * %%s '
+                'AND ((%(chain)s) OR (%(candidate)s)) '
+                'WINDOW win AS (PARTITION BY s.meter '
+                    'ORDER BY s.taken_at, s.row_no '
+                    'ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) '
+            'SELECT s.meter FROM b JOIN %(s)s AS s ON s.row_no = b.n '
+            'LEFT JOIN h ON h.meter = s.meter '
+            'WHERE b.candidate = 1 AND COALESCE(h.rates, 0) + b.rates >= 3 '
+            'AND %(row_rate)s * 1.001 > CASE '
+                'WHEN b.low IS NULL OR h.low <= b.low THEN h.low '
+                'ELSE b.low END * %%s '
             'GROUP BY s.meter') % {
                 **params, 'chain': chain, 'rate': rate,
                 'candidate': candidate, 'stored': stored,
+                # once per meter, not for each of its rows
+                'materialized': 'MATERIALIZED ' if self.postgresql else '',
                 'stored_rate': self.rate('r.consumption',
                     'r.previous_taken_at', 'r.taken_at'),
                 'row_rate': self.rate(

@@ -40,6 +40,9 @@ SAMPLE = [
     ('days', T(2026, 3, 10, 16, 30), D('110')),
     ('days', T(2026, 3, 11, 23, 30), D('120')),
     ('days', T(2026, 3, 12, 0, 30), D('130')),
+    # A far higher use than the stored history's, first of the batch.
+    ('history', T(2026, 1, 1, 8), D('900')),
+    ('history', T(2026, 2, 1, 8), D('930')),
     # Before the stored reading and in the future.
     ('dates', T(2025, 12, 1, 8), D('50')),
     ('dates', T(2026, 1, 15, 8), D('70')),
@@ -52,11 +55,17 @@ METERS = {
         install_date=dt.date(2025, 12, 1)),
     'dates': dict(digits=5, multiplier=D('10')),
     'days': dict(digits=5, multiplier=D('1')),
+    'history': dict(digits=5, multiplier=D('1')),
     }
 # Readings stored before the batch, confirmed.
 STORED = [
     ('roll', T(2025, 12, 10, 9), D('9800')),
     ('dates', T(2025, 12, 20, 8), D('60')),
+    ('history', T(2025, 8, 1, 8), D('100')),
+    ('history', T(2025, 9, 1, 8), D('130')),
+    ('history', T(2025, 10, 1, 8), D('161')),
+    ('history', T(2025, 11, 1, 8), D('191')),
+    ('history', T(2025, 12, 1, 8), D('223')),
     ]
 FIELDS = ['taken_at', 'value', 'previous_value', 'previous_taken_at',
     'consumption', 'rollover', 'anomalies', 'anomaly_count', 'state',
@@ -143,6 +152,9 @@ class ReadingBulkTestCase(unittest.TestCase):
         usage = {r[0]: r for r in got['usage']}
         self.assertEqual(usage[T(2026, 2, 1, 8)][6], ('zero',))
         self.assertEqual(usage[T(2026, 7, 1, 8)][6], ('high',))
+        history = {r[0]: r for r in got['history']}
+        self.assertEqual(history[T(2026, 1, 1, 8)][6], ('high',))
+        self.assertEqual(history[T(2026, 1, 1, 8)][8], 'draft')
         dates = {r[0]: r for r in got['dates']}
         self.assertEqual(dates[T(2025, 12, 1, 8)][6], ('backdated',))
         self.assertEqual(dates[T(2099, 1, 1, 8)][6], ('future',))
