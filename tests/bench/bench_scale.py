@@ -43,7 +43,10 @@ figure is the median of 5 openings after one to warm up.  The usage page
 is bench_wechat.py's load model: 50 residents with their session cookie,
 each thinking 0.5 to 1.5 s between requests, for BENCH_SECONDS (20 s).
 The billing run and the import run in process as in bench_billing.py and
-bench_import.py.  Uses the PostgreSQL of TRYTOND_DATABASE__URI when it
+bench_import.py; each import is the best of BENCH_SCALE_IMPORT_RUNS (2)
+runs, its readings removed and the tables vacuumed between two, into the
+empty table as on the history, so that the ratio compares the imports'
+own costs rather than two moments of a shared machine.  Uses the PostgreSQL of TRYTOND_DATABASE__URI when it
 points at one, otherwise a throwaway cluster (tests/pgcluster.py).
 
 To iterate on one generated database, point TRYTOND_DATABASE__URI at a
@@ -85,6 +88,7 @@ MONTHS = int(os.environ.get('BENCH_SCALE_MONTHS', 60))
 CLIENTS = int(os.environ.get('BENCH_CLIENTS', 50))
 DURATION = float(os.environ.get('BENCH_SECONDS', 20))
 IMPORT_ROWS = int(os.environ.get('BENCH_SCALE_IMPORT_ROWS', 100000))
+IMPORT_RUNS = int(os.environ.get('BENCH_SCALE_IMPORT_RUNS', 2))
 LOGIN, PASSWORD = 'scale_manager', 'Scale-Manager-2026!'
 SESSION_SECRET = secrets.token_hex(32)
 REPEAT = 5
@@ -212,6 +216,33 @@ def import_file(database, format_id, path, rows):
     elapsed, _, _, _, counts = import_job(database, format_id, path)
     assert counts[1] == rows, counts
     return elapsed
+
+
+def import_best(uri, database, format_id, path, rows):
+    """Import the file IMPORT_RUNS times, its readings and jobs removed
+    between two (then the tables vacuumed, as after rerun's removal), and
+    return the best seconds: both imports of the ratio are measured alike,
+    and a moment another process took the machine is left out"""
+    times = []
+    for run_ in range(IMPORT_RUNS):
+        if run_:
+            remove_imported(uri, database)
+        times.append(import_file(database, format_id, path, rows))
+    log('imports: %s s' % ', '.join('%.2f' % t for t in times))
+    return min(times)
+
+
+def remove_imported(uri, database):
+    "Remove the readings the CSV imports (after the month billed), its jobs"
+    from trytond.transaction import Transaction
+    with Transaction().start(database, 0) as transaction:
+        cursor = transaction.connection.cursor()
+        cursor.execute(
+            'DELETE FROM meter_reading WHERE taken_at >= %s',
+            (scale_data.billed_month(MONTHS) + dt.timedelta(days=1),))
+        clear_imports(cursor)
+        transaction.commit()
+    vacuum(uri, database)
 
 
 def billing_run(database, start, campuses):
@@ -590,7 +621,8 @@ def rerun(uri, workdir):
         figures['scale_billing_run_ratio'] = elapsed / saved['one_month_run']
     if 'import' in steps:
         path = os.path.join(workdir, 'handheld.csv')
-        elapsed = import_file(DB_NAME, saved['format'], path, saved['rows'])
+        elapsed = import_best(
+            uri, DB_NAME, saved['format'], path, saved['rows'])
         figures['scale_import_100k_s'] = elapsed
         figures['scale_import_ratio'] = elapsed / saved['empty_import']
     if 'scale_dashboard_ms' in figures:
@@ -654,7 +686,7 @@ def run(uri, workdir):
     # The dashboard's use kept as on a database in use: the import adds
     # to it in both
     nightly(DB_NAME)
-    empty_import = import_file(DB_NAME, format_id, path, rows)
+    empty_import = import_best(uri, DB_NAME, format_id, path, rows)
     billed = scale_data.billed_month(MONTHS)
     clear_baseline(DB_NAME, None)
     from trytond.transaction import Transaction
@@ -691,7 +723,7 @@ def run(uri, workdir):
     figures['scale_billing_run_s'] = elapsed
     figures['scale_billing_run_ratio'] = elapsed / one_month_run
     log('one month run %.1fs' % one_month_run)
-    elapsed = import_file(DB_NAME, format_id, path, rows)
+    elapsed = import_best(uri, DB_NAME, format_id, path, rows)
     figures['scale_import_100k_s'] = elapsed
     figures['scale_import_ratio'] = elapsed / empty_import
     log('import into an empty table %.1fs' % empty_import)
