@@ -252,6 +252,17 @@ class ReadingBulkTestCase(unittest.TestCase):
         self.assertEqual(Reading.search(nothing.domain), [])
 
     @with_transaction()
+    def test_meter_indexes(self):
+        "One index of a meter's readings by date, none of the meter alone"
+        Reading = Pool().get('meter.reading')
+        # Every reading imported writes at a random place of each of them
+        columns = [[str(e) for e, _ in i.expressions]
+            for i in Reading._sql_indexes]
+        self.assertEqual(
+            [c for c in columns if c[0] == '"meter"'],
+            [['"meter"', '"taken_at"', '"id"']])
+
+    @with_transaction()
     def test_extension_through_pool(self):
         "A module extending meter.reading sees the bulk readings"
         pool = Pool()
