@@ -455,8 +455,9 @@ class _Bulk:
 
     def prepare_meters(self):
         """The meters of the batch with their register, the seed (last
-        confirmed reading at or before the batch) and the last confirmed
-        reading."""
+        confirmed reading at or before the batch), the last confirmed
+        reading and, for the high-use check, the lowest and the number of
+        the rates of the last ones."""
         size = 'CASE mm.digits %s END' % ' '.join(
             'WHEN %s THEN %s' % (d, rules.register_size(d))
             for d in range(1, 19))
@@ -464,20 +465,64 @@ class _Bulk:
             # Readings were just added in this transaction: let the planner
             # know how many.
             self.execute('ANALYZE meter_reading')
-        # The seed and the last reading are found by the index of the
+        window = self.config.median_window or 0
+        params = {'m': METERS, 's': STAGING, 'size': size,
+            'install': self.as_timestamp('mm.install_date'),
+            'window': window,
+            # As many as the median may take: its window of readings with
+            # a use, in twice as many readings
+            'frame': 2 * window if window >= 3 else 1,
+            'rate': self.rate(
+                'r.consumption', 'r.previous_taken_at', 'r.taken_at')}
+        # The seed and the last readings are found by the index of the
         # meter and date, not by reading the whole history of the meters:
         # the last one, which is the seed too unless the batch goes back
         # before it (then only is the seed looked up on its own)
-        self.execute(
+        if self.postgresql:
+            # Once a meter, at the end of its history (OFFSET 0 keeps each
+            # lateral query on the index).  When fewer than the window of
+            # the last readings have a use, the median may take older
+            # ones: no lowest rate then, every use is a candidate.
+            last = (
+                'l AS (SELECT b.meter AS meter, b.min_at AS min_at, '
+                    'f.last_at AS last_at, f.last_id AS last_id, '
+                    'f.last_value AS last_value, '
+                    'CASE WHEN f.n >= %(frame)s AND f.rates < %(window)s '
+                        'THEN 0 ELSE f.low END AS low, '
+                    'CASE WHEN f.n >= %(frame)s AND f.rates < %(window)s '
+                        'THEN %(window)s ELSE f.rates END AS rates '
+                    'FROM b CROSS JOIN LATERAL ('
+                        'SELECT MAX(r.taken_at) AS last_at, '
+                        '(ARRAY_AGG(r.id ORDER BY r.taken_at DESC, '
+                            'r.id DESC))[1] AS last_id, '
+                        '(ARRAY_AGG(r.value ORDER BY r.taken_at DESC, '
+                            'r.id DESC))[1] AS last_value, '
+                        'MIN(r.rate) AS low, COUNT(r.rate) AS rates, '
+                        'COUNT(*) AS n '
+                        'FROM (SELECT r.taken_at AS taken_at, '
+                            'r.id AS id, r.value AS value, '
+                            '%(rate)s AS rate '
+                            'FROM meter_reading AS r '
+                            'WHERE r.meter = b.meter '
+                            'AND r.state = \'confirmed\' '
+                            'ORDER BY r.taken_at DESC, r.id DESC '
+                            'LIMIT %(frame)s OFFSET 0) AS r) AS f), ')
+        else:
+            # (flag_high and chain_query read the history themselves)
+            last = (
+                'l AS (SELECT b.meter AS meter, b.min_at AS min_at, '
+                    '(SELECT MAX(r.taken_at) FROM meter_reading AS r '
+                        'WHERE r.meter = b.meter '
+                        'AND r.state = \'confirmed\') AS last_at, '
+                    'NULL AS last_id, NULL AS last_value, '
+                    'NULL AS low, NULL AS rates '
+                    'FROM b), ')
+        self.execute((
             'CREATE TEMPORARY TABLE %(m)s AS '
             'WITH b AS (SELECT meter, MIN(taken_at) AS min_at, '
                     'MAX(taken_at) AS max_at '
                     'FROM %(s)s WHERE NOT dup GROUP BY meter), '
-            'l AS (SELECT b.meter AS meter, b.min_at AS min_at, '
-                    '(SELECT MAX(r.taken_at) FROM meter_reading AS r '
-                        'WHERE r.meter = b.meter '
-                        'AND r.state = \'confirmed\') AS last_at '
-                    'FROM b), '
+            + last +
             'h AS (SELECT l.meter AS meter, '
                     'CASE WHEN l.last_at IS NULL '
                         'OR l.last_at <= l.min_at THEN l.last_at '
@@ -485,18 +530,20 @@ class _Bulk:
                         'WHERE r.meter = l.meter '
                         'AND r.state = \'confirmed\' '
                         'AND r.taken_at <= l.min_at) END AS seed_at, '
-                    'l.last_at AS last_at '
+                    'l.last_at AS last_at, l.last_id AS last_id, '
+                    'l.last_value AS last_value, l.low AS low, '
+                    'l.rates AS rates '
                     'FROM l) '
             'SELECT b.meter AS meter, b.min_at AS min_at, '
                 'b.max_at AS max_at, h.seed_at AS seed_at, '
-                'h.last_at AS last_at, mm.digits AS digits, '
+                'h.last_at AS last_at, h.last_id AS last_id, '
+                'h.last_value AS last_value, h.low AS low, '
+                'h.rates AS rates, mm.digits AS digits, '
                 '%(size)s AS size, mm.multiplier AS multiplier, '
                 'mm.initial_value AS initial_value, '
                 '%(install)s AS install_at '
             'FROM b JOIN meter_meter AS mm ON mm.id = b.meter '
-            'LEFT JOIN h ON h.meter = b.meter' % {
-                'm': METERS, 's': STAGING, 'size': size,
-                'install': self.as_timestamp('mm.install_date')})
+            'LEFT JOIN h ON h.meter = b.meter') % params)
         self.execute('CREATE UNIQUE INDEX %(m)s_idx ON %(m)s (meter)'
             % {'m': METERS})
         if self.postgresql:
@@ -529,18 +576,24 @@ class _Bulk:
         params = {'s': STAGING, 'm': METERS, 'pass': int(pass_)}
         if self.auto_confirm:
             if self.postgresql:
-                # The stored readings from the seed by the index of each
-                # meter, not the whole history (OFFSET 0 keeps the
-                # lateral query on the index)
-                stored = ('SELECT m.meter AS meter, r.taken_at AS taken_at, '
-                        '0 AS kind, r.id AS n, r.value AS value '
+                # The stored readings from the seed: the last one when the
+                # batch comes after it (the seed, which prepare_meters
+                # read), otherwise by the index of each meter, not the
+                # whole history (OFFSET 0 keeps the lateral query on the
+                # index)
+                stored = ('SELECT m.meter AS meter, m.last_at AS taken_at, '
+                        '0 AS kind, m.last_id AS n, m.last_value AS value '
+                    'FROM %(m)s AS m WHERE m.last_at <= m.min_at '
+                    'UNION ALL '
+                    'SELECT m.meter, r.taken_at, 0, r.id, r.value '
                     'FROM %(m)s AS m CROSS JOIN LATERAL ('
                         'SELECT r.taken_at AS taken_at, r.id AS id, '
                         'r.value AS value FROM meter_reading AS r '
                         'WHERE r.meter = m.meter '
                         'AND r.state = \'confirmed\' '
                         'AND r.taken_at >= COALESCE(m.seed_at, m.min_at) '
-                        'AND r.taken_at <= m.max_at OFFSET 0) AS r ')
+                        'AND r.taken_at <= m.max_at OFFSET 0) AS r '
+                    'WHERE m.last_at > m.min_at ')
             else:
                 stored = ('SELECT r.meter AS meter, r.taken_at AS taken_at, '
                         '0 AS kind, r.id AS n, r.value AS value '
@@ -706,18 +759,9 @@ class _Bulk:
         # readings of each meter (the window's twice, as the median may
         # skip readings without a rate)
         if self.postgresql:
-            # By the index of each meter, not the whole history (OFFSET 0
-            # keeps each lateral query on the index)
-            history = ('SELECT m.meter AS meter, h.low AS low, '
-                    'h.rates AS rates '
-                'FROM %(m)s AS m CROSS JOIN LATERAL ('
-                    'SELECT MIN(r.rate) AS low, COUNT(r.rate) AS rates '
-                    'FROM (SELECT %(stored_rate)s AS rate '
-                        'FROM meter_reading AS r '
-                        'WHERE r.meter = m.meter AND %(stored)s '
-                        'ORDER BY r.taken_at DESC, r.id DESC '
-                        'LIMIT %(frame)s OFFSET 0) AS r) AS h '
-                'WHERE m.last_at IS NOT NULL')
+            # Read with the last reading by prepare_meters
+            history = ('SELECT meter, low, rates FROM %(m)s '
+                'WHERE last_at IS NOT NULL')
         else:
             history = ('SELECT meter, MIN(rate) AS low, '
                     'COUNT(rate) AS rates '
@@ -731,7 +775,7 @@ class _Bulk:
                 'WHERE rnk <= %(frame)s GROUP BY meter')
         # The rates of the meter's rows of the batch before each one
         self.execute(
-            ('WITH h AS %(materialized)s(' + history + '), '
+            ('WITH h AS (' + history + '), '
             'b AS (SELECT s.row_no AS n, '
                 'CASE WHEN %(candidate)s THEN 1 ELSE 0 END AS candidate, '
                 'MIN(CASE WHEN (%(chain)s) AND s.consumption IS NOT NULL '
@@ -754,8 +798,6 @@ class _Bulk:
             'GROUP BY s.meter') % {
                 **params, 'chain': chain, 'rate': rate,
                 'candidate': candidate, 'stored': stored,
-                # once per meter, not for each of its rows
-                'materialized': 'MATERIALIZED ' if self.postgresql else '',
                 'stored_rate': self.rate('r.consumption',
                     'r.previous_taken_at', 'r.taken_at'),
                 'row_rate': self.rate(
