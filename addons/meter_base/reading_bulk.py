@@ -456,8 +456,9 @@ class _Bulk:
     def prepare_meters(self):
         """The meters of the batch with their register, the seed (last
         confirmed reading at or before the batch), the last confirmed
-        reading and, for the high-use check, the lowest and the number of
-        the rates of the last ones."""
+        reading, the date of the last one kept (confirmed or to review)
+        and, for the high-use check, the lowest and the number of the
+        rates of the last ones."""
         size = 'CASE mm.digits %s END' % ' '.join(
             'WHEN %s THEN %s' % (d, rules.register_size(d))
             for d in range(1, 19))
@@ -469,9 +470,8 @@ class _Bulk:
         params = {'m': METERS, 's': STAGING, 'size': size,
             'install': self.as_timestamp('mm.install_date'),
             'window': window,
-            # As many as the median may take: its window of readings with
-            # a use, in twice as many readings
-            'frame': 2 * window if window >= 3 else 1,
+            # The median's window (at least the last reading)
+            'frame': max(window, 1),
             'rate': self.rate(
                 'r.consumption', 'r.previous_taken_at', 'r.taken_at')}
         # The seed and the last readings are found by the index of the
@@ -480,17 +480,18 @@ class _Bulk:
         # before it (then only is the seed looked up on its own)
         if self.postgresql:
             # Once a meter, at the end of its history (OFFSET 0 keeps each
-            # lateral query on the index).  When fewer than the window of
-            # the last readings have a use, the median may take older
-            # ones: no lowest rate then, every use is a candidate.
+            # lateral query on the index).  The median takes the last
+            # window of readings with a use: when one of the window's last
+            # readings has none, it takes older ones, so no lowest rate
+            # then: every use is a candidate.
             last = (
                 'l AS (SELECT b.meter AS meter, b.min_at AS min_at, '
                     'f.last_at AS last_at, f.last_id AS last_id, '
                     'f.last_value AS last_value, '
-                    'CASE WHEN f.n >= %(frame)s AND f.rates < %(window)s '
+                    'CASE WHEN f.n >= %(frame)s AND f.rates < f.n '
                         'THEN 0 ELSE f.low END AS low, '
-                    'CASE WHEN f.n >= %(frame)s AND f.rates < %(window)s '
-                        'THEN %(window)s ELSE f.rates END AS rates '
+                    'CASE WHEN f.n >= %(frame)s AND f.rates < f.n '
+                        'THEN %(frame)s ELSE f.rates END AS rates '
                     'FROM b CROSS JOIN LATERAL ('
                         'SELECT MAX(r.taken_at) AS last_at, '
                         '(ARRAY_AGG(r.id ORDER BY r.taken_at DESC, '
@@ -523,6 +524,10 @@ class _Bulk:
                     'MAX(taken_at) AS max_at '
                     'FROM %(s)s WHERE NOT dup GROUP BY meter), '
             + last +
+            # The readings to review are few, found by their own index
+            'd AS (SELECT r.meter AS meter, MAX(r.taken_at) AS draft_at '
+                'FROM meter_reading AS r WHERE r.state = \'draft\' '
+                'GROUP BY r.meter), '
             'h AS (SELECT l.meter AS meter, '
                     'CASE WHEN l.last_at IS NULL '
                         'OR l.last_at <= l.min_at THEN l.last_at '
@@ -538,31 +543,43 @@ class _Bulk:
                 'b.max_at AS max_at, h.seed_at AS seed_at, '
                 'h.last_at AS last_at, h.last_id AS last_id, '
                 'h.last_value AS last_value, h.low AS low, '
-                'h.rates AS rates, mm.digits AS digits, '
+                'h.rates AS rates, '
+                'CASE WHEN d.draft_at IS NULL OR d.draft_at < h.last_at '
+                    'THEN h.last_at ELSE d.draft_at END AS kept_at, '
+                'mm.digits AS digits, '
                 '%(size)s AS size, mm.multiplier AS multiplier, '
                 'mm.initial_value AS initial_value, '
                 '%(install)s AS install_at '
             'FROM b JOIN meter_meter AS mm ON mm.id = b.meter '
-            'LEFT JOIN h ON h.meter = b.meter') % params)
+            'LEFT JOIN h ON h.meter = b.meter '
+            'LEFT JOIN d ON d.meter = b.meter') % params)
         self.execute('CREATE UNIQUE INDEX %(m)s_idx ON %(m)s (meter)'
             % {'m': METERS})
         if self.postgresql:
             self.execute('ANALYZE %s' % METERS)
 
     def flag_same_day(self):
-        "Another reading of the meter that day, stored or earlier in batch"
+        """Another reading of the meter that day, stored or earlier in batch
+
+        The stored ones are looked for only when the meter's last reading
+        kept is not before that day: rarely, for a batch of readings after
+        the last ones."""
         self.execute(
             'UPDATE %(s)s AS s SET same_day = TRUE '
-            'WHERE NOT s.dup AND (EXISTS (SELECT 1 FROM meter_reading AS r '
-                'WHERE r.meter = s.meter AND r.state != \'rejected\' '
-                'AND r.source != \'change\' '
-                'AND r.taken_at >= %(start)s AND r.taken_at < %(end)s) '
+            'WHERE NOT s.dup AND ((EXISTS (SELECT 1 FROM %(m)s AS m '
+                    'WHERE m.meter = s.meter '
+                    'AND m.kept_at >= %(start)s) '
+                'AND EXISTS (SELECT 1 FROM meter_reading AS r '
+                    'WHERE r.meter = s.meter AND r.state != \'rejected\' '
+                    'AND r.source != \'change\' '
+                    'AND r.taken_at >= %(start)s AND r.taken_at < %(end)s)) '
             'OR EXISTS (SELECT 1 FROM %(s)s AS o '
                 'WHERE o.meter = s.meter AND NOT o.dup '
                 'AND o.taken_at >= %(start)s AND o.taken_at < %(end)s '
                 'AND (o.taken_at < s.taken_at '
                     'OR (o.taken_at = s.taken_at AND o.row_no < s.row_no))))'
-            % {'s': STAGING, 'start': self.day_start('s.taken_at'),
+            % {'s': STAGING, 'm': METERS,
+                'start': self.day_start('s.taken_at'),
                 'end': self.day_end('s.taken_at')})
 
     def chain_query(self, pass_):
@@ -963,11 +980,16 @@ class _Bulk:
         self.execute(
             'SELECT s.meter, MIN(s.taken_at) FROM %(s)s AS s '
             'WHERE NOT s.dup AND s.flags = 0 AND %(auto)s '
-            'AND EXISTS (SELECT 1 FROM meter_reading AS r '
-                'WHERE r.meter = s.meter AND r.taken_at > s.taken_at '
-                'AND r.state != \'rejected\') '
+            # (CASE: the history only for the rows before the last reading
+            # kept of their meter, rare)
+            'AND CASE WHEN (SELECT m.kept_at FROM %(m)s AS m '
+                    'WHERE m.meter = s.meter) > s.taken_at '
+                'THEN EXISTS (SELECT 1 FROM meter_reading AS r '
+                    'WHERE r.meter = s.meter AND r.taken_at > s.taken_at '
+                    'AND r.state != \'rejected\') '
+                'ELSE FALSE END '
             'GROUP BY s.meter' % {
-                's': STAGING,
+                's': STAGING, 'm': METERS,
                 'auto': 'TRUE' if self.auto_confirm else 'FALSE'})
         return list(self.cursor)
 

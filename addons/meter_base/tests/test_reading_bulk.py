@@ -43,6 +43,10 @@ SAMPLE = [
     # A far higher use than the stored history's, first of the batch.
     ('history', T(2026, 1, 1, 8), D('900')),
     ('history', T(2026, 2, 1, 8), D('930')),
+    # The day of a stored reading left for review (lower than the last).
+    ('review', T(2026, 2, 10, 15), D('130')),
+    # Before a stored reading left for review, which then follows it.
+    ('later', T(2026, 2, 10, 9), D('110')),
     # Before the stored reading and in the future.
     ('dates', T(2025, 12, 1, 8), D('50')),
     ('dates', T(2026, 1, 15, 8), D('70')),
@@ -56,6 +60,8 @@ METERS = {
     'dates': dict(digits=5, multiplier=D('10')),
     'days': dict(digits=5, multiplier=D('1')),
     'history': dict(digits=5, multiplier=D('1')),
+    'review': dict(digits=5, multiplier=D('1')),
+    'later': dict(digits=5, multiplier=D('1')),
     }
 # Readings stored before the batch, confirmed.
 STORED = [
@@ -66,6 +72,10 @@ STORED = [
     ('history', T(2025, 10, 1, 8), D('161')),
     ('history', T(2025, 11, 1, 8), D('191')),
     ('history', T(2025, 12, 1, 8), D('223')),
+    ('review', T(2026, 1, 10, 9), D('100')),
+    ('review', T(2026, 2, 10, 9), D('90')),
+    ('later', T(2026, 1, 10, 9), D('100')),
+    ('later', T(2026, 3, 10, 9), D('95')),
     ]
 FIELDS = ['taken_at', 'value', 'previous_value', 'previous_taken_at',
     'consumption', 'rollover', 'anomalies', 'anomaly_count', 'state',
@@ -155,6 +165,13 @@ class ReadingBulkTestCase(unittest.TestCase):
         history = {r[0]: r for r in got['history']}
         self.assertEqual(history[T(2026, 1, 1, 8)][6], ('high',))
         self.assertEqual(history[T(2026, 1, 1, 8)][8], 'draft')
+        review = {r[0]: r for r in got['review']}
+        self.assertEqual(review[T(2026, 2, 10, 9)][8], 'draft')
+        self.assertEqual(review[T(2026, 2, 10, 15)][6], ('same_day',))
+        later = {r[0]: r for r in got['later']}
+        self.assertEqual(later[T(2026, 2, 10, 9)][8], 'confirmed')
+        # The reading to review now follows the new one
+        self.assertEqual(later[T(2026, 3, 10, 9)][2], D('110'))
         dates = {r[0]: r for r in got['dates']}
         self.assertEqual(dates[T(2025, 12, 1, 8)][6], ('backdated',))
         self.assertEqual(dates[T(2099, 1, 1, 8)][6], ('future',))
