@@ -495,12 +495,16 @@ class OcrDisplayTestCase(unittest.TestCase):
     "Test reading the LCD register of an electronic meter"
 
     def test_lcd_register(self):
-        "Test an LCD the detector finds no text on is read and verified"
+        "Test an LCD no counter line is read on is read and verified"
         # A Landis+Gyr meter's grey-on-grey LCD shows 018364 kWh
         data = set_photo('meter-photos-more', 'ephec_04.jpg')
         eng = ocr.engine()
         img = ocr._load(data, None)
-        self.assertIsNone(ocr._counter(eng, img))
+        # Brought down to WORK_SIDE, a line of its print reads as digits,
+        # without confidence
+        counter = ocr._counter(eng, img)
+        self.assertTrue(counter is None
+            or counter.confidence < ocr.VERIFY_CONFIDENCE, counter)
         display = ocr.lcd.read(eng, img)
         self.assertEqual((display.digits, display.decimals), ('018364', ''))
         self.assertGreaterEqual(display.confidence, ocr.VERIFY_CONFIDENCE)
