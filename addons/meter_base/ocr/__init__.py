@@ -25,11 +25,15 @@ time watermark) and the counter is often upside down:
    digits after its point are its decimals (``counter.py``);
 4. ``verify_counter`` compares its integer with the typed value when every
    digit was read with confidence; the last wheel is checked for a roll
-   against the wheel reader below, which keeps the lower digit; otherwise
+   against the wheel reader below, which keeps the lower digit, and a
+   'match' needs the digit classifier not to read another digit on the
+   last integer wheel with confidence (``_wheels_contradict``); otherwise
    the digit classifier checks the expected digit on each wheel of the
    window, or, when no line reads as a counter, of the tallest line that
    reads as the window's arrow before digits (a wheel read as a letter),
-   where only a match is believed;
+   where only a match is believed, and a match needs the line's last
+   digit, when read with confidence, not to contradict it
+   (``_line_contradicts``): each reader guards the other's 'match';
 5. the wheel reader (``read_counter``'s last way, when no line reads as
    a counter and the classifier is not sure of the wheels of the window's
    arrow line, see 4): the tallest mostly-digit line of 4 to 8
@@ -52,11 +56,13 @@ time watermark) and the counter is often upside down:
 The engine is created once per process (see ``engine``) so that a reading
 costs only the inference.
 
-A reading costs about the same whatever the size of the photo: a photo of
-more than WORK_PIXELS is decoded at reduced scale and scaled down to them
-(the wheel window is cut from this image), the detector never runs on more
-than DETECT_PIXELS, and a photo over photo.MAX_PIXELS is not decoded at
-all.  A 12 MP phone photo is read in about the time of a 1 MP one.
+A reading costs about the same whatever the size of the photo, and reads
+the same: a photo of more than DETECT_PIXELS is decoded at reduced scale
+and brought down to a WORK_SIDE long side once at the start (the wheel
+window is cut from this image), so that a 12 MP photo is read as the same
+photo at about 1 MP; the detector never runs on more than DETECT_PIXELS,
+and a photo over photo.MAX_PIXELS is not decoded at all.  A 12 MP phone
+photo is read in about the time of a 1 MP one.
 """
 import math
 import re
@@ -84,6 +90,11 @@ Verdict = namedtuple('Verdict', ['result', 'confidence', 'digits'])
 # Pixels the photo (or its counter region) is decoded and scaled down to;
 # the wheel window is cut from them.
 WORK_PIXELS = 1600 * 1200
+# Long side a photo of more than DETECT_PIXELS is brought down to first,
+# about the size of the photos the detector finds the counter best on: at
+# 12 MP it saw the photo at DETECT_PIXELS, the counter's box got other
+# margins than at 1 MP and some counters were read upside down.
+WORK_SIDE = 1024
 # Confidence under which the reading is reported as unreadable
 MIN_CONFIDENCE = 0.15
 # Confidence the recogniser's reading of the wheels one by one must have
@@ -106,6 +117,11 @@ WHEEL_READ = 0.8
 WHEEL_MISMATCH = 0.9
 # Margin kept either side of the digits of the line, as a share of their span
 SPAN_MARGIN = 0.04
+# Probability with which the other reader must read another digit on the
+# last integer wheel to contradict a 'match' (see _contradicts): the digit
+# classifier that of the line, the recogniser's line that of the classifier
+CONTRADICT = 0.9
+LINE_CONTRADICT = 0.9
 
 
 
@@ -188,6 +204,9 @@ def verify_counter(image, typed_value, digits=None, decimals=0,
         views = _Views(eng, img)
         counter = _counter(eng, img, views)
         verdict = _verdict(counter, typed, digits, decimals)
+        if (verdict.result == 'match' and _wheels_contradict(
+                    img, counter, verdict.digits, digits, decimals)):
+            verdict = Verdict('unreadable', 0., verdict.digits)
         if verdict.result == 'unreadable' and counter is not None:
             verdict = _check_wheels(img, counter, typed, digits, decimals,
                 verdict)
@@ -309,6 +328,8 @@ def _check_wheels(img, counter, typed, digits, decimals, verdict):
             continue
         confidence = _wheels_show(gray, cells[:shown], expected)
         if confidence is not None:
+            if _line_contradicts(counter, expected):
+                break
             return Verdict('match', round(confidence, 3), expected)
     read, confidence = _read_wheels(img, counter)
     if read is not None and confidence >= WHEEL_MISMATCH:
@@ -316,6 +337,75 @@ def _check_wheels(img, counter, typed, digits, decimals, verdict):
         if integer is not None and int(integer) != typed:
             return Verdict('mismatch', round(confidence, 3), integer)
     return verdict
+
+
+def _contradicts(matched, other):
+    """Tell whether the other reader's digit on the last integer wheel
+    contradicts the digit that makes a 'match'
+
+    The two readers may see a wheel caught between two digits, one the
+    lower digit and the other the upper one: only the lower one counts, as
+    on the meter, so the digit that makes the match may be one under the
+    other's, not one over it nor any other.
+    """
+    return other not in {matched, (matched + 1) % 10}
+
+
+def _wheels_contradict(img, counter, integer, digits, decimals):
+    """Tell whether the digit classifier contradicts the last wheel of the
+    integer read with confidence on the line
+
+    The recogniser reads a line as a whole and may read it with confidence
+    and wrong.  Before its integer makes a 'match', the window is cut into
+    as many wheels as the line read (the arrow before them dropped) and the
+    last integer wheel is given to the digit classifier, trained on single
+    wheels: a digit it reads there with a probability of at least
+    CONTRADICT contradicts the line unless it is the same or the one after
+    (see _contradicts).  An LCD's digits (a line read with a decimal point)
+    are no wheels: the classifier is not asked.
+    """
+    if re.search(r'[.,]', counter.text or ''):
+        return False
+    gray = _digits_gray(img, counter)
+    count = len(counter.digits) + len(counter.decimals)
+    if not wheels.MIN_WHEELS <= count <= wheels.MAX_WHEELS:
+        return False
+    cells = wheels.fit_cells(gray, count)
+    probabilities = digit_classifier.probabilities(
+        wheels.cell_crops(gray, cells))
+    if (len(cells) > count
+            and probabilities[0].argmax() == digit_classifier.OTHER):
+        # The arrow before the wheels
+        probabilities = probabilities[1:]
+    # The last integer wheel, counted from the last wheel: a cut of one
+    # wheel more or less keeps it in its place
+    last = len(probabilities) - 1 - _decimal_wheels(counter,
+        len(probabilities), digits, decimals)
+    if last < 0:
+        return False
+    score = digit_classifier.lower_digit(probabilities[last])
+    read = int(score.argmax())
+    return bool(score[read] >= CONTRADICT
+        and _contradicts(int(integer[-1]), read))
+
+
+def _line_contradicts(counter, expected):
+    """Tell whether the recogniser's line contradicts the last integer
+    wheel the digit classifier matched
+
+    The line was not read with confidence as a whole, but the digit it
+    read last with a probability of at least LINE_CONTRADICT is a second
+    reading of that wheel (see _contradicts) when the line read as many
+    integer digits as the wheels matched, or one more or less (the arrow
+    read as a digit, a wheel missed); a line of other digits (the
+    separators of the window read as 1s) is no reading of the wheels.
+    """
+    if not counter.probabilities or not counter.digits:
+        return False
+    if (counter.probabilities[-1] < LINE_CONTRADICT
+            or abs(len(counter.digits) - len(expected)) > 1):
+        return False
+    return _contradicts(int(expected[-1]), int(counter.digits[-1]))
 
 
 def _decimal_wheels(counter, count, digits, decimals):
@@ -568,7 +658,8 @@ def _load(data, region):
 
     The photo is refused from its header when it has too many pixels.  A
     large JPEG is decoded at the smallest scale that keeps WORK_PIXELS in
-    the region, then scaled down to them.  Field cameras send JPEGs cut
+    the region, then scaled down to them, and to a WORK_SIDE long side
+    when it has more than DETECT_PIXELS.  Field cameras send JPEGs cut
     short: what arrived is decoded, the rest grey (see photo.open_image).
     """
     fraction = 1.
@@ -584,6 +675,8 @@ def _load(data, region):
         image = image.crop(_crop_box(region, image.size))
     width, height = image.size
     scale = math.sqrt(WORK_PIXELS / (width * height))
+    if width * height > DETECT_PIXELS:
+        scale = min(scale, WORK_SIDE / max(width, height))
     if scale < 1:
         image = image.resize(
             (max(1, round(width * scale)), max(1, round(height * scale))),

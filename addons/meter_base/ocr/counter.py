@@ -40,10 +40,11 @@ __all__ = ['Counter', 'find_counter', 'parse', 'warp']
 # box on the photo, whether the photo is upside down, the span of the
 # digits along the line (left and right, as fractions of its width: the
 # arrow before them and the unit after them left out) and whether the box
-# is on the photo turned a quarter.
+# is on the photo turned a quarter, and the probability each integer digit
+# was read with.
 Counter = namedtuple('Counter',
     ['digits', 'decimals', 'confidence', 'text', 'box', 'flip', 'span',
-        'quarter'], defaults=[None, False])
+        'quarter', 'probabilities'], defaults=[None, False, None])
 
 # Wheels (or LCD digits) of a counter, decimals included: a line of 4
 # digits is as often a 5-wheel window read short as a counter.
@@ -251,6 +252,7 @@ def _read_counter(wide, crop, characters, integer, decimals, text=''):
         int_probs = int_probs[:count - tail]
     if len(integer) < 3:
         return None
+    probabilities = tuple(int_probs)
     columns = [x for _, _, x in digits[:len(integer)]]
     gaps = np.diff(columns)
     pitch = (columns[-1] - columns[0]) / (len(columns) - 1)
@@ -262,7 +264,7 @@ def _read_counter(wide, crop, characters, integer, decimals, text=''):
     span = (max(0., (every[0] - half) / crop.shape[1]),
         min(1., (every[-1] + half) / crop.shape[1]))
     return Counter(integer, decimals, min(int_probs), text, None, False,
-        span)
+        span, probabilities=probabilities)
 
 
 def _cells(centres, width):

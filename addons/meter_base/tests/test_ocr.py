@@ -294,6 +294,93 @@ class OcrVerifyTestCase(unittest.TestCase):
 
 @unittest.skipUnless(os.path.isdir(os.path.join(testdata(), 'meter-photos-cn')),
     "no shared meter photos")
+class OcrGuardTestCase(unittest.TestCase):
+    """Test a reader confidently wrong on the last wheel makes no match
+
+    Each case makes one reader wrong as the photo sets showed them wrong
+    (the recogniser's line or the digit classifier reading another digit
+    with confidence) on a real photo, and checks that the other reader,
+    left as it is, keeps the wrong value from a 'match'; with the guard
+    switched off the same case is a false match.
+    """
+
+    def assertGuarded(self, data, wrong):
+        "Assert wrong is no match, but is one without the guard"
+        from unittest import mock
+        self.assertNotEqual(
+            ocr.verify_counter(data, wrong).result, 'match')
+        with mock.patch.object(ocr, '_contradicts', return_value=False):
+            self.assertEqual(
+                ocr.verify_counter(data, wrong).result, 'match')
+
+    def test_line_read_wrong(self):
+        "Test the classifier keeps a line read wrong from a match"
+        from unittest import mock
+
+        from trytond.modules.meter_base.ocr import counter
+        data = set_photo('meter-photos-cn', 'cn_train_1.jpg')
+        read = ocr._counter(ocr.engine(), ocr._load(data, None))
+        self.assertEqual(read.digits, '00141')
+        self.assertGreaterEqual(read.confidence, ocr.VERIFY_CONFIDENCE)
+        read_line = counter.read_line
+
+        def misread(eng, crop):
+            "Read the counter's last wheel 5 digits off, as confidently"
+            characters = read_line(eng, crop)
+            digits = [i for i, (c, _, _) in enumerate(characters)
+                if c.isdigit()]
+            text = ''.join(characters[i][0] for i in digits)
+            if text.endswith('0141'):
+                c, p, x = characters[digits[-1]]
+                characters[digits[-1]] = (str((int(c) + 5) % 10), p, x)
+            return characters
+
+        with mock.patch.object(counter, 'read_line', misread):
+            self.assertGuarded(data, 146)
+        # Without the misreading, the right value only
+        self.assertEqual(ocr.verify_counter(data, 141).result, 'match')
+
+    def test_wheels_read_wrong(self):
+        "Test the line keeps the classifier's wrong wheel from a match"
+        from unittest import mock
+
+        import numpy as np
+
+        from trytond.modules.meter_base.ocr import digits
+        data = set_photo('meter-photos-cn', 'cn_train_20.jpg')
+        read = ocr._counter(ocr.engine(), ocr._load(data, None))
+        # The line is read without confidence (its first wheel), its last
+        # digit with it: the wheels are checked by the classifier
+        self.assertLess(read.confidence, ocr.VERIFY_CONFIDENCE)
+        self.assertEqual(read.digits[-1], '7')
+        self.assertGreaterEqual(read.probabilities[-1], ocr.LINE_CONTRADICT)
+        probabilities = digits.probabilities
+
+        def misread(crops):
+            "Read the last wheel given 5 digits off"
+            result = probabilities(crops).copy()
+            if len(crops) >= 4:
+                last = result[-1]
+                last[:10] = np.roll(last[:10], 5)
+                last[digits.ROLL:digits.ROLL + 10] = np.roll(
+                    last[digits.ROLL:digits.ROLL + 10], 5)
+            return result
+
+        with mock.patch.object(digits, 'probabilities', misread):
+            self.assertGuarded(data, 22)
+        self.assertEqual(ocr.verify_counter(data, 27).result, 'match')
+
+    def test_rolling_agrees(self):
+        "Test readers one digit apart agree only on the lower digit"
+        self.assertFalse(ocr._contradicts(5, 5))
+        self.assertFalse(ocr._contradicts(5, 6))
+        self.assertFalse(ocr._contradicts(9, 0))
+        self.assertTrue(ocr._contradicts(6, 5))
+        self.assertTrue(ocr._contradicts(6, 1))
+
+
+@unittest.skipUnless(os.path.isdir(os.path.join(testdata(), 'meter-photos-cn')),
+    "no shared meter photos")
 class OcrDigitClassifierTestCase(unittest.TestCase):
     "Test the wheel digit classifier and the check wheel by wheel"
 
@@ -408,12 +495,16 @@ class OcrDisplayTestCase(unittest.TestCase):
     "Test reading the LCD register of an electronic meter"
 
     def test_lcd_register(self):
-        "Test an LCD the detector finds no text on is read and verified"
+        "Test an LCD no counter line is read on is read and verified"
         # A Landis+Gyr meter's grey-on-grey LCD shows 018364 kWh
         data = set_photo('meter-photos-more', 'ephec_04.jpg')
         eng = ocr.engine()
         img = ocr._load(data, None)
-        self.assertIsNone(ocr._counter(eng, img))
+        # Brought down to WORK_SIDE, a line of its print reads as digits,
+        # without confidence
+        counter = ocr._counter(eng, img)
+        self.assertTrue(counter is None
+            or counter.confidence < ocr.VERIFY_CONFIDENCE, counter)
         display = ocr.lcd.read(eng, img)
         self.assertEqual((display.digits, display.decimals), ('018364', ''))
         self.assertGreaterEqual(display.confidence, ocr.VERIFY_CONFIDENCE)

@@ -24,6 +24,8 @@ from PIL import Image, ImageFile
 
 from trytond.modules.meter_base import ocr, photo
 
+from .tools import testdata
+
 # The largest photo read: the 50 MP mode of phones
 LARGEST = (8192, 6144)
 # Peak resident memory allowed to a process reading a 50 MP photo, engine
@@ -113,6 +115,38 @@ class PhotoSizeTestCase(unittest.TestCase):
             photo.phash(data)
         self.assertTrue(sizes)
         self.assertTrue(all(w * h <= 1024 * 768 for w, h in sizes), sizes)
+
+    @unittest.skipUnless(
+        os.path.isdir(os.path.join(testdata(), 'meter-photos-cn')),
+        "no shared meter photos")
+    def test_phone_sized_like_own_size(self):
+        "Test a photo scaled up to 12 MP verifies as at its own size"
+        with open(os.path.join(testdata(), 'meter-photos-cn',
+                    'cn_train_8.jpg'), 'rb') as f:
+            data = f.read()
+        image = Image.open(io.BytesIO(data)).convert('RGB')
+        scale = 4000 / max(image.size)
+        image = image.resize(
+            (round(image.width * scale), round(image.height * scale)),
+            Image.Resampling.LANCZOS)
+        output = io.BytesIO()
+        image.save(output, 'JPEG', quality=90)
+        large = output.getvalue()
+        self.assertEqual(
+            max(ocr._load(large, None).shape[:2]), ocr.WORK_SIDE)
+        # At its own size (under DETECT_PIXELS) it is not brought down
+        own = Image.open(io.BytesIO(data))
+        self.assertEqual(ocr._load(data, None).shape[:2],
+            (own.height, own.width))
+        # The last wheel rolls from 0 to 1: the lower digit only
+        for photo_data in [data, large]:
+            verdict = ocr.verify_counter(photo_data, 720)
+            self.assertEqual(verdict.result, 'match', msg=verdict)
+            for wrong in [721, 719, 7200, 72]:
+                with self.subTest(wrong=wrong):
+                    self.assertNotEqual(
+                        ocr.verify_counter(photo_data, wrong).result,
+                        'match')
 
     def test_read_in_bounded_memory(self):
         """Test a fresh process reads 50 MP photos in bounded memory
