@@ -524,9 +524,10 @@ class _Bulk:
                     'MAX(taken_at) AS max_at '
                     'FROM %(s)s WHERE NOT dup GROUP BY meter), '
             + last +
-            # The readings to review are few, found by their own index
+            # The readings to review, found by their own index
             'd AS (SELECT r.meter AS meter, MAX(r.taken_at) AS draft_at '
                 'FROM meter_reading AS r WHERE r.state = \'draft\' '
+                'AND r.meter IN (SELECT meter FROM b) '
                 'GROUP BY r.meter), '
             'h AS (SELECT l.meter AS meter, '
                     'CASE WHEN l.last_at IS NULL '
@@ -773,13 +774,13 @@ class _Bulk:
             'AND r.consumption IS NOT NULL '
             'AND r.previous_taken_at IS NOT NULL')
         # The lowest and the number of the rates of the last stored
-        # readings of each meter (the window's twice, as the median may
-        # skip readings without a rate)
+        # readings of each meter
         if self.postgresql:
             # Read with the last reading by prepare_meters
             history = ('SELECT meter, low, rates FROM %(m)s '
                 'WHERE last_at IS NOT NULL')
         else:
+            # Of the last readings with a use, twice the window's
             history = ('SELECT meter, MIN(rate) AS low, '
                     'COUNT(rate) AS rates '
                 'FROM (SELECT r.meter AS meter, '
