@@ -4,20 +4,13 @@ a CSV of history with good and bad rows are uploaded, previewed with the
 reason of each refused row, imported, and the history is on the
 account's tab."""
 import io
-import os
 import re
-import tempfile
-import time
-import unittest
 
 import openpyxl
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from .server import PASSWORD, Server, launch_browser, sao_login
-from .test_sao_sweep import MENUS, OPEN_MENU, SETTLE
-
-# The size sao shows of a file it has read (e.g. 156B, 4.9 KB)
-SIZE = re.compile(r'^[1-9][0-9.,]*\s*[kKMG]?i?B$')
+from .test_sao_sweep import MENUS, OPEN_MENU
+from .wizard import WizardCase
 
 SETUP = """
 from decimal import Decimal
@@ -45,86 +38,17 @@ HISTORY_CSV = (
 MODULES = ['meter_billing']
 
 
-class AccountImportSaoTestCase(unittest.TestCase):
+class AccountImportSaoTestCase(WizardCase):
     "Import accounts and history in sao"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(MODULES, name='browser_accounts',
-            setup=SETUP).start()
-        cls.playwright = sync_playwright().start()
-        cls.browser = launch_browser(cls.playwright)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.close()
-        cls.playwright.stop()
-        cls.server.stop()
-
-    def setUp(self):
-        self.page = self.browser.new_page(
-            viewport={'width': 1400, 'height': 900}, locale='zh-CN')
-        self.errors = []
-        self.page.on('pageerror', lambda e: self.errors.append(str(e)))
-
-    def tearDown(self):
-        self.page.close()
-
-    def settle(self):
-        self.page.evaluate(SETTLE)
-
-    def open_menu(self, suffix):
-        menus = self.page.evaluate(MENUS)
-        menu, = [m for m in menus if m['complete_name'].endswith(suffix)]
-        self.page.evaluate(OPEN_MENU, menu['id'])
-        self.settle()
-        dialog = self.page.locator('.modal-dialog', has_text=suffix)
-        dialog.locator('input[type=file]').wait_for(state='attached')
-        return dialog
-
-    def upload(self, dialog, name, data):
-        """Choose the file in the wizard's file field and wait until sao
-        has read it (its size shown); a choice made while sao was still
-        drawing the dialog is not taken, so it is made again"""
-        with tempfile.TemporaryDirectory() as directory:
-            path = os.path.join(directory, name)
-            with open(path, 'wb') as fp:
-                fp.write(data)
-            for attempt in range(3):
-                self.settle()
-                dialog.locator('input[type=file]').set_input_files(path)
-                if self.size_shown(dialog):
-                    break
-            else:
-                self.fail(f"sao did not take the file {name}")
-        self.settle()
-
-    def size_shown(self, dialog, timeout=20):
-        "Wait until the dialog shows the size of a file read, tell if it did"
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            values = dialog.locator('input').evaluate_all(
-                'inputs => inputs.map(i => i.value)')
-            if any(SIZE.match(v or '') for v in values):
-                return True
-            time.sleep(0.5)
-        return False
+    MODULES = MODULES
+    NAME = 'browser_accounts'
+    SETUP = SETUP
 
     def test_import(self):
         "Accounts from an XLSX, then history from a CSV, with their errors"
-        page = self.page
-        try:
-            self._test_import(page)
-        except Exception:
-            page.screenshot(path=os.path.join(tempfile.gettempdir(),
-                    'sao-account-import.png'), full_page=True)
-            raise
+        self.run_as_admin(self._test_import, 'sao-account-import.png')
 
     def _test_import(self, page):
-        sao_login(page, self.server.url, self.server.name, 'admin', PASSWORD)
-        page.wait_for_function('() => window.Sao && Sao.main_menu_screen')
-        self.settle()
-
         workbook = openpyxl.Workbook()
         sheet = workbook.active
         sheet.append(['户号', '户名', '用户类别', '校区', '楼栋', '联系电话'])

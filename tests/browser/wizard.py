@@ -1,0 +1,105 @@
+"""What the tests of sao's import wizards share: a server of their own,
+a page of Chromium, and opening a wizard's menu and choosing a file in it
+as a user does"""
+import os
+import re
+import tempfile
+import time
+import unittest
+
+from playwright.sync_api import sync_playwright
+
+from .server import PASSWORD, Server, launch_browser, sao_login
+from .test_sao_sweep import MENUS, OPEN_MENU, SETTLE
+
+# The size sao shows of a file it has read (e.g. 156B, 4.9 KB)
+SIZE = re.compile(r'^[1-9][0-9.,]*\s*[kKMG]?i?B$')
+
+
+class WizardCase(unittest.TestCase):
+    """A server of MODULES set up by SETUP (a script run with the pool) as
+    the database NAME, and a page of Chromium for each test"""
+    MODULES = []
+    NAME = None
+    SETUP = ''
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server = Server(cls.MODULES, name=cls.NAME,
+            setup=cls.SETUP).start()
+        cls.playwright = sync_playwright().start()
+        cls.browser = launch_browser(cls.playwright)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.close()
+        cls.playwright.stop()
+        cls.server.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.page = self.browser.new_page(
+            viewport={'width': 1400, 'height': 900}, locale='zh-CN')
+        self.errors = []
+        self.page.on('pageerror', lambda e: self.errors.append(str(e)))
+
+    def tearDown(self):
+        self.page.close()
+
+    def run_as_admin(self, function, screenshot):
+        """Sign in sao as the administrator and call function(page); on a
+        failure keep a screenshot of the page in the temporary folder"""
+        page = self.page
+        try:
+            sao_login(page, self.server.url, self.server.name, 'admin',
+                PASSWORD)
+            page.wait_for_function(
+                '() => window.Sao && Sao.main_menu_screen')
+            self.settle()
+            function(page)
+        except Exception:
+            page.screenshot(path=os.path.join(tempfile.gettempdir(),
+                    screenshot), full_page=True)
+            raise
+
+    def settle(self):
+        self.page.evaluate(SETTLE)
+
+    def open_menu(self, suffix):
+        "Open the wizard of the menu whose name ends with suffix"
+        menus = self.page.evaluate(MENUS)
+        menu, = [m for m in menus if m['complete_name'].endswith(suffix)]
+        self.page.evaluate(OPEN_MENU, menu['id'])
+        self.settle()
+        dialog = self.page.locator('.modal-dialog', has_text=suffix)
+        dialog.locator('input[type=file]').wait_for(state='attached')
+        return dialog
+
+    def upload(self, dialog, name, data):
+        """Choose the file in the wizard's file field and wait until sao
+        has read it (its size shown); a choice made while sao was still
+        drawing the dialog is not taken, so it is made again"""
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, name)
+            with open(path, 'wb') as fp:
+                fp.write(data)
+            for attempt in range(3):
+                self.settle()
+                dialog.locator('input[type=file]').set_input_files(path)
+                if self.size_shown(dialog):
+                    break
+            else:
+                self.fail(f"sao did not take the file {name}")
+        self.settle()
+
+    def size_shown(self, dialog, timeout=20):
+        "Wait until the dialog shows the size of a file read, tell if it did"
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            values = dialog.locator('input').evaluate_all(
+                'inputs => inputs.map(i => i.value)')
+            if any(SIZE.match(v or '') for v in values):
+                return True
+            time.sleep(0.5)
+        return False
