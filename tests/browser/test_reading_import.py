@@ -86,8 +86,7 @@ class ReadingImportSaoTestCase(WizardCase):
                 ('duplicates', '1'), ('rejected', '1')]:
             expect(dialog.locator(
                     f'input[type=text][name="{name}"]')).to_have_value(value)
-        dialog.locator('button', has_text="导入").click()
-        self.settle()
+        self.leave(dialog, "导入")
 
         # The job opens with its counts
         pane = page.locator('#tabcontent > .tab-pane.active')

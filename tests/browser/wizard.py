@@ -7,6 +7,7 @@ import tempfile
 import time
 import unittest
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
 from .server import PASSWORD, Server, launch_browser, sao_login
@@ -91,6 +92,21 @@ class WizardCase(unittest.TestCase):
                     break
             else:
                 self.fail(f"sao did not take the file {name}")
+        self.settle()
+
+    def leave(self, dialog, text, timeout=60):
+        """Click the wizard's button of text until the dialog is gone: on a
+        loaded machine sao may still be drawing the state and ignore a
+        click (one made while it waits for the server is ignored too)"""
+        end = time.monotonic() + timeout
+        while True:
+            dialog.locator('button', has_text=text).click()
+            try:
+                dialog.wait_for(state='hidden', timeout=5000)
+                break
+            except PlaywrightTimeoutError:
+                if time.monotonic() > end:
+                    self.fail(f"the wizard stays open after {text}")
         self.settle()
 
     def size_shown(self, dialog, timeout=20):
