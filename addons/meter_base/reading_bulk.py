@@ -595,16 +595,15 @@ class _Bulk:
         params = {'s': STAGING, 'm': METERS, 'pass': int(pass_)}
         if self.auto_confirm:
             if self.postgresql:
-                # The stored readings from the seed: the last one when the
-                # batch comes after it (the seed, which prepare_meters
-                # read), otherwise by the index of each meter, not the
-                # whole history (OFFSET 0 keeps the lateral query on the
-                # index)
-                stored = ('SELECT m.meter AS meter, m.last_at AS taken_at, '
-                        '0 AS kind, m.last_id AS n, m.last_value AS value '
-                    'FROM %(m)s AS m WHERE m.last_at <= m.min_at '
-                    'UNION ALL '
-                    'SELECT m.meter, r.taken_at, 0, r.id, r.value '
+                # The stored readings from the seed, by the index of each
+                # meter, not the whole history (OFFSET 0 keeps the lateral
+                # query on the index), when the batch goes back before the
+                # last one.  Otherwise the seed is that last one, which
+                # prepare_meters read: it comes before all the meter's
+                # rows, so it is the previous of the first one, given
+                # after the window rather than sorted in it.
+                stored = ('SELECT m.meter AS meter, r.taken_at AS taken_at, '
+                        '0 AS kind, r.id AS n, r.value AS value '
                     'FROM %(m)s AS m CROSS JOIN LATERAL ('
                         'SELECT r.taken_at AS taken_at, r.id AS id, '
                         'r.value AS value FROM meter_reading AS r '
@@ -613,6 +612,14 @@ class _Bulk:
                         'AND r.taken_at >= COALESCE(m.seed_at, m.min_at) '
                         'AND r.taken_at <= m.max_at OFFSET 0) AS r '
                     'WHERE m.last_at > m.min_at ')
+                seed = 'w.chain_at IS NULL AND m.last_at <= m.min_at'
+                result = ('SELECT w.n AS n, '
+                    'CASE WHEN %(seed)s THEN m.last_value '
+                        'ELSE w.chain_value END AS chain_value, '
+                    'CASE WHEN %(seed)s THEN m.last_at '
+                        'ELSE w.chain_at END AS chain_at '
+                    'FROM w JOIN %%(m)s AS m ON m.meter = w.meter '
+                    % {'seed': seed})
             else:
                 stored = ('SELECT r.meter AS meter, r.taken_at AS taken_at, '
                         '0 AS kind, r.id AS n, r.value AS value '
@@ -621,6 +628,7 @@ class _Bulk:
                     'WHERE r.state = \'confirmed\' '
                     'AND r.taken_at >= COALESCE(m.seed_at, m.min_at) '
                     'AND r.taken_at <= m.max_at ')
+                result = 'SELECT w.n, w.chain_value, w.chain_at FROM w '
             return (
                 ('WITH u AS (' + stored +
                     'UNION ALL '
@@ -628,15 +636,14 @@ class _Bulk:
                     'WHERE NOT dup AND (pass = %(pass)s '
                         'OR (pass < %(pass)s AND flags = 0))), '
                 'w AS ('
-                    'SELECT kind, n, '
+                    'SELECT meter, kind, n, '
                     'LAG(value) OVER win AS chain_value, '
                     'LAG(taken_at) OVER win AS chain_at '
                     'FROM u WINDOW win AS ('
                         'PARTITION BY meter ORDER BY taken_at, kind, n)) '
                 # (kind > 0, not kind = 1: the planner then expects most
                 # rows, as there are, and hashes the joins on them)
-                'SELECT n, chain_value, chain_at FROM w '
-                'WHERE kind > 0') % params)
+                + result + 'WHERE w.kind > 0') % params)
         # Nothing of the batch will be confirmed: only stored readings are
         # previous values.
         return (
