@@ -41,6 +41,11 @@ from trytond.transaction import Transaction
 FULL_REFRESH = 5000
 # The sums of a batch of readings grouped in memory rather than on disk
 WORK_MEM = '64MB'
+# Readings of a batch from which its sums hash their joins: the statistics
+# of years of readings do not know the rows just inserted (analyzing that
+# table costs more than the batch), so the planner expects a few hundred
+# and looks up their meters one by one
+LARGE_BATCH = 1000
 # Room left in the pages of the accounts' sums: an import updates them
 # all, in place when there is (no new index entries)
 FILL_FACTOR = 50
@@ -393,12 +398,13 @@ def created(after, recomputed=()):
     # index on taken_at through the years before the batch
     cursor.execute(*reading.select(
             Min(reading.taken_at), Max(reading.taken_at),
+            Count(reading.id),
             where=(reading.id > after) & (reading.state == 'confirmed'),
             group_by=[reading.state]))
     row = cursor.fetchone()
     if row:
-        first, last = map(_datetime, row)
-        with _work_mem():
+        first, last = map(_datetime, row[:2])
+        with _batch_settings(row[2] >= LARGE_BATCH):
             AccountUsage.add(since, low, after)
             # The months of the batch only: an import is of a month or two
             MonthUsage.add(
@@ -409,17 +415,25 @@ def created(after, recomputed=()):
 
 
 @contextmanager
-def _work_mem():
-    "Give the queries of a batch WORK_MEM on PostgreSQL"
+def _batch_settings(large):
+    """Give the queries of a batch WORK_MEM on PostgreSQL, and hash joins
+    when it is large (see LARGE_BATCH)"""
     if backend.name != 'postgresql':
         yield
         return
+    settings = {'work_mem': WORK_MEM}
+    if large:
+        settings['enable_nestloop'] = 'off'
     cursor = Transaction().connection.cursor()
-    cursor.execute("SELECT current_setting('work_mem'), "
-        "set_config('work_mem', %s, TRUE)", (WORK_MEM,))
-    saved, _ = cursor.fetchone()
+    saved = {}
+    for name, value in settings.items():
+        cursor.execute(
+            "SELECT current_setting(%s), set_config(%s, %s, TRUE)",
+            (name, name, value))
+        saved[name], _ = cursor.fetchone()
     yield
-    cursor.execute("SELECT set_config('work_mem', %s, TRUE)", (saved,))
+    for name, value in saved.items():
+        cursor.execute("SELECT set_config(%s, %s, TRUE)", (name, value))
 
 
 def _datetime(value):

@@ -59,8 +59,8 @@ and its filestore directory BENCH_SCALE_WORKDIR (all kept, the empty copy
 too): the first run generates it and saves the baselines in the workdir;
 the next runs find it, update the modules of both databases when
 BENCH_SCALE_UPDATE is set (so that they follow the code), remove what a
-previous run billed and imported, and measure again.  BENCH_SCALE_STEPS (``pages,billing,
-import``) chooses what they measure.
+previous run billed and imported, and measure again.
+BENCH_SCALE_STEPS (``pages,billing,import``) chooses what they measure.
 """
 import csv
 import datetime as dt
