@@ -30,7 +30,9 @@ def free_port():
 
 class Cluster:
 
-    def __init__(self):
+    def __init__(self, settings=None):
+        "settings: more server settings, {name: value}"
+        self.settings = dict(settings or {})
         self.bindir = _bindir()
         self.directory = tempfile.mkdtemp(prefix='meter-pg-')
         self.data = os.path.join(self.directory, 'data')
@@ -58,6 +60,8 @@ class Cluster:
             '-c listen_addresses=127.0.0.1 -c fsync=off '
             '-c synchronous_commit=off -c full_page_writes=off '
             '-c max_connections=200')
+        for name, value in self.settings.items():
+            options += f' -c {name}={value}'
         self._run('pg_ctl', '-D', self.data, '-o', options, '-w',
             '-l', os.path.join(self.directory, 'log'), 'start')
         return self
@@ -70,14 +74,15 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def postgresql():
+def postgresql(settings=None):
     """Point TRYTOND_DATABASE__URI at a PostgreSQL for the block: the one
-    it names already or a throwaway cluster, stopped at the end."""
+    it names already or a throwaway cluster (with the server settings),
+    stopped at the end."""
     uri = os.environ.get('TRYTOND_DATABASE__URI', '')
     if uri.startswith('postgresql'):
         yield uri
         return
-    cluster = Cluster().start()
+    cluster = Cluster(settings).start()
     os.environ['TRYTOND_DATABASE__URI'] = cluster.uri
     try:
         yield cluster.uri
