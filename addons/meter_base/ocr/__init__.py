@@ -58,11 +58,13 @@ costs only the inference.
 
 A reading costs about the same whatever the size of the photo, and reads
 the same: a photo of more than DETECT_PIXELS is decoded at reduced scale
-and brought down to a WORK_SIDE long side once at the start (the wheel
-window is cut from this image), so that a 12 MP photo is read as the same
-photo at about 1 MP; the detector never runs on more than DETECT_PIXELS,
-and a photo over photo.MAX_PIXELS is not decoded at all.  A 12 MP phone
-photo is read in about the time of a 1 MP one.
+and brought down to a WORK_SIDE long side (the wheel window is cut from
+this image), so that a 12 MP photo is read as the same photo at about
+1 MP; when that leaves it unreadable, it is read once more brought down
+to a RETRY_SIDE long side, as the readers' results change with the scale
+of the print.  The detector never runs on more than DETECT_PIXELS, and a
+photo over photo.MAX_PIXELS is not decoded at all.  A 12 MP phone photo
+is read in about the time of a 1 MP one, twice that when read again.
 """
 import math
 import re
@@ -95,6 +97,12 @@ WORK_PIXELS = 1600 * 1200
 # 12 MP it saw the photo at DETECT_PIXELS, the counter's box got other
 # margins than at 1 MP and some counters were read upside down.
 WORK_SIDE = 1024
+# Long side such a photo is read at again when it left the counter
+# unreadable at WORK_SIDE: the detector's boxes and the recogniser's
+# reading of a line change with the scale of its print, and of the photos
+# sent small (800 x 600, 960 x 1280) some read only at one of these
+# sizes.  A verdict or a reading made at the first size is kept.
+RETRY_SIDE = 800
 # Confidence under which the reading is reported as unreadable
 MIN_CONFIDENCE = 0.15
 # Confidence the recogniser's reading of the wheels one by one must have
@@ -133,13 +141,24 @@ def read_counter(image, region=None):
     is the integer part with its leading zeros (red or other decimal wheels
     left out, the lower digit of a rolling last wheel); it is None when no
     counter could be read with some confidence (0 to 1).  A photo of more
-    than photo.MAX_PIXELS is unreadable without being decoded.
+    than photo.MAX_PIXELS is unreadable without being decoded.  A photo of
+    more than DETECT_PIXELS that gives no reading at WORK_SIDE is read
+    again at RETRY_SIDE.
     """
     try:
-        img = _load(image, region)
+        images = _work_images(image, region)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return OcrResult(None, 0.)
     eng = engine()
+    for img in images:
+        result = _read(eng, img)
+        if result.digits is not None:
+            break
+    return result
+
+
+def _read(eng, img):
+    "Return the OcrResult of the counter read blind on the working image"
     with _read_lock:
         views = _Views(eng, img)
         counter = _counter(eng, img, views)
@@ -195,11 +214,22 @@ def verify_counter(image, typed_value, digits=None, decimals=0,
     """
     typed = _integer(typed_value)
     try:
-        img = _load(image, region)
+        images = _work_images(image, region)
     except (OSError, SyntaxError, Image.DecompressionBombError) as exception:
         raise photos.PhotoError('not_image',
             "The file is not an image (%s)." % exception) from exception
     eng = engine()
+    first = None
+    for img in images:
+        verdict = _verify(eng, img, typed, digits, decimals)
+        if verdict.result != 'unreadable':
+            return verdict
+        first = first or verdict
+    return first
+
+
+def _verify(eng, img, typed, digits, decimals):
+    "Return the Verdict of the typed integer on the working image"
     with _read_lock:
         views = _Views(eng, img)
         counter = _counter(eng, img, views)
@@ -654,13 +684,20 @@ def compare(digits, typed_value, decimals=0):
 
 
 def _load(data, region):
-    """Decode the photo, or its region, to an oriented BGR array
+    "Return the photo, or its region, as the first working image"
+    return next(_work_images(data, region))
+
+
+def _work_images(data, region):
+    """Decode the photo, or its region, and return an iterator over its
+    working images: oriented BGR arrays, made as they are asked for
 
     The photo is refused from its header when it has too many pixels.  A
     large JPEG is decoded at the smallest scale that keeps WORK_PIXELS in
-    the region, then scaled down to them, and to a WORK_SIDE long side
-    when it has more than DETECT_PIXELS.  Field cameras send JPEGs cut
-    short: what arrived is decoded, the rest grey (see photo.open_image).
+    the region, then scaled down to them.  A photo of more than
+    DETECT_PIXELS is brought down to a WORK_SIDE long side, then to a
+    RETRY_SIDE one.  Field cameras send JPEGs cut short: what arrived is
+    decoded, the rest grey (see photo.open_image).
     """
     fraction = 1.
     if region:
@@ -674,9 +711,19 @@ def _load(data, region):
     if region:
         image = image.crop(_crop_box(region, image.size))
     width, height = image.size
-    scale = math.sqrt(WORK_PIXELS / (width * height))
+    sides = [None]
     if width * height > DETECT_PIXELS:
-        scale = min(scale, WORK_SIDE / max(width, height))
+        sides = [WORK_SIDE, RETRY_SIDE]
+    return (_scaled(image, side) for side in sides)
+
+
+def _scaled(image, side):
+    """Return the image brought down to WORK_PIXELS, and to a side long
+    side when given, as a BGR array"""
+    width, height = image.size
+    scale = math.sqrt(WORK_PIXELS / (width * height))
+    if side:
+        scale = min(scale, side / max(width, height))
     if scale < 1:
         image = image.resize(
             (max(1, round(width * scale)), max(1, round(height * scale))),
