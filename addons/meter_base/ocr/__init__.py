@@ -33,7 +33,10 @@ time watermark) and the counter is often upside down:
    reads as the window's arrow before digits (a wheel read as a letter),
    where only a match is believed, and a match needs the line's last
    digit, when read with confidence, not to contradict it
-   (``_line_contradicts``): each reader guards the other's 'match';
+   (``_line_contradicts``), and when read without confidence but another,
+   the classifier to read its digit on the last wheel cut a little
+   otherwise too (``_wheel_unsteady``): each reader guards the other's
+   'match';
 5. the wheel reader (``read_counter``'s last way, when no line reads as
    a counter and the classifier is not sure of the wheels of the window's
    arrow line, see 4): the tallest mostly-digit line of 4 to 8
@@ -130,6 +133,10 @@ SPAN_MARGIN = 0.04
 # classifier that of the line, the recogniser's line that of the classifier
 CONTRADICT = 0.9
 LINE_CONTRADICT = 0.9
+# Share of the wheel pitch, and of the window's height, by which the last
+# wheel is cut again to check a digit the line read otherwise (see
+# _wheel_unsteady)
+UNSTEADY_SHIFT = 0.1
 
 
 
@@ -238,12 +245,12 @@ def _verify(eng, img, typed, digits, decimals):
                     img, counter, verdict.digits, digits, decimals)):
             verdict = Verdict('unreadable', 0., verdict.digits)
         if verdict.result == 'unreadable' and counter is not None:
-            verdict = _check_wheels(img, counter, typed, digits, decimals,
-                verdict)
+            verdict = _check_wheels(eng, img, counter, typed, digits,
+                decimals, verdict)
         elif counter is None:
             window = _arrow_line(eng, views)
             if window is not None:
-                checked = _check_wheels(img, window, typed, digits,
+                checked = _check_wheels(eng, img, window, typed, digits,
                     decimals, verdict)
                 if checked.result == 'match':
                     verdict = checked
@@ -316,7 +323,7 @@ def _verdict(counter, typed, digits, decimals):
     return Verdict(result, confidence, integer)
 
 
-def _check_wheels(img, counter, typed, digits, decimals, verdict):
+def _check_wheels(eng, img, counter, typed, digits, decimals, verdict):
     """Return the Verdict of the typed integer checked wheel by wheel
 
     When the line was not read with confidence, the verifier still knows
@@ -329,7 +336,9 @@ def _check_wheels(img, counter, typed, digits, decimals, verdict):
     'match' when every integer wheel shows its expected digit with a
     probability of at least WHEEL_ACCEPT and WHEEL_RATIO times that of any
     other digit; a last wheel caught between two digits must have the
-    expected digit as its lower one.  It is a 'mismatch' when the
+    expected digit as its lower one; the line must not contradict its
+    last integer wheel (see _line_contradicts, _wheel_unsteady).  It
+    is a 'mismatch' when the
     classifier reads every wheel with a probability of at least
     WHEEL_MISMATCH and they give another integer.  Otherwise the verdict
     stays.
@@ -358,7 +367,10 @@ def _check_wheels(img, counter, typed, digits, decimals, verdict):
             continue
         confidence = _wheels_show(gray, cells[:shown], expected)
         if confidence is not None:
-            if _line_contradicts(counter, expected):
+            if _line_contradicts(counter, expected) or (
+                    _line_differs_last(counter, expected)
+                    and _wheel_unsteady(gray, cells[:shown],
+                        int(counter.digits[-1]))):
                 break
             return Verdict('match', round(confidence, 3), expected)
     read, confidence = _read_wheels(img, counter)
@@ -425,17 +437,75 @@ def _line_contradicts(counter, expected):
 
     The line was not read with confidence as a whole, but the digit it
     read last with a probability of at least LINE_CONTRADICT is a second
-    reading of that wheel (see _contradicts) when the line read as many
-    integer digits as the wheels matched, or one more or less (the arrow
-    read as a digit, a wheel missed); a line of other digits (the
-    separators of the window read as 1s) is no reading of the wheels.
+    reading of that wheel (see _line_disagrees).
+    """
+    return bool(_line_disagrees(counter, expected)
+        and counter.probabilities[-1] >= LINE_CONTRADICT)
+
+
+def _line_disagrees(counter, expected):
+    """Tell whether the last digit of the recogniser's line, whatever its
+    probability, is another digit than the last integer wheel the digit
+    classifier matched (see _contradicts)
+
+    Only when the line read as many integer digits as the wheels matched,
+    or one more or less (the arrow read as a digit, a wheel missed); a
+    line of other digits (the separators of the window read as 1s) is no
+    reading of the wheels.
     """
     if not counter.probabilities or not counter.digits:
         return False
-    if (counter.probabilities[-1] < LINE_CONTRADICT
-            or abs(len(counter.digits) - len(expected)) > 1):
+    if abs(len(counter.digits) - len(expected)) > 1:
         return False
     return _contradicts(int(expected[-1]), int(counter.digits[-1]))
+
+
+def _line_differs_last(counter, expected):
+    """Tell whether the line read the wheels the classifier matched, as
+    many of them and the same digits, but another last one (see
+    _contradicts)
+
+    Such a line, even read without confidence, is a second reading of
+    the very wheels that differs on the last one only.
+    """
+    return bool(counter.digits and len(counter.digits) == len(expected)
+        and counter.digits[:-1] == expected[:-1]
+        and _line_disagrees(counter, expected))
+
+
+def _wheel_unsteady(gray, cells, line_digit):
+    """Tell whether the digit classifier reads the line's digit on the
+    last wheel when it is cut a little otherwise
+
+    Where the line read another last digit than the one matched without
+    confidence (see _line_differs_last), the classifier, sure of a wrong digit, is not believed
+    over it on a single cut: the last wheel is cut again a share
+    UNSTEADY_SHIFT of the pitch to the left and to the right, and
+    UNSTEADY_SHIFT of the window's height shorter at the top and at the
+    bottom, and when the classifier reads the line's digit (as the lower
+    one, see digit_classifier.lower_digit) as its best on one of these
+    cuts, the two readers agree on it and the match is not made.
+    """
+    left, right = cells[-1]
+    if len(cells) > 1:
+        pitch = (cells[-1][0] + cells[-1][1] - cells[0][0] - cells[0][1]) / (
+            2 * (len(cells) - 1))
+    else:
+        pitch = right - left
+    height, width = gray.shape
+    centre = (left + right) / 2
+    shift = UNSTEADY_SHIFT * pitch
+    trim = int(round(UNSTEADY_SHIFT * height))
+    crops = []
+    for move in (-shift, shift):
+        a = max(0, int(centre + move - pitch / 2))
+        b = min(width, int(math.ceil(centre + move + pitch / 2)))
+        crops.append(gray[:, a:max(b, a + 1)])
+    crop = wheels.cell_crops(gray, cells)[-1]
+    crops += [crop[trim:], crop[:height - trim]]
+    scores = digit_classifier.lower_digit(
+        digit_classifier.probabilities(crops))
+    return bool((scores.argmax(axis=1) == line_digit).any())
 
 
 def _decimal_wheels(counter, count, digits, decimals):
