@@ -480,12 +480,11 @@ def _wheel_unsteady(gray, cells, line_digit):
     Where the line read another last digit than the one matched without
     confidence (see _line_differs_last), the classifier, sure of a wrong
     digit, is not believed over it on a single cut: the last wheel is cut
-    again a share
-    UNSTEADY_SHIFT of the pitch to the left and to the right, and
-    UNSTEADY_SHIFT of the window's height shorter at the top and at the
-    bottom, and when the classifier reads the line's digit (as the lower
-    one, see digit_classifier.lower_digit) as its best on one of these
-    cuts, the two readers agree on it and the match is not made.
+    again a share UNSTEADY_SHIFT of the pitch to the left and to the
+    right, and UNSTEADY_SHIFT of the window's height shorter at the top
+    and at the bottom, and when the classifier reads the line's digit (as
+    the lower one, see digit_classifier.lower_digit) as its best on one
+    of these cuts, the two readers agree on it and the match is not made.
     """
     left, right = cells[-1]
     if len(cells) > 1:
