@@ -33,7 +33,10 @@ time watermark) and the counter is often upside down:
    reads as the window's arrow before digits (a wheel read as a letter),
    where only a match is believed, and a match needs the line's last
    digit, when read with confidence, not to contradict it
-   (``_line_contradicts``): each reader guards the other's 'match';
+   (``_line_contradicts``), and when read without confidence but another,
+   the classifier to read its digit on the last wheel cut a little
+   otherwise too (``_wheel_unsteady``): each reader guards the other's
+   'match';
 5. the wheel reader (``read_counter``'s last way, when no line reads as
    a counter and the classifier is not sure of the wheels of the window's
    arrow line, see 4): the tallest mostly-digit line of 4 to 8
@@ -58,11 +61,13 @@ costs only the inference.
 
 A reading costs about the same whatever the size of the photo, and reads
 the same: a photo of more than DETECT_PIXELS is decoded at reduced scale
-and brought down to a WORK_SIDE long side once at the start (the wheel
-window is cut from this image), so that a 12 MP photo is read as the same
-photo at about 1 MP; the detector never runs on more than DETECT_PIXELS,
-and a photo over photo.MAX_PIXELS is not decoded at all.  A 12 MP phone
-photo is read in about the time of a 1 MP one.
+and brought down to a WORK_SIDE long side (the wheel window is cut from
+this image), so that a 12 MP photo is read as the same photo at about
+1 MP; when that leaves it unreadable, it is read once more brought down
+to a RETRY_SIDE long side, as the readers' results change with the scale
+of the print.  The detector never runs on more than DETECT_PIXELS, and a
+photo over photo.MAX_PIXELS is not decoded at all.  A 12 MP phone photo
+is read in about the time of a 1 MP one, twice that when read again.
 """
 import math
 import re
@@ -95,6 +100,12 @@ WORK_PIXELS = 1600 * 1200
 # 12 MP it saw the photo at DETECT_PIXELS, the counter's box got other
 # margins than at 1 MP and some counters were read upside down.
 WORK_SIDE = 1024
+# Long side such a photo is read at again when it left the counter
+# unreadable at WORK_SIDE: the detector's boxes and the recogniser's
+# reading of a line change with the scale of its print, and of the photos
+# sent small (800 x 600, 960 x 1280) some read only at one of these
+# sizes.  A verdict or a reading made at the first size is kept.
+RETRY_SIDE = 800
 # Confidence under which the reading is reported as unreadable
 MIN_CONFIDENCE = 0.15
 # Confidence the recogniser's reading of the wheels one by one must have
@@ -122,6 +133,10 @@ SPAN_MARGIN = 0.04
 # classifier that of the line, the recogniser's line that of the classifier
 CONTRADICT = 0.9
 LINE_CONTRADICT = 0.9
+# Share of the wheel pitch, and of the window's height, by which the last
+# wheel is cut again to check a digit the line read otherwise (see
+# _wheel_unsteady)
+UNSTEADY_SHIFT = 0.1
 
 
 
@@ -133,13 +148,24 @@ def read_counter(image, region=None):
     is the integer part with its leading zeros (red or other decimal wheels
     left out, the lower digit of a rolling last wheel); it is None when no
     counter could be read with some confidence (0 to 1).  A photo of more
-    than photo.MAX_PIXELS is unreadable without being decoded.
+    than photo.MAX_PIXELS is unreadable without being decoded.  A photo of
+    more than DETECT_PIXELS that gives no reading at WORK_SIDE is read
+    again at RETRY_SIDE.
     """
     try:
-        img = _load(image, region)
+        images = _work_images(image, region)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return OcrResult(None, 0.)
     eng = engine()
+    for img in images:
+        result = _read(eng, img)
+        if result.digits is not None:
+            break
+    return result
+
+
+def _read(eng, img):
+    "Return the OcrResult of the counter read blind on the working image"
     with _read_lock:
         views = _Views(eng, img)
         counter = _counter(eng, img, views)
@@ -195,11 +221,22 @@ def verify_counter(image, typed_value, digits=None, decimals=0,
     """
     typed = _integer(typed_value)
     try:
-        img = _load(image, region)
+        images = _work_images(image, region)
     except (OSError, SyntaxError, Image.DecompressionBombError) as exception:
         raise photos.PhotoError('not_image',
             "The file is not an image (%s)." % exception) from exception
     eng = engine()
+    first = None
+    for img in images:
+        verdict = _verify(eng, img, typed, digits, decimals)
+        if verdict.result != 'unreadable':
+            return verdict
+        first = first or verdict
+    return first
+
+
+def _verify(eng, img, typed, digits, decimals):
+    "Return the Verdict of the typed integer on the working image"
     with _read_lock:
         views = _Views(eng, img)
         counter = _counter(eng, img, views)
@@ -208,12 +245,12 @@ def verify_counter(image, typed_value, digits=None, decimals=0,
                     img, counter, verdict.digits, digits, decimals)):
             verdict = Verdict('unreadable', 0., verdict.digits)
         if verdict.result == 'unreadable' and counter is not None:
-            verdict = _check_wheels(img, counter, typed, digits, decimals,
-                verdict)
+            verdict = _check_wheels(eng, img, counter, typed, digits,
+                decimals, verdict)
         elif counter is None:
             window = _arrow_line(eng, views)
             if window is not None:
-                checked = _check_wheels(img, window, typed, digits,
+                checked = _check_wheels(eng, img, window, typed, digits,
                     decimals, verdict)
                 if checked.result == 'match':
                     verdict = checked
@@ -286,7 +323,7 @@ def _verdict(counter, typed, digits, decimals):
     return Verdict(result, confidence, integer)
 
 
-def _check_wheels(img, counter, typed, digits, decimals, verdict):
+def _check_wheels(eng, img, counter, typed, digits, decimals, verdict):
     """Return the Verdict of the typed integer checked wheel by wheel
 
     When the line was not read with confidence, the verifier still knows
@@ -299,7 +336,9 @@ def _check_wheels(img, counter, typed, digits, decimals, verdict):
     'match' when every integer wheel shows its expected digit with a
     probability of at least WHEEL_ACCEPT and WHEEL_RATIO times that of any
     other digit; a last wheel caught between two digits must have the
-    expected digit as its lower one.  It is a 'mismatch' when the
+    expected digit as its lower one; the line must not contradict its
+    last integer wheel (see _line_contradicts, _wheel_unsteady).  It
+    is a 'mismatch' when the
     classifier reads every wheel with a probability of at least
     WHEEL_MISMATCH and they give another integer.  Otherwise the verdict
     stays.
@@ -328,7 +367,10 @@ def _check_wheels(img, counter, typed, digits, decimals, verdict):
             continue
         confidence = _wheels_show(gray, cells[:shown], expected)
         if confidence is not None:
-            if _line_contradicts(counter, expected):
+            if _line_contradicts(counter, expected) or (
+                    _line_differs_last(counter, expected)
+                    and _wheel_unsteady(gray, cells[:shown],
+                        int(counter.digits[-1]))):
                 break
             return Verdict('match', round(confidence, 3), expected)
     read, confidence = _read_wheels(img, counter)
@@ -395,17 +437,75 @@ def _line_contradicts(counter, expected):
 
     The line was not read with confidence as a whole, but the digit it
     read last with a probability of at least LINE_CONTRADICT is a second
-    reading of that wheel (see _contradicts) when the line read as many
-    integer digits as the wheels matched, or one more or less (the arrow
-    read as a digit, a wheel missed); a line of other digits (the
-    separators of the window read as 1s) is no reading of the wheels.
+    reading of that wheel (see _line_disagrees).
+    """
+    return bool(_line_disagrees(counter, expected)
+        and counter.probabilities[-1] >= LINE_CONTRADICT)
+
+
+def _line_disagrees(counter, expected):
+    """Tell whether the last digit of the recogniser's line, whatever its
+    probability, is another digit than the last integer wheel the digit
+    classifier matched (see _contradicts)
+
+    Only when the line read as many integer digits as the wheels matched,
+    or one more or less (the arrow read as a digit, a wheel missed); a
+    line of other digits (the separators of the window read as 1s) is no
+    reading of the wheels.
     """
     if not counter.probabilities or not counter.digits:
         return False
-    if (counter.probabilities[-1] < LINE_CONTRADICT
-            or abs(len(counter.digits) - len(expected)) > 1):
+    if abs(len(counter.digits) - len(expected)) > 1:
         return False
     return _contradicts(int(expected[-1]), int(counter.digits[-1]))
+
+
+def _line_differs_last(counter, expected):
+    """Tell whether the line read the wheels the classifier matched, as
+    many of them and the same digits, but another last one (see
+    _contradicts)
+
+    Such a line, even read without confidence, is a second reading of
+    the very wheels that differs on the last one only.
+    """
+    return bool(counter.digits and len(counter.digits) == len(expected)
+        and counter.digits[:-1] == expected[:-1]
+        and _line_disagrees(counter, expected))
+
+
+def _wheel_unsteady(gray, cells, line_digit):
+    """Tell whether the digit classifier reads the line's digit on the
+    last wheel when it is cut a little otherwise
+
+    Where the line read another last digit than the one matched without
+    confidence (see _line_differs_last), the classifier, sure of a wrong
+    digit, is not believed over it on a single cut: the last wheel is cut
+    again a share UNSTEADY_SHIFT of the pitch to the left and to the
+    right, and UNSTEADY_SHIFT of the window's height shorter at the top
+    and at the bottom, and when the classifier reads the line's digit (as
+    the lower one, see digit_classifier.lower_digit) as its best on one
+    of these cuts, the two readers agree on it and the match is not made.
+    """
+    left, right = cells[-1]
+    if len(cells) > 1:
+        pitch = (cells[-1][0] + cells[-1][1] - cells[0][0] - cells[0][1]) / (
+            2 * (len(cells) - 1))
+    else:
+        pitch = right - left
+    height, width = gray.shape
+    centre = (left + right) / 2
+    shift = UNSTEADY_SHIFT * pitch
+    trim = int(round(UNSTEADY_SHIFT * height))
+    crops = []
+    for move in (-shift, shift):
+        a = max(0, int(centre + move - pitch / 2))
+        b = min(width, int(math.ceil(centre + move + pitch / 2)))
+        crops.append(gray[:, a:max(b, a + 1)])
+    crop = wheels.cell_crops(gray, cells)[-1]
+    crops += [crop[trim:], crop[:height - trim]]
+    scores = digit_classifier.lower_digit(
+        digit_classifier.probabilities(crops))
+    return bool((scores.argmax(axis=1) == line_digit).any())
 
 
 def _decimal_wheels(counter, count, digits, decimals):
@@ -654,13 +754,20 @@ def compare(digits, typed_value, decimals=0):
 
 
 def _load(data, region):
-    """Decode the photo, or its region, to an oriented BGR array
+    "Return the photo, or its region, as the first working image"
+    return next(_work_images(data, region))
+
+
+def _work_images(data, region):
+    """Decode the photo, or its region, and return an iterator over its
+    working images: oriented BGR arrays, made as they are asked for
 
     The photo is refused from its header when it has too many pixels.  A
     large JPEG is decoded at the smallest scale that keeps WORK_PIXELS in
-    the region, then scaled down to them, and to a WORK_SIDE long side
-    when it has more than DETECT_PIXELS.  Field cameras send JPEGs cut
-    short: what arrived is decoded, the rest grey (see photo.open_image).
+    the region, then scaled down to them.  A photo of more than
+    DETECT_PIXELS is brought down to a WORK_SIDE long side, then to a
+    RETRY_SIDE one.  Field cameras send JPEGs cut short: what arrived is
+    decoded, the rest grey (see photo.open_image).
     """
     fraction = 1.
     if region:
@@ -674,9 +781,19 @@ def _load(data, region):
     if region:
         image = image.crop(_crop_box(region, image.size))
     width, height = image.size
-    scale = math.sqrt(WORK_PIXELS / (width * height))
+    sides = [None]
     if width * height > DETECT_PIXELS:
-        scale = min(scale, WORK_SIDE / max(width, height))
+        sides = [WORK_SIDE, RETRY_SIDE]
+    return (_scaled(image, side) for side in sides)
+
+
+def _scaled(image, side):
+    """Return the image brought down to WORK_PIXELS, and to a side long
+    side when given, as a BGR array"""
+    width, height = image.size
+    scale = math.sqrt(WORK_PIXELS / (width * height))
+    if side:
+        scale = min(scale, side / max(width, height))
     if scale < 1:
         image = image.resize(
             (max(1, round(width * scale)), max(1, round(height * scale))),

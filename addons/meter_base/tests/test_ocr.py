@@ -370,6 +370,50 @@ class OcrGuardTestCase(unittest.TestCase):
             self.assertGuarded(data, 22)
         self.assertEqual(ocr.verify_counter(data, 27).result, 'match')
 
+    def test_wheel_sure_line_unsure(self):
+        """Test a wrong last wheel the classifier is sure of on one cut and
+        the line unsure of makes no match"""
+        from unittest import mock
+
+        import numpy as np
+
+        from trytond.modules.meter_base.ocr import counter, digits
+        data = set_photo('meter-photos-cn', 'cn_train_20.jpg')
+        read_line = counter.read_line
+
+        def unsure(eng, crop):
+            "Read the counter's last digit, 7, with little probability"
+            characters = read_line(eng, crop)
+            numbers = [i for i, (c, _, _) in enumerate(characters)
+                if c.isdigit()]
+            if numbers and characters[numbers[-1]][0] == '7':
+                c, _, x = characters[numbers[-1]]
+                characters[numbers[-1]] = (c, 0.29, x)
+            return characters
+        probabilities = digits.probabilities
+
+        def misread(crops):
+            "Read the last wheel of the window one digit up"
+            result = probabilities(crops).copy()
+            if len(crops) >= 5:
+                last = result[-1]
+                last[:10] = np.roll(last[:10], 1)
+                last[digits.ROLL:digits.ROLL + 10] = np.roll(
+                    last[digits.ROLL:digits.ROLL + 10], 1)
+            return result
+
+        with mock.patch.object(counter, 'read_line', unsure), \
+                mock.patch.object(digits, 'probabilities', misread):
+            read = ocr._counter(ocr.engine(), ocr._load(data, None))
+            self.assertEqual(read.digits, '00027')
+            self.assertLess(read.probabilities[-1], ocr.LINE_CONTRADICT)
+            self.assertNotEqual(ocr.verify_counter(data, 28).result, 'match')
+            with mock.patch.object(ocr, '_wheel_unsteady',
+                    return_value=False):
+                self.assertEqual(
+                    ocr.verify_counter(data, 28).result, 'match')
+        self.assertEqual(ocr.verify_counter(data, 27).result, 'match')
+
     def test_rolling_agrees(self):
         "Test readers one digit apart agree only on the lower digit"
         self.assertFalse(ocr._contradicts(5, 5))
