@@ -294,6 +294,25 @@ class OcrVerifyTestCase(unittest.TestCase):
 
 @unittest.skipUnless(os.path.isdir(os.path.join(testdata(), 'meter-photos-cn')),
     "no shared meter photos")
+def misreading(shift, wheels):
+    """Return a digits.probabilities that reads the last wheel of a window
+    of at least wheels crops shift digits up"""
+    import numpy as np
+
+    from trytond.modules.meter_base.ocr import digits
+    probabilities = digits.probabilities
+
+    def misread(crops):
+        result = probabilities(crops).copy()
+        if len(crops) >= wheels:
+            last = result[-1]
+            for start in [0, digits.ROLL]:
+                last[start:start + 10] = np.roll(
+                    last[start:start + 10], shift)
+        return result
+    return misread
+
+
 class OcrGuardTestCase(unittest.TestCase):
     """Test a reader confidently wrong on the last wheel makes no match
 
@@ -344,8 +363,6 @@ class OcrGuardTestCase(unittest.TestCase):
         "Test the line keeps the classifier's wrong wheel from a match"
         from unittest import mock
 
-        import numpy as np
-
         from trytond.modules.meter_base.ocr import digits
         data = set_photo('meter-photos-cn', 'cn_train_20.jpg')
         read = ocr._counter(ocr.engine(), ocr._load(data, None))
@@ -354,19 +371,8 @@ class OcrGuardTestCase(unittest.TestCase):
         self.assertLess(read.confidence, ocr.VERIFY_CONFIDENCE)
         self.assertEqual(read.digits[-1], '7')
         self.assertGreaterEqual(read.probabilities[-1], ocr.LINE_CONTRADICT)
-        probabilities = digits.probabilities
-
-        def misread(crops):
-            "Read the last wheel given 5 digits off"
-            result = probabilities(crops).copy()
-            if len(crops) >= 4:
-                last = result[-1]
-                last[:10] = np.roll(last[:10], 5)
-                last[digits.ROLL:digits.ROLL + 10] = np.roll(
-                    last[digits.ROLL:digits.ROLL + 10], 5)
-            return result
-
-        with mock.patch.object(digits, 'probabilities', misread):
+        # The last wheel given 5 digits off
+        with mock.patch.object(digits, 'probabilities', misreading(5, 4)):
             self.assertGuarded(data, 22)
         self.assertEqual(ocr.verify_counter(data, 27).result, 'match')
 
@@ -374,8 +380,6 @@ class OcrGuardTestCase(unittest.TestCase):
         """Test a wrong last wheel the classifier is sure of on one cut and
         the line unsure of makes no match"""
         from unittest import mock
-
-        import numpy as np
 
         from trytond.modules.meter_base.ocr import counter, digits
         data = set_photo('meter-photos-cn', 'cn_train_20.jpg')
@@ -390,20 +394,10 @@ class OcrGuardTestCase(unittest.TestCase):
                 c, _, x = characters[numbers[-1]]
                 characters[numbers[-1]] = (c, 0.29, x)
             return characters
-        probabilities = digits.probabilities
 
-        def misread(crops):
-            "Read the last wheel of the window one digit up"
-            result = probabilities(crops).copy()
-            if len(crops) >= 5:
-                last = result[-1]
-                last[:10] = np.roll(last[:10], 1)
-                last[digits.ROLL:digits.ROLL + 10] = np.roll(
-                    last[digits.ROLL:digits.ROLL + 10], 1)
-            return result
-
+        # The last wheel of the window read one digit up
         with mock.patch.object(counter, 'read_line', unsure), \
-                mock.patch.object(digits, 'probabilities', misread):
+                mock.patch.object(digits, 'probabilities', misreading(1, 5)):
             read = ocr._counter(ocr.engine(), ocr._load(data, None))
             self.assertEqual(read.digits, '00027')
             self.assertLess(read.probabilities[-1], ocr.LINE_CONTRADICT)
