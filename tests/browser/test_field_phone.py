@@ -240,14 +240,24 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
                     return Promise.resolve([{rawValue: '6900000000071'}]);
                 }
             };""")
+        # The home page's script is held back, as on a slow network
+        held = []
+        page.route('**/static/field.js', lambda route: held.append(route))
         try:
             self.log_in(page)
             # Today's work: the east meter is still to read this month
             expect(page.locator('#unread')).to_contain_text('待抄表计')
             expect(page.locator('.unread')).to_contain_text('E00009')
             expect(page.locator('.unread')).not_to_contain_text('W00008')
-            # Typing a part of a number proposes the campus's meters
+            # Typing a part of a number proposes the campus's meters,
+            # also when typed before the page's script has run
             page.locator('#code').press_sequentially('E0000')
+            for _ in range(100):
+                if held:
+                    break
+                page.wait_for_timeout(100)
+            held.pop().continue_()
+            page.unroute('**/static/field.js')
             expect(page.locator('#codes option[value="E00007"]')
                 ).to_have_count(1)
             expect(page.locator('#codes option[value="W00008"]')

@@ -114,7 +114,9 @@ var MeterField = (function () {
   }
 
   /* While a code is typed, the meters whose number, barcode or
-   * communication address holds it are proposed (a datalist) */
+   * communication address holds it are proposed (a datalist).  What was
+   * typed while the page was still loading is proposed as soon as the
+   * script runs, and a request that fails is asked again once. */
   function completion() {
     var code = document.getElementById('code');
     var list = document.getElementById('codes');
@@ -123,33 +125,52 @@ var MeterField = (function () {
     }
     var timer = null;
     var asked = 0;
+    function fill(meters) {
+      list.textContent = '';
+      meters.forEach(function (meter) {
+        var option = document.createElement('option');
+        option.value = meter.code;
+        option.label = meter.text;
+        list.appendChild(option);
+      });
+    }
+    function ask(typed, rank, tries) {
+      fetch(code.dataset.find + '?' + new URLSearchParams({q: typed}),
+          {credentials: 'same-origin'})
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error(response.status);
+          }
+          return response.json();
+        })
+        .then(function (meters) {
+          if (rank === asked) {
+            fill(meters);
+          }
+        })
+        .catch(function () {
+          /* The search still works on submit */
+          if (tries > 1 && rank === asked) {
+            setTimeout(function () { ask(typed, rank, tries - 1); }, 1000);
+          }
+        });
+    }
+    function propose() {
+      var typed = code.value.trim();
+      var rank = ++asked;
+      if (typed.length < 2) {
+        list.textContent = '';
+        return;
+      }
+      ask(typed, rank, 2);
+    }
     code.addEventListener('input', function () {
       clearTimeout(timer);
-      timer = setTimeout(function () {
-        var typed = code.value.trim();
-        var rank = ++asked;
-        if (typed.length < 2) {
-          list.textContent = '';
-          return;
-        }
-        fetch(code.dataset.find + '?' + new URLSearchParams({q: typed}),
-            {credentials: 'same-origin'})
-          .then(function (response) { return response.json(); })
-          .then(function (meters) {
-            if (rank !== asked) {
-              return;
-            }
-            list.textContent = '';
-            meters.forEach(function (meter) {
-              var option = document.createElement('option');
-              option.value = meter.code;
-              option.label = meter.text;
-              list.appendChild(option);
-            });
-          })
-          .catch(function () { /* the search still works on submit */ });
-      }, 250);
+      timer = setTimeout(propose, 250);
     });
+    if (code.value !== code.defaultValue) {
+      propose();
+    }
   }
 
   /* 故障上报's photos: each photo taken goes to the list as a thumbnail
