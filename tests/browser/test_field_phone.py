@@ -331,7 +331,7 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
             page.get_by_role('button', name="登录").click()
             expect(page.locator('.page__title')).to_have_text("业务中心")
             # The page asked WeChat for its scanner, signed for the page
-            page.wait_for_function("wx.calls.length > 0")
+            page.wait_for_function("window.wx && wx.calls.length > 0")
             config = page.evaluate("wx.calls[0][1]")
             self.assertEqual(config['appId'], APPID)
             self.assertEqual(config['jsApiList'], ['scanQRCode'])
