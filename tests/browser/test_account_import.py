@@ -9,7 +9,6 @@ import re
 import openpyxl
 from playwright.sync_api import expect
 
-from .test_sao_sweep import MENUS, OPEN_MENU
 from .wizard import WizardCase
 
 SETUP = """
@@ -46,7 +45,7 @@ class AccountImportSaoTestCase(WizardCase):
 
     def test_import(self):
         "Accounts from an XLSX, then history from a CSV, with their errors"
-        self.run_as_admin(self._test_import, 'sao-account-import.png')
+        self.run_as_admin(self._test_import)
 
     def _test_import(self, page):
         workbook = openpyxl.Workbook()
@@ -59,7 +58,7 @@ class AccountImportSaoTestCase(WizardCase):
         output = io.BytesIO()
         workbook.save(output)
 
-        dialog = self.open_menu("导入户号")
+        dialog = self.open_wizard("导入户号")
         self.upload(dialog, 'accounts.xlsx', output.getvalue())
         dialog.locator('button', has_text="预览").click()
         self.settle()
@@ -83,7 +82,7 @@ class AccountImportSaoTestCase(WizardCase):
         dialog.locator('button', has_text="关闭").click()
         self.settle()
 
-        dialog = self.open_menu("导入历史用量")
+        dialog = self.open_wizard("导入历史用量")
         self.upload(dialog, 'history.csv', HISTORY_CSV.encode('utf-8'))
         dialog.locator('button', has_text="预览").click()
         self.settle()
@@ -102,13 +101,7 @@ class AccountImportSaoTestCase(WizardCase):
         self.settle()
 
         # The account with its history on its tab
-        menus = page.evaluate(MENUS)
-        menu, = [m for m in menus
-            if m['complete_name'].endswith("户号")
-            and (m['action'] or '').startswith('ir.action.act_window,')]
-        page.evaluate(OPEN_MENU, menu['id'])
-        self.settle()
-        pane = page.locator('#tabcontent > .tab-pane.active')
+        pane = self.open_window("户号")
         row = pane.locator('.treeview > table > tbody > tr',
             has_text="E30002")
         expect(row).to_contain_text("李四")

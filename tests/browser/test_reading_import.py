@@ -6,7 +6,6 @@ import unittest
 
 from playwright.sync_api import expect
 
-from .test_sao_sweep import MENUS, OPEN_MENU
 from .wizard import WizardCase
 
 SETUP = """
@@ -58,7 +57,7 @@ class ReadingImportSaoTestCase(WizardCase):
 
     def test_import(self):
         "Preview, import, the job's counts and the readings with history"
-        self.run_as_admin(self._test_import, 'sao-reading-import.png')
+        self.run_as_admin(self._test_import)
         self.assertEqual(self.errors, [])
 
     def choose_format(self, dialog):
@@ -77,7 +76,7 @@ class ReadingImportSaoTestCase(WizardCase):
         self.fail("the format cannot be chosen")
 
     def _test_import(self, page):
-        dialog = self.open_menu("导入读数")
+        dialog = self.open_wizard("导入读数")
         self.choose_format(dialog)
         self.upload(dialog, 'hs.csv', CSV.encode('utf-8'))
         dialog.locator('button', has_text="预览").click()
@@ -99,13 +98,7 @@ class ReadingImportSaoTestCase(WizardCase):
 
         # The readings: the new one confirmed after the stored history,
         # the one of the day of a reading to review left for review
-        menus = page.evaluate(MENUS)
-        menu, = [m for m in menus
-            if m['complete_name'].endswith("抄表读数")
-            and (m['action'] or '').startswith('ir.action.act_window,')]
-        page.evaluate(OPEN_MENU, menu['id'])
-        self.settle()
-        pane = page.locator('#tabcontent > .tab-pane.active')
+        pane = self.open_window("抄表读数")
         rows = pane.locator('.treeview > table > tbody > tr')
         # The list opens on the readings to review
         second = rows.filter(has_text="SB-02").filter(has_text="120")

@@ -10,13 +10,13 @@ gateway the local fake of Aliyun's, reached by the server's own client.
 import os
 import re
 import tempfile
-import unittest
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from ..fakes.sms_api import FakeAliyunSms
 from ..fakes.wechat_api import FakeWeChatApi
-from .server import PASSWORD, Server, launch_browser, sao_login
+from .sao import SaoCase
+from .server import PASSWORD, Server
 
 APPID, SECRET = 'wx5a6b7c8d9e0f1a2b', 'messages-browser-secret'
 SMS_KEY, SMS_SECRET = 'LTAI-browser', 'sms-browser-secret-77'
@@ -61,16 +61,18 @@ Binding.create([{'user': resident.id, 'account': account.id}])
 MODULES = ['meter_field']
 
 
-class SaoMessagesTestCase(unittest.TestCase):
+class SaoMessagesTestCase(SaoCase):
+    MODULES = MODULES
+    NAME = 'browser_messages'
 
     @classmethod
-    def setUpClass(cls):
+    def start_server(cls):
         cls.api = FakeWeChatApi(appid=APPID, secret=SECRET).start()
         cls.sms = FakeAliyunSms(access_key_id=SMS_KEY,
             access_key_secret=SMS_SECRET, sign_names=[SIGN])
         cls.sms.start()
         try:
-            cls.server = Server(MODULES, name='browser_messages',
+            return Server(cls.MODULES, name=cls.NAME,
                 setup=SETUP % {'appid': APPID, 'api': cls.api.url,
                     'password': DESK_PASSWORD, 'sms': cls.sms.url,
                     'sms_key': SMS_KEY, 'sign': SIGN,
@@ -79,72 +81,12 @@ class SaoMessagesTestCase(unittest.TestCase):
             cls.api.stop()
             cls.sms.stop()
             raise
-        cls.playwright = sync_playwright().start()
-        cls.browser = launch_browser(cls.playwright)
 
     @classmethod
-    def tearDownClass(cls):
-        cls.browser.close()
-        cls.playwright.stop()
-        cls.server.stop()
+    def tearDownServer(cls):
+        super().tearDownServer()
         cls.api.stop()
         cls.sms.stop()
-
-    def setUp(self):
-        self.page = self.browser.new_page(
-            viewport={'width': 1400, 'height': 900}, locale='zh-CN')
-        self.errors = []
-        self.page.on('pageerror', lambda e: self.errors.append(str(e)))
-
-    def tearDown(self):
-        self.page.close()
-
-    def run(self, result=None):
-        "Keep a screenshot of the page when a test fails"
-        failures = len(result.failures) + len(result.errors) if result else 0
-        result = super().run(result)
-        if result and len(result.failures) + len(result.errors) > failures:
-            try:
-                self.page.screenshot(path=self.screenshot)
-            except Exception:
-                pass
-            print(f"screenshot: {self.screenshot}")
-        return result
-
-    @property
-    def screenshot(self):
-        return os.path.join(tempfile.gettempdir(),
-            f'sao-failure-{self.server.name}-{self._testMethodName}.png')
-
-    def login(self, login, password):
-        sao_login(self.page, self.server.url, self.server.name, login,
-            password)
-        expect(self.page.locator('.treeview')).to_contain_text("计量管理")
-
-    def open_menu(self, *path):
-        page = self.page
-        for name in path[:-1]:
-            page.click(f'.treeview div.column-char[title="{name}"]')
-        page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
-        expect(page.locator('#tabcontent > .tab-pane.active')).to_have_count(1)
-
-    def field(self, name, tag='input'):
-        return self.page.locator(
-            f'#tabcontent > .tab-pane.active {tag}[name="{name}"]:visible')
-
-    def type_into(self, field, text):
-        for attempt in range(3):
-            field.click()
-            self.page.keyboard.press('Control+A')
-            self.page.keyboard.type(text)
-            field.press('Tab')
-            if (field.input_value() or '') == text:
-                break
-
-    def save(self):
-        self.page.locator('#tabcontent > .tab-pane.active '
-            'button.navbar-btn[title="保存"]').click()
-        self.page.wait_for_load_state('networkidle')
 
     def test_bell(self):
         "The desk's bell tells of the binding request and opens the list"

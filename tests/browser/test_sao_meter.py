@@ -5,14 +5,11 @@ Playwright: log in, open the meters, create one with two readings and see
 the consumption computed by the server.
 """
 import datetime as dt
-import os
 import re
-import tempfile
-import unittest
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from .server import PASSWORD, Server, launch_browser, sao_login
+from .sao import SaoCase
 
 SETUP = """
 Campus = pool.get('meter.campus')
@@ -24,60 +21,10 @@ Campus.create([{'code': 'E', 'name': '东校区'}])
 MODULES = ['meter_base']
 
 
-class SaoMeterTestCase(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(MODULES, setup=SETUP).start()
-        cls.playwright = sync_playwright().start()
-        cls.browser = launch_browser(cls.playwright)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.close()
-        cls.playwright.stop()
-        cls.server.stop()
-
-    def setUp(self):
-        self.page = self.browser.new_page(
-            viewport={'width': 1400, 'height': 900}, locale='zh-CN')
-        self.errors = []
-        self.page.on('pageerror', lambda e: self.errors.append(str(e)))
-
-    def tearDown(self):
-        self.page.close()
-
-    def run(self, result=None):
-        "Keep a screenshot of the page when a test fails"
-        failures = len(result.failures) + len(result.errors) if result else 0
-        result = super().run(result)
-        if result and len(result.failures) + len(result.errors) > failures:
-            print(f"screenshot: {self.screenshot}")
-        return result
-
-    @property
-    def screenshot(self):
-        return os.path.join(tempfile.gettempdir(),
-            f'sao-failure-{self.server.name}.png')
-
-    def login(self):
-        sao_login(self.page, self.server.url, self.server.name, 'admin',
-            PASSWORD)
-        expect(self.page.locator('.treeview')).to_contain_text("计量管理")
-
-    def open_menu(self, *path):
-        page = self.page
-        for name in path[:-1]:
-            page.click(f'.treeview div.column-char[title="{name}"]')
-        page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
-        expect(page.locator('#tablist li.active')
-            .first).to_contain_text(path[-1])
-        expect(page.locator('#tabcontent > .tab-pane.active')).to_have_count(1)
-
-    def field(self, name, tag='input'):
-        "The visible widget of the field in the current tab"
-        return self.page.locator(
-            f'#tabcontent > .tab-pane.active {tag}[name="{name}"]:visible')
+class SaoMeterTestCase(SaoCase):
+    MODULES = MODULES
+    NAME = 'browser_meter'
+    SETUP = SETUP
 
     def new_record(self, first_field):
         "Click New until the form shows an empty, editable record"
@@ -94,18 +41,6 @@ class SaoMeterTestCase(unittest.TestCase):
             except AssertionError:
                 continue
         expect(self.field(first_field)).to_be_editable()
-
-    def type_into(self, field, text):
-        "Type as a user does, so that sao sees the change"
-        # On a loaded machine a keystroke may land before the widget
-        # listens: type again until the field holds the text.
-        for attempt in range(3):
-            field.click()
-            self.page.keyboard.press('Control+A')
-            self.page.keyboard.type(text)
-            field.press('Tab')
-            if (field.input_value() or '').startswith(text):
-                break
 
     def fill_many2one(self, name, text):
         page = self.page
@@ -132,22 +67,8 @@ class SaoMeterTestCase(unittest.TestCase):
                 break
         expect(field).to_have_value(re.compile(re.escape(text)))
 
-    def save(self):
-        "Click the save button and wait for the server's answer"
-        page = self.page
-        page.locator('#tabcontent > .tab-pane.active button.navbar-btn[title="保存"]'
-            ).click()
-        page.wait_for_load_state('networkidle')
-
     def test_meter_with_readings(self):
         "Create a meter and two readings; the consumption shows"
-        try:
-            self._test_meter_with_readings()
-        except Exception:
-            self.page.screenshot(path=self.screenshot)
-            raise
-
-    def _test_meter_with_readings(self):
         page = self.page
         self.login()
         self.open_menu("计量管理", "表计")

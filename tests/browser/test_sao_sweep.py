@@ -21,12 +21,11 @@ Run by hand against `make demo`:
 import os
 import re
 import tempfile
-import unittest
 
-from playwright.sync_api import (
-    TimeoutError as PlaywrightTimeoutError, sync_playwright)
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from .server import PASSWORD, ROOT, Server, launch_browser, sao_login
+from .sao import MENUS, OPEN_MENU, SaoCase
+from .server import PASSWORD, ROOT, Server, sao_login
 
 MODULES = ['meter_base', 'meter_service', 'meter_devices', 'meter_billing',
     'meter_wechat', 'meter_field']
@@ -48,27 +47,6 @@ USERS = {
 DEMO_PASSWORDS = dict(USERS, admin='admin')
 IMPORT_CSV = "表号,读数,抄表时间\nH0000000,12,2026-11-30 09:00\n"
 
-# Wait until sao has no request running for a few ticks: its rendering
-# follows the answers.
-SETTLE = """() => new Promise(resolve => {
-    let quiet = 0, ticks = 0;
-    const timer = setInterval(() => {
-        ticks += 1;
-        quiet = (window.jQuery && jQuery.active) ? 0 : quiet + 1;
-        if (quiet >= 4 || ticks > 400) {
-            clearInterval(timer);
-            resolve(quiet >= 4);
-        }
-    }, 50);
-})"""
-MENUS = """() => new Promise((resolve, reject) => {
-    const session = Sao.Session.current_session;
-    Sao.rpc({
-        method: 'model.ir.ui.menu.search_read',
-        params: [[], 0, null, [['id', 'ASC']],
-            ['complete_name', 'action', 'parent'], {}],
-    }, session).then(resolve, reject);
-})"""
 # A row of the current tab's list is shown
 ROWS_SHOWN = """() => {
     const pane = document.querySelector('#tabcontent > .tab-pane.active');
@@ -76,9 +54,6 @@ ROWS_SHOWN = """() => {
         '.treeview > table > tbody > tr')).some(
         tr => tr.offsetParent !== null);
 }"""
-# As a double click on the menu does (no ids: no suffix to the tab's name)
-OPEN_MENU = """id => Sao.Action.exec_keyword(
-    'tree_open', {model: 'ir.ui.menu', id: id})"""
 # What the current tab shows: its view type, the records loaded and the
 # rows of its list.
 CURRENT = """() => {
@@ -155,53 +130,32 @@ def prepare():
     server().prepare()
 
 
-class SaoSweepTestCase(unittest.TestCase):
+class SaoSweepTestCase(SaoCase):
     "Each staff user opens every menu they can see, on the demo's data"
 
     @classmethod
-    def setUpClass(cls):
+    def start_server(cls):
         url = os.environ.get('SAO_SWEEP_URL')
         if url:
-            cls.server = None
             cls.url = url
             cls.database = os.environ.get('SAO_SWEEP_DATABASE', 'meter')
             cls.passwords = DEMO_PASSWORDS
             cls.logins = list(USERS)
-        else:
-            cls.server = server().start()
-            cls.url = cls.server.url
-            cls.database = cls.server.name
-            cls.passwords = USERS
-            # The browser sweeps take minutes: every user once, on the
-            # production database; the administrator on SQLite as well.
-            cls.logins = (list(USERS) if cls.server.postgresql
-                else ['admin'])
-        cls.playwright = sync_playwright().start()
-        cls.browser = launch_browser(cls.playwright)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.close()
-        cls.playwright.stop()
-        if cls.server:
-            cls.server.stop()
+            return None
+        started = server().start()
+        cls.passwords = USERS
+        # The browser sweeps take minutes: every user once, on the
+        # production database; the administrator on SQLite as well.
+        cls.logins = list(USERS) if started.postgresql else ['admin']
+        return started
 
     def setUp(self):
-        self.page = self.browser.new_page(
-            viewport={'width': 1400, 'height': 900}, locale='zh-CN')
-        self.errors = []
-        self.page.on('pageerror', lambda e: self.errors.append(str(e)))
+        super().setUp()
         self.page.on('console', self._console)
-
-    def tearDown(self):
-        self.page.close()
 
     def _console(self, message):
         if message.type == 'error' and 'favicon' not in message.text:
             self.errors.append(message.text)
-
-    def settle(self):
-        self.page.evaluate(SETTLE)
 
     def login(self, login):
         sao_login(self.page, self.url, self.database, login,

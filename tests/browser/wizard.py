@@ -1,73 +1,33 @@
-"""What the tests of sao's import wizards share: a server of their own,
-a page of Chromium, and opening a wizard's menu and choosing a file in it
-as a user does"""
+"""What the tests of sao's import wizards share: opening a wizard's menu
+and choosing a file in it as a user does (see sao.SaoCase for the server
+and the page)"""
 import os
 import re
 import tempfile
 import time
-import unittest
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from playwright.sync_api import sync_playwright
 
-from .server import PASSWORD, Server, launch_browser, sao_login
-from .test_sao_sweep import MENUS, OPEN_MENU, SETTLE
+from .sao import MENUS, OPEN_MENU, SaoCase
+from .server import PASSWORD, sao_login
 
 # The size sao shows of a file it has read (e.g. 156B, 4.9 KB)
 SIZE = re.compile(r'^[1-9][0-9.,]*\s*[kKMG]?i?B$')
 
 
-class WizardCase(unittest.TestCase):
+class WizardCase(SaoCase):
     """A server of MODULES set up by SETUP (a script run with the pool) as
     the database NAME, and a page of Chromium for each test"""
-    MODULES = []
-    NAME = None
-    SETUP = ''
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.server = Server(cls.MODULES, name=cls.NAME,
-            setup=cls.SETUP).start()
-        cls.playwright = sync_playwright().start()
-        cls.browser = launch_browser(cls.playwright)
+    def run_as_admin(self, function):
+        "Sign in sao as the administrator and call function(page)"
+        sao_login(self.page, self.url, self.database, 'admin', PASSWORD)
+        self.page.wait_for_function(
+            '() => window.Sao && Sao.main_menu_screen')
+        self.settle()
+        function(self.page)
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.close()
-        cls.playwright.stop()
-        cls.server.stop()
-        super().tearDownClass()
-
-    def setUp(self):
-        self.page = self.browser.new_page(
-            viewport={'width': 1400, 'height': 900}, locale='zh-CN')
-        self.errors = []
-        self.page.on('pageerror', lambda e: self.errors.append(str(e)))
-
-    def tearDown(self):
-        self.page.close()
-
-    def run_as_admin(self, function, screenshot):
-        """Sign in sao as the administrator and call function(page); on a
-        failure keep a screenshot of the page in the temporary folder"""
-        page = self.page
-        try:
-            sao_login(page, self.server.url, self.server.name, 'admin',
-                PASSWORD)
-            page.wait_for_function(
-                '() => window.Sao && Sao.main_menu_screen')
-            self.settle()
-            function(page)
-        except Exception:
-            page.screenshot(path=os.path.join(tempfile.gettempdir(),
-                    screenshot), full_page=True)
-            raise
-
-    def settle(self):
-        self.page.evaluate(SETTLE)
-
-    def open_menu(self, suffix):
+    def open_wizard(self, suffix):
         "Open the wizard of the menu whose name ends with suffix"
         menus = self.page.evaluate(MENUS)
         menu, = [m for m in menus if m['complete_name'].endswith(suffix)]
