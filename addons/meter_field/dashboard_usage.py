@@ -260,26 +260,24 @@ class MonthUsage(MonthUse, ModelSQL):
         cursor = Transaction().connection.cursor()
         table = cls.__table__()
         names = [k for k, _ in KINDS] + ['readings']
-        delta = cls._sums(*cls.months(ranges, cls.month, after))
-        cursor.execute(*table.update(
-                [getattr(table, n) for n in names],
-                [getattr(table, n) + getattr(delta, n) for n in names],
-                from_=[delta],
-                where=(table.month == delta.month)
-                & (table.campus == delta.campus)))
-        # The campuses and months without a row: the few left out above
-        delta = cls._sums(*cls.months(ranges, cls.month, after))
-        other = cls.__table__()
-        cursor.execute(*table.insert(
-                [table.campus, table.month]
-                + [getattr(table, n) for n in names]
-                + [table.create_uid, table.create_date],
-                delta.select(delta.campus, delta.month,
-                    *(getattr(delta, n) for n in names),
-                    Literal(Transaction().user), CurrentTimestamp(),
-                    where=~Exists(other.select(Literal(1),
-                            where=(other.month == delta.month)
-                            & (other.campus == delta.campus))))))
+        # The batch's sums are a few rows (campuses by months): each is
+        # added to its row, and the rows missing are inserted
+        cursor.execute(*cls._sums(*cls.months(ranges, cls.month, after)))
+        missing = []
+        for campus, month, *values in cursor.fetchall():
+            cursor.execute(*table.update(
+                    [getattr(table, n) for n in names],
+                    [getattr(table, n) + v for n, v in zip(names, values)],
+                    where=(table.month == month) & (table.campus == campus)))
+            if not cursor.rowcount:
+                missing.append([campus, month, *values,
+                        Transaction().user, CurrentTimestamp()])
+        if missing:
+            cursor.execute(*table.insert(
+                    [table.campus, table.month]
+                    + [getattr(table, n) for n in names]
+                    + [table.create_uid, table.create_date],
+                    missing))
 
     @classmethod
     def refresh(cls, ranges, campuses=None):
