@@ -6,6 +6,7 @@ import os
 import tempfile
 import unittest
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect, sync_playwright
 
 from .server import PASSWORD, Server, launch_browser, sao_login
@@ -37,6 +38,32 @@ OPEN_MENU = """id => Sao.Action.exec_keyword(
     'tree_open', {model: 'ir.ui.menu', id: id})"""
 # The current tab of sao
 ACTIVE = '#tabcontent > .tab-pane.active'
+
+
+def open_menu(page, *path):
+    """Open the menu of path (the names from the top) in sao's tree as a
+    user does: each closed branch clicked open, the last double-clicked"""
+    item = '.treeview div.column-char[title="%s"]'
+    for name, child in zip(path[:-1], path[1:]):
+        below = page.locator(item % child)
+        # A branch opened before stays open; on a loaded machine sao may
+        # draw the children seconds after the click: one more click
+        # would close it again
+        for attempt in range(3):
+            if below.is_visible():
+                break
+            page.click(item % name)
+            try:
+                below.wait_for(state='visible', timeout=10000)
+                break
+            except PlaywrightTimeoutError:
+                continue
+    page.dblclick(item % path[-1])
+    expect(page.locator('#tablist li.active').first).to_contain_text(
+        path[-1])
+    expect(page.locator(ACTIVE)).to_have_count(1)
+    # The tab's view is drawn again when its records come
+    page.evaluate(SETTLE)
 
 
 class SaoCase(unittest.TestCase):
@@ -84,15 +111,24 @@ class SaoCase(unittest.TestCase):
         self.errors = []
         self.page.on('pageerror', lambda e: self.errors.append(str(e)))
 
-    def tearDown(self):
-        # A failed test leaves the screenshot of its page
-        if not self._outcome.success:
-            try:
-                self.page.screenshot(path=self.screenshot, full_page=True)
-                print(f"screenshot: {self.screenshot}")
-            except Exception:
-                pass
-        self.page.close()
+    def run(self, result=None):
+        """Run the test, keep the screenshot of its page when it failed,
+        then close the page"""
+        result = result if result is not None else self.defaultTestResult()
+        failures = len(result.failures) + len(result.errors)
+        self.page = None
+        try:
+            return super().run(result)
+        finally:
+            if self.page is not None:
+                if len(result.failures) + len(result.errors) > failures:
+                    try:
+                        self.page.screenshot(
+                            path=self.screenshot, full_page=True)
+                        print(f"screenshot: {self.screenshot}")
+                    except Exception as exception:
+                        print(f"no screenshot: {exception}")
+                self.page.close()
 
     @property
     def screenshot(self):
@@ -109,13 +145,7 @@ class SaoCase(unittest.TestCase):
 
     def open_menu(self, *path):
         "Open the menu of path (the names from the top) as a user does"
-        page = self.page
-        for name in path[:-1]:
-            page.click(f'.treeview div.column-char[title="{name}"]')
-        page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
-        expect(page.locator('#tablist li.active')
-            .first).to_contain_text(path[-1])
-        expect(page.locator(ACTIVE)).to_have_count(1)
+        open_menu(self.page, *path)
 
     def open_window(self, suffix):
         """Open the window of the menu whose name ends with suffix, as a

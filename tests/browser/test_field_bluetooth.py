@@ -27,6 +27,7 @@ from playwright.sync_api import expect, sync_playwright
 from trytond.modules.meter_devices.protocols import cjt188
 
 from .phone import PhoneMixin
+from .sao import open_menu
 from .server import PASSWORD as ADMIN_PASSWORD
 from .server import Server, launch_browser, sao_login
 from .test_wechat_phone import PHONE_UA
@@ -468,10 +469,7 @@ class FieldBluetoothTestCase(PhoneMixin, unittest.TestCase):
             sao_login(page, self.server.url, self.server.name, 'admin',
                 ADMIN_PASSWORD)
             expect(page.locator('.treeview')).to_contain_text("计量管理")
-            for name in ["计量管理"]:
-                page.locator(
-                    f'.treeview div.column-char[title="{name}"]').click()
-            page.dblclick('.treeview div.column-char[title="抄表读数"]')
+            open_menu(page, "计量管理", "抄表读数")
             rows = page.locator('#tabcontent > .tab-pane.active tbody tr')
             row = rows.filter(has_text='123.45')
             expect(row).to_have_count(1)

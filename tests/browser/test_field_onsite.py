@@ -22,6 +22,7 @@ import unittest
 from playwright.sync_api import expect, sync_playwright
 
 from .phone import PhoneMixin
+from .sao import open_menu
 from .server import PASSWORD as ADMIN_PASSWORD
 from .server import Server, launch_browser, sao_login
 from .test_wechat_phone import PHONE_UA, meter_photo
@@ -248,7 +249,7 @@ class FieldOnsiteTestCase(PhoneMixin, unittest.TestCase):
                 ADMIN_PASSWORD)
             tree = page.locator('.treeview')
             expect(tree).to_contain_text("计量管理")
-            self.open_menu(page, "计量管理", "换表记录")
+            open_menu(page, "计量管理", "换表记录")
             rows = page.locator('#tabcontent > .tab-pane.active tbody tr')
             expect(rows.filter(has_text='E00011N')).to_have_count(1)
             row = rows.filter(has_text='E00011N')
@@ -256,19 +257,19 @@ class FieldOnsiteTestCase(PhoneMixin, unittest.TestCase):
             expect(row).to_contain_text('表计走字不准')
             expect(row).to_contain_text('外线人员')
 
-            self.open_menu(page, "计量管理", "表计", "待确认表计")
+            open_menu(page, "计量管理", "表计", "待确认表计")
             rows = page.locator('#tabcontent > .tab-pane.active tbody tr')
             expect(rows.filter(has_text='E-NEW-77')).to_have_count(1)
             expect(rows.filter(has_text='E-NEW-77')).to_contain_text('待确认')
             expect(rows.filter(has_text='E00011N')).to_have_count(0)
 
-            self.open_menu(page, "计量管理", "抄表读数")
+            open_menu(page, "计量管理", "抄表读数")
             rows = page.locator('#tabcontent > .tab-pane.active tbody tr')
             row = rows.filter(has_text='E00011').filter(has_text='140')
             expect(row).to_have_count(1)
             expect(row).to_contain_text('外线人员')
 
-            self.open_menu(page, "服务", "工单")
+            open_menu(page, "服务", "工单")
             rows = page.locator('#tabcontent > .tab-pane.active tbody tr')
             row = rows.filter(has_text=fault_number)
             expect(row).to_have_count(1)
@@ -278,19 +279,6 @@ class FieldOnsiteTestCase(PhoneMixin, unittest.TestCase):
                     '.png', '-sao.png'), full_page=True)
             raise
         self.assertEqual(errors, [])
-
-    @staticmethod
-    def open_menu(page, *path):
-        for name in path[:-1]:
-            row = page.locator(f'.treeview div.column-char[title="{name}"]')
-            # Expand the branch unless it is open already
-            if not page.locator(
-                    f'.treeview div.column-char[title="{path[-1]}"]'
-                    ).is_visible():
-                row.click()
-        page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
-        expect(page.locator('#tablist li.active').first).to_contain_text(
-            path[-1])
 
 
 if __name__ == '__main__':

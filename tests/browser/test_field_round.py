@@ -15,6 +15,7 @@ import unittest
 from playwright.sync_api import expect, sync_playwright
 
 from .phone import PhoneMixin, field_round_setup
+from .sao import open_menu
 from .server import PASSWORD as ADMIN_PASSWORD
 from .server import Server, launch_browser, sao_login
 from .test_wechat_phone import PHONE_UA, meter_photo
@@ -134,7 +135,7 @@ class FieldRoundTestCase(PhoneMixin, unittest.TestCase):
             sao_login(sao, self.server.url, self.server.name, 'admin',
                 ADMIN_PASSWORD)
             expect(sao.locator('.treeview')).to_contain_text("计量管理")
-            self.open_menu(sao, "计量管理", "外勤工作", "抄表任务")
+            open_menu(sao, "计量管理", "外勤工作", "抄表任务")
             tab = sao.locator('#tabcontent > .tab-pane.active')
             tab.locator('.tab-domain > ul.nav-tabs > li > a',
                 has_text='已关闭').click()
@@ -143,7 +144,7 @@ class FieldRoundTestCase(PhoneMixin, unittest.TestCase):
             expect(row).to_contain_text('1/3')
             expect(row).to_contain_text('已关闭')
 
-            self.open_menu(sao, "计量管理", "外勤工作", "未抄表计清单")
+            open_menu(sao, "计量管理", "外勤工作", "未抄表计清单")
             tab = sao.locator('#tabcontent > .tab-pane.active')
             rows = tab.locator('.treeview tbody tr')
             # To read first, then skipped; the meter read is in neither
@@ -161,13 +162,3 @@ class FieldRoundTestCase(PhoneMixin, unittest.TestCase):
                 full_page=True)
             raise
         self.assertEqual(sao_errors, [])
-
-    def open_menu(self, page, *path):
-        # A branch opened before stays open: click only a closed one
-        for name, child in zip(path[:-1], path[1:]):
-            item = '.treeview div.column-char[title="%s"]'
-            if not page.locator(item % child).is_visible():
-                page.click(item % name)
-        page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
-        expect(page.locator('#tablist li.active')
-            .first).to_contain_text(path[-1])

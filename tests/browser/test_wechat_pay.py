@@ -23,6 +23,7 @@ from ..fakes.unionpay import FakeUnionPay, unionpay
 from ..fakes.wechat_api import FakeWeChatApi
 from ..fakes.wechat_pay import FakeWeChatPay
 from .phone import PhoneMixin
+from .sao import open_menu
 from .server import Server, launch_browser, sao_login
 
 RESIDENT = 'o-pay-resident'
@@ -439,7 +440,7 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
         for gateway, check in [
                 ("银联", self._check_unionpay_statement),
                 ("微信支付", self._check_no_bill)]:
-            self.open_sao_menu(sao, "收费管理", "缴费记录", "网关对账")
+            open_menu(sao, "收费管理", "缴费记录", "网关对账")
             tab.locator('.treeview tbody tr', has_text=gateway).dblclick()
             state = tab.locator('select[name="state"]')
             expect(state).to_have_value('"draft"')
@@ -450,7 +451,7 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
             expect(state).to_have_value('"done"')
             check(sao, tab, before=False)
         # The gateway's form with where UnionPay's statements come from
-        self.open_sao_menu(sao, "收费管理", "收费配置", "支付网关")
+        open_menu(sao, "收费管理", "收费配置", "支付网关")
         tab.locator('.treeview tbody tr', has_text="银联").dblclick()
         expect(tab.locator('input[name="statement_url"]:visible')
             ).to_be_visible()
@@ -474,13 +475,3 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
                 ).to_have_count(0)
             expect(tab.locator('input[name="differences"]:visible')
                 ).to_have_value('0')
-
-    def open_sao_menu(self, page, *path):
-        # A branch opened before stays open: click only a closed one
-        for name, child in zip(path[:-1], path[1:]):
-            item = '.treeview div.column-char[title="%s"]'
-            if not page.locator(item % child).is_visible():
-                page.click(item % name)
-        page.dblclick(f'.treeview div.column-char[title="{path[-1]}"]')
-        expect(page.locator('#tablist li.active')
-            .first).to_contain_text(path[-1])
