@@ -240,9 +240,18 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
                     return Promise.resolve([{rawValue: '6900000000071'}]);
                 }
             };""")
-        # The home page's script is held back, as on a slow network
-        held = []
+        # The home page's script is held back, as on a slow network, and
+        # the first completion request fails
+        held, failed = [], []
         page.route('**/static/field.js', lambda route: held.append(route))
+
+        def busy(route):
+            if failed:
+                route.continue_()
+            else:
+                failed.append(route.request.url)
+                route.fulfill(status=503, body='busy')
+        page.route('**/find?*', busy)
         try:
             self.log_in(page)
             # Today's work: the east meter is still to read this month
@@ -262,6 +271,8 @@ class FieldPhoneTestCase(PhoneMixin, unittest.TestCase):
                 ).to_have_count(1)
             expect(page.locator('#codes option[value="W00008"]')
                 ).to_have_count(0)
+            self.assertEqual(len(failed), 1)
+            page.unroute('**/find?*')
             page.locator('#code').fill('')
             scan = page.get_by_role('button', name="扫码")
             self.assertGreaterEqual(scan.bounding_box()['height'], 48)
