@@ -692,8 +692,10 @@ def _counter(eng, img, views=None):
     for quarter, (img, boxes) in enumerate(views or _Views(eng, img)):
         if not boxes:
             continue
-        counter = find_counter(eng, img, boxes,
-            eng.upside_down([_warp(img, b) for b in boxes]))
+        vote = eng.vote([_warp(img, b) for b in boxes])
+        counter = find_counter(eng, img, boxes, vote > 0,
+            abs(vote) >= counter_line.SURE_VOTE
+            and len(boxes) >= counter_line.SURE_VOTERS)
         if counter is not None:
             return _cross_check(eng, img, counter)._replace(
                 quarter=bool(quarter))
