@@ -21,18 +21,14 @@ time watermark) and the counter is often upside down:
    upside down (the dial print is the majority of the text);
 3. the counter line is the tallest line that reads as 5 to 8 equally
    spaced digits, at most with an arrow before and the unit after them,
-   read both ways up, but a line read so only against a sure vote is not
-   believed (00096 reads 96000 upside down) unless it reads the same
-   either way up; red or other-polarity trailing wheels and an LCD's
+   read both ways up; red or other-polarity trailing wheels and an LCD's
    digits after its point are its decimals (``counter.py``);
 4. ``verify_counter`` compares its integer with the typed value when every
    digit was read with confidence; the last wheel is checked for a roll
    against the wheel reader below, which keeps the lower digit, and a
    'match' needs the digit classifier not to read another digit on the
-   last integer wheel with confidence (``_wheels_contradict``); otherwise,
-   or when the line's 'mismatch' rests only on digits read with a
-   probability under LINE_CONTRADICT (``_unsure_mismatch``: a faded 0
-   read as a 5), the digit classifier checks the expected digit on each wheel of the
+   last integer wheel with confidence (``_wheels_contradict``); otherwise
+   the digit classifier checks the expected digit on each wheel of the
    window, or, when no line reads as a counter, of the tallest line that
    reads as the window's arrow before digits (a wheel read as a letter),
    where only a match is believed, and a match needs the line's last
@@ -248,8 +244,7 @@ def _verify(eng, img, typed, digits, decimals):
         if (verdict.result == 'match' and _wheels_contradict(
                     img, counter, verdict.digits, digits, decimals)):
             verdict = Verdict('unreadable', 0., verdict.digits)
-        if counter is not None and (verdict.result == 'unreadable'
-                or _unsure_mismatch(counter, verdict, typed)):
+        if verdict.result == 'unreadable' and counter is not None:
             verdict = _check_wheels(eng, img, counter, typed, digits,
                 decimals, verdict)
         elif counter is None:
@@ -264,30 +259,6 @@ def _verify(eng, img, typed, digits, decimals):
             if display is not None:
                 verdict = _verdict(display, typed, digits, decimals)
     return verdict
-
-
-def _unsure_mismatch(counter, verdict, typed):
-    """Tell whether the line's 'mismatch' rests only on digits it read
-    with a probability under LINE_CONTRADICT
-
-    Every digit of the line may be read with confidence and one of them
-    still be wrong (a faded 0 read as a 5 at 0.6): such a 'mismatch' is
-    checked wheel by wheel (see _check_wheels), where the classifier
-    makes a 'match' only when sure of every wheel and not contradicted.
-    A line of another number of wheels than the typed value's digits
-    stays a 'mismatch'.
-    """
-    if verdict.result != 'mismatch' or not counter.probabilities:
-        return False
-    integer = verdict.digits
-    expected = '%0*d' % (len(integer), typed)
-    if len(expected) != len(integer) or len(integer) != len(
-            counter.probabilities):
-        return False
-    return all(probability < LINE_CONTRADICT
-        for read, digit, probability in zip(integer, expected,
-            counter.probabilities)
-        if read != digit)
 
 
 def _display(eng, img):

@@ -278,45 +278,6 @@ class OcrVerifyTestCase(unittest.TestCase):
         self.assertEqual(ocr.verify_counter(data, 96).result, 'match')
         self.assertNotEqual(ocr.verify_counter(data, 96000).result, 'match')
 
-    def test_unsure_mismatch(self):
-        "Test a line's mismatch on a digit read unsure is checked by wheel"
-        from unittest import mock
-
-        from trytond.modules.meter_base.ocr import counter
-        data = set_photo('meter-photos-cn', 'cn_train_1.jpg')
-        read_line = counter.read_line
-
-        def misread(probability):
-            def read(eng, crop):
-                "Read the first wheel of the window 00141 as a 5"
-                characters = read_line(eng, crop)
-                digits = [i for i, (c, _, _) in enumerate(characters)
-                    if c.isdigit()]
-                text = ''.join(characters[i][0] for i in digits)
-                if text.endswith('00141'):
-                    _, _, x = characters[digits[-5]]
-                    characters[digits[-5]] = ('5', probability, x)
-                return characters
-            return read
-
-        # A faded 0 read as a 5 with a probability under LINE_CONTRADICT:
-        # the classifier reads the wheels
-        with mock.patch.object(counter, 'read_line', misread(0.65)):
-            self.assertEqual(
-                ocr._counter(ocr.engine(), ocr._load(data, None)).digits,
-                '50141')
-            verdict = ocr.verify_counter(data, 141)
-            self.assertEqual(verdict.result, 'match', msg=verdict)
-            self.assertEqual(verdict.digits, '00141')
-            for wrong in wrong_values(141):
-                with self.subTest(wrong=wrong):
-                    self.assertNotEqual(
-                        ocr.verify_counter(data, wrong).result, 'match')
-        # Read with a probability over it, the mismatch stays
-        with mock.patch.object(counter, 'read_line', misread(0.95)):
-            self.assertEqual(ocr.verify_counter(data, 141).result,
-                'mismatch')
-
     def test_digits_given(self):
         "Test the meter's digits and decimals do not make a wrong match"
         data = set_photo('meter-photos-cn', 'cn_train_57.jpg')
