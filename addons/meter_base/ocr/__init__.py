@@ -21,7 +21,9 @@ time watermark) and the counter is often upside down:
    upside down (the dial print is the majority of the text);
 3. the counter line is the tallest line that reads as 5 to 8 equally
    spaced digits, at most with an arrow before and the unit after them,
-   read both ways up; red or other-polarity trailing wheels and an LCD's
+   read both ways up, but a line read so only against a sure vote is not
+   believed (00096 reads 96000 upside down) unless it reads the same
+   either way up; red or other-polarity trailing wheels and an LCD's
    digits after its point are its decimals (``counter.py``);
 4. ``verify_counter`` compares its integer with the typed value when every
    digit was read with confidence; the last wheel is checked for a roll
