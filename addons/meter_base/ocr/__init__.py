@@ -21,7 +21,9 @@ time watermark) and the counter is often upside down:
    upside down (the dial print is the majority of the text);
 3. the counter line is the tallest line that reads as 5 to 8 equally
    spaced digits, at most with an arrow before and the unit after them,
-   read both ways up; red or other-polarity trailing wheels and an LCD's
+   read both ways up, but a line read so only against a sure vote is not
+   believed (00096 reads 96000 upside down) unless it reads the same
+   either way up; red or other-polarity trailing wheels and an LCD's
    digits after its point are its decimals (``counter.py``);
 4. ``verify_counter`` compares its integer with the typed value when every
    digit was read with confidence; the last wheel is checked for a roll
@@ -692,8 +694,10 @@ def _counter(eng, img, views=None):
     for quarter, (img, boxes) in enumerate(views or _Views(eng, img)):
         if not boxes:
             continue
-        counter = find_counter(eng, img, boxes,
-            eng.upside_down([_warp(img, b) for b in boxes]))
+        vote = eng.vote([_warp(img, b) for b in boxes])
+        counter = find_counter(eng, img, boxes, vote > 0,
+            abs(vote) >= counter_line.SURE_VOTE
+            and len(boxes) >= counter_line.SURE_VOTERS)
         if counter is not None:
             return _cross_check(eng, img, counter)._replace(
                 quarter=bool(quarter))

@@ -81,15 +81,21 @@ class _Engine:
 
     def upside_down(self, crops):
         "Vote, weighted by width, on whether the text is upside down"
+        return self.vote(crops) > 0
+
+    def vote(self, crops):
+        """Return the vote of the direction classifier on the text lines,
+        from -1 (all sure they are upright) to 1 (all sure they are upside
+        down), each line weighted by its width"""
         crops = [np.ascontiguousarray(np.rot90(c))
             if c.shape[0] >= 1.5 * c.shape[1] else c for c in crops]
         if not crops:
-            return False
+            return 0.
         _, results, _ = self.classifier(crops)
         vote = 0.
         for (label, score), crop in zip(results, crops):
             vote += (1 if label == '180' else -1) * score * crop.shape[1]
-        return vote > 0
+        return vote / sum(c.shape[1] for c in crops)
 
     def recognize(self, crops):
         results, _ = self.recognizer(crops)

@@ -262,6 +262,22 @@ class OcrVerifyTestCase(unittest.TestCase):
                     ocr.verify_counter(data, wrong).result, 'unreadable')
         self.assertEqual(ocr.read_counter(data).digits, '00257')
 
+    def test_turned_line_against_the_vote(self):
+        "Test a window upside down is not read the other way up"
+        import io
+
+        from PIL import Image
+        # Turned, the recogniser reads the window 00096 as 96000 with
+        # more confidence than the right way up the print votes for
+        image = Image.open(io.BytesIO(
+                set_photo('meter-photos-cn', 'cn_train_38.jpg')))
+        turned = io.BytesIO()
+        image.rotate(180, expand=True).save(turned, 'JPEG', quality=95)
+        data = turned.getvalue()
+        self.assertEqual(ocr.read_counter(data).digits, '00096')
+        self.assertEqual(ocr.verify_counter(data, 96).result, 'match')
+        self.assertNotEqual(ocr.verify_counter(data, 96000).result, 'match')
+
     def test_digits_given(self):
         "Test the meter's digits and decimals do not make a wrong match"
         data = set_photo('meter-photos-cn', 'cn_train_57.jpg')
