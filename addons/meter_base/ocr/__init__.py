@@ -37,8 +37,9 @@ time watermark) and the counter is often upside down:
    digit, when read with confidence, not to contradict it
    (``_line_contradicts``), and when read without confidence but another,
    the classifier to read its digit on the last wheel cut a little
-   otherwise too (``_wheel_unsteady``): each reader guards the other's
-   'match';
+   otherwise too, and not the line's digit nor the lower digit the
+   template reader (see 5) sees that wheel rolling from
+   (``_wheel_unsteady``): each reader guards the other's 'match';
 5. the wheel reader (``read_counter``'s last way, when no line reads as
    a counter and the classifier is not sure of the wheels of the window's
    arrow line, see 4): the tallest mostly-digit line of 4 to 8
@@ -371,8 +372,9 @@ def _check_wheels(eng, img, counter, typed, digits, decimals, verdict):
         if confidence is not None:
             if _line_contradicts(counter, expected) or (
                     _line_differs_last(counter, expected)
-                    and _wheel_unsteady(gray, cells[:shown],
-                        int(counter.digits[-1]))):
+                    and any(_wheel_unsteady(gray, cells[:shown], other)
+                        for other in _other_last_digits(
+                            gray, cells[:shown], counter, expected))):
                 break
             return Verdict('match', round(confidence, 3), expected)
     read, confidence = _read_wheels(img, counter)
@@ -476,17 +478,21 @@ def _line_differs_last(counter, expected):
 
 
 def _wheel_unsteady(gray, cells, line_digit):
-    """Tell whether the digit classifier reads the line's digit on the
-    last wheel when it is cut a little otherwise
+    """Tell whether the digit classifier reads line_digit on the last
+    wheel when it is cut a little otherwise
 
     Where the line read another last digit than the one matched without
     confidence (see _line_differs_last), the classifier, sure of a wrong
     digit, is not believed over it on a single cut: the last wheel is cut
     again a share UNSTEADY_SHIFT of the pitch to the left and to the
     right, and UNSTEADY_SHIFT of the window's height shorter at the top
-    and at the bottom, and when the classifier reads the line's digit (as
-    the lower one, see digit_classifier.lower_digit) as its best on one
-    of these cuts, the two readers agree on it and the match is not made.
+    and at the bottom, and when the classifier reads the line's digit, or
+    the digit the template reader sees the wheel rolling from (see
+    _other_last_digits), as its best on one of these cuts (as the lower
+    one, see digit_classifier.lower_digit), two readers agree on it and
+    the match is not made.  (A window cut tight, as the detector boxes
+    some photos turned upside down, may hide the next digit of a rolling
+    wheel and show the classifier another.)
     """
     left, right = cells[-1]
     if len(cells) > 1:
@@ -508,6 +514,14 @@ def _wheel_unsteady(gray, cells, line_digit):
     scores = digit_classifier.lower_digit(
         digit_classifier.probabilities(crops))
     return bool((scores.argmax(axis=1) == line_digit).any())
+
+
+def _other_last_digits(gray, cells, counter, expected):
+    """Return the digits other than the expected one that the line and
+    the template reader (as the lower digit of a rolling wheel) read on
+    the last integer wheel"""
+    rolling = wheels.rolling_cell(gray, cells, len(cells) - 1)
+    return {int(counter.digits[-1]), rolling} - {None, int(expected[-1])}
 
 
 def _decimal_wheels(counter, count, digits, decimals):

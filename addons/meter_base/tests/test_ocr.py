@@ -424,6 +424,29 @@ class OcrGuardTestCase(unittest.TestCase):
                     ocr.verify_counter(data, 28).result, 'match')
         self.assertEqual(ocr.verify_counter(data, 27).result, 'match')
 
+    def test_turned_tight_rolling_wheel(self):
+        """Test a rolling last wheel cut tight on a photo turned upside
+        down, which the classifier reads as another digit, makes no
+        match where the template reader sees it rolling from its digit"""
+        import io
+        from unittest import mock
+
+        from PIL import Image
+
+        # cn_train_45 shows 00742 rolling to 3; turned, its window is cut
+        # tight, the line reads the last digit 6 unsure and the classifier
+        # is sure of 7 on the 2 whose 3 is cut off
+        image = Image.open(io.BytesIO(
+                set_photo('meter-photos-cn', 'cn_train_45.jpg')))
+        turned = io.BytesIO()
+        image.rotate(180, expand=True).save(turned, 'JPEG', quality=95)
+        data = turned.getvalue()
+        self.assertNotEqual(ocr.verify_counter(data, 747).result, 'match')
+        with mock.patch.object(ocr, '_other_last_digits',
+                lambda gray, cells, counter, expected: {
+                    int(counter.digits[-1])} - {int(expected[-1])}):
+            self.assertEqual(ocr.verify_counter(data, 747).result, 'match')
+
     def test_rolling_agrees(self):
         "Test readers one digit apart agree only on the lower digit"
         self.assertFalse(ocr._contradicts(5, 5))
