@@ -195,6 +195,17 @@ def set_photo(folder, name):
         return f.read()
 
 
+def turned_photo(folder, name):
+    "Return the photo of the set turned upside down (its pixels, no EXIF)"
+    import io
+
+    from PIL import Image
+    image = Image.open(io.BytesIO(set_photo(folder, name)))
+    turned = io.BytesIO()
+    image.rotate(180, expand=True).save(turned, 'JPEG', quality=95)
+    return turned.getvalue()
+
+
 def wrong_values(value):
     "Return value with a digit changed, plus and minus one and times ten"
     text = str(value)
@@ -264,16 +275,9 @@ class OcrVerifyTestCase(unittest.TestCase):
 
     def test_turned_line_against_the_vote(self):
         "Test a window upside down is not read the other way up"
-        import io
-
-        from PIL import Image
         # Turned, the recogniser reads the window 00096 as 96000 with
         # more confidence than the right way up the print votes for
-        image = Image.open(io.BytesIO(
-                set_photo('meter-photos-cn', 'cn_train_38.jpg')))
-        turned = io.BytesIO()
-        image.rotate(180, expand=True).save(turned, 'JPEG', quality=95)
-        data = turned.getvalue()
+        data = turned_photo('meter-photos-cn', 'cn_train_38.jpg')
         self.assertEqual(ocr.read_counter(data).digits, '00096')
         self.assertEqual(ocr.verify_counter(data, 96).result, 'match')
         self.assertNotEqual(ocr.verify_counter(data, 96000).result, 'match')
@@ -428,19 +432,12 @@ class OcrGuardTestCase(unittest.TestCase):
         """Test a rolling last wheel cut tight on a photo turned upside
         down, which the classifier reads as another digit, makes no
         match where the template reader sees it rolling from its digit"""
-        import io
         from unittest import mock
-
-        from PIL import Image
 
         # cn_train_45 shows 00742 rolling to 3; turned, its window is cut
         # tight, the line reads the last digit 6 unsure and the classifier
         # is sure of 7 on the 2 whose 3 is cut off
-        image = Image.open(io.BytesIO(
-                set_photo('meter-photos-cn', 'cn_train_45.jpg')))
-        turned = io.BytesIO()
-        image.rotate(180, expand=True).save(turned, 'JPEG', quality=95)
-        data = turned.getvalue()
+        data = turned_photo('meter-photos-cn', 'cn_train_45.jpg')
         self.assertNotEqual(ocr.verify_counter(data, 747).result, 'match')
         with mock.patch.object(ocr, '_other_last_digits',
                 lambda gray, cells, counter, expected: {
