@@ -47,8 +47,8 @@ def open_menu(page, *path):
     for name, child in zip(path[:-1], path[1:]):
         below = page.locator(item % child)
         # A branch opened before stays open; on a loaded machine sao may
-        # draw the children seconds after the click: one more click
-        # would close it again
+        # draw the children seconds after the click, so they are waited
+        # for before the branch is clicked again (a click sao ignored)
         for attempt in range(3):
             if below.is_visible():
                 break
