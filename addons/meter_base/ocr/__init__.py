@@ -23,8 +23,12 @@ time watermark) and the counter is often upside down:
    spaced digits, at most with an arrow before and the unit after them,
    read both ways up, but a line read so only against a sure vote is not
    believed (00096 reads 96000 upside down) unless it reads the same
-   either way up; red or other-polarity trailing wheels and an LCD's
-   digits after its point are its decimals (``counter.py``);
+   either way up, and its wheels are checked the way up voted; red or
+   other-polarity trailing wheels and an LCD's digits after its point
+   (read, or seen as a dot on the baseline) are its decimals
+   (``counter.py``); a line is not believed either where it read a
+   wheel before the last unsure and the digit classifier reads another
+   digit there with confidence (``_unsure_digit_contradicted``);
 4. ``verify_counter`` compares its integer with the typed value when every
    digit was read with confidence; the last wheel is checked for a roll
    against the wheel reader below, which keeps the lower digit, and a
@@ -136,6 +140,9 @@ SPAN_MARGIN = 0.04
 # classifier that of the line, the recogniser's line that of the classifier
 CONTRADICT = 0.9
 LINE_CONTRADICT = 0.9
+# Probability under which a digit of a line read with confidence is
+# checked against the digit classifier (see _unsure_digit_contradicted)
+SURE_DIGIT = 0.9
 # Share of the wheel pitch, and of the window's height, by which the last
 # wheel is cut again to check a digit the line read otherwise (see
 # _wheel_unsteady)
@@ -335,15 +342,15 @@ def _check_wheels(eng, img, counter, typed, digits, decimals, verdict):
     any other count of wheels.MIN_WHEELS to wheels.MAX_WHEELS, the nearest
     first: the separators of a window read as 1s make a 5-wheel window
     read 8 digits); a first cell the classifier reads as no digit (the
-    arrow) is dropped, and each wheel is given to the digit classifier.  It is a
-    'match' when every integer wheel shows its expected digit with a
-    probability of at least WHEEL_ACCEPT and WHEEL_RATIO times that of any
-    other digit; a last wheel caught between two digits must have the
-    expected digit as its lower one; the line must not contradict its
-    last integer wheel (see _line_contradicts, _wheel_unsteady).  It
-    is a 'mismatch' when the
-    classifier reads every wheel with a probability of at least
-    WHEEL_MISMATCH and they give another integer.  Otherwise the verdict
+    arrow) is dropped, and each wheel is given to the digit classifier.
+    It is a 'match' when every integer wheel shows its expected digit
+    with a probability of at least WHEEL_ACCEPT and WHEEL_RATIO times
+    that of any other digit; a last wheel caught between two digits must
+    have the expected digit as its lower one; the line must not
+    contradict its last integer wheel (see _line_contradicts,
+    _wheel_unsteady).  It is a 'mismatch' when the classifier reads
+    every wheel with a probability of at least WHEEL_MISMATCH and they
+    give another integer.  Otherwise the verdict
     stays.
     """
     gray = _digits_gray(img, counter)
@@ -410,12 +417,32 @@ def _wheels_contradict(img, counter, integer, digits, decimals):
     (see _contradicts).  An LCD's digits (a line read with a decimal point)
     are no wheels: the classifier is not asked.
     """
-    if re.search(r'[.,]', counter.text or ''):
+    probabilities = _integer_wheels(img, counter, digits, decimals)
+    if probabilities is None:
         return False
+    last = len(probabilities) - 1
+    score = digit_classifier.lower_digit(probabilities[last])
+    read = int(score.argmax())
+    return bool(score[read] >= CONTRADICT
+        and _contradicts(int(integer[-1]), read))
+
+
+def _integer_wheels(img, counter, digits, decimals):
+    """Return the digit classifier's probabilities on the integer wheels
+    of the counter's line, or None
+
+    The window is cut into as many wheels as the line read (the arrow
+    before them dropped); the integer wheels are counted from the last
+    wheel, so that a cut of one wheel more or less keeps them in their
+    place.  An LCD's digits (a line read with a decimal point) are no
+    wheels: None.
+    """
+    if re.search(r'[.,]', counter.text or ''):
+        return None
     gray = _digits_gray(img, counter)
     count = len(counter.digits) + len(counter.decimals)
     if not wheels.MIN_WHEELS <= count <= wheels.MAX_WHEELS:
-        return False
+        return None
     cells = wheels.fit_cells(gray, count)
     probabilities = digit_classifier.probabilities(
         wheels.cell_crops(gray, cells))
@@ -423,16 +450,41 @@ def _wheels_contradict(img, counter, integer, digits, decimals):
             and probabilities[0].argmax() == digit_classifier.OTHER):
         # The arrow before the wheels
         probabilities = probabilities[1:]
-    # The last integer wheel, counted from the last wheel: a cut of one
-    # wheel more or less keeps it in its place
-    last = len(probabilities) - 1 - _decimal_wheels(counter,
+    shown = len(probabilities) - _decimal_wheels(counter,
         len(probabilities), digits, decimals)
-    if last < 0:
+    if shown < 1:
+        return None
+    return probabilities[:shown]
+
+
+def _unsure_digit_contradicted(img, counter):
+    """Tell whether the digit classifier reads another digit, with a
+    probability of at least CONTRADICT, on a wheel before the last integer
+    one that the line read with less than SURE_DIGIT
+
+    A line read with confidence may still have read a faded leading 0 as
+    a 5 with a probability just over VERIFY_CONFIDENCE, and where two
+    readers disagree on a wheel neither the line's integer nor its
+    verdict holds.  A digit of the line one under the classifier's
+    agrees with it (a wheel caught between two digits, see _contradicts).
+    The wheels before the last stand still but while it rolls over from
+    9; the last integer wheel, which rolls, has checks of its own (see
+    _cross_check, _wheels_contradict): on it the classifier, sure of a
+    wrong digit on some rolling wheels, would overrule a line read right.
+    Wheels counted from the last integer one; a line with as many
+    integer digits as wheels only.
+    """
+    probabilities = _integer_wheels(img, counter, None, None)
+    if probabilities is None or len(probabilities) != len(counter.digits):
         return False
-    score = digit_classifier.lower_digit(probabilities[last])
-    read = int(score.argmax())
-    return bool(score[read] >= CONTRADICT
-        and _contradicts(int(integer[-1]), read))
+    scores = digit_classifier.lower_digit(probabilities[:-1])
+    for digit, line, score in zip(counter.digits,
+            counter.probabilities or (), scores):
+        read = int(score.argmax())
+        if (line < SURE_DIGIT and read < 10 and score[read] >= CONTRADICT
+                and _contradicts(int(digit), read)):
+            return True
+    return False
 
 
 def _line_contradicts(counter, expected):
@@ -739,6 +791,8 @@ def _cross_check(eng, img, counter):
         if read and int(read) == int(counter.digits):
             return counter._replace(confidence=VERIFY_CONFIDENCE)
         return counter
+    if counter.confidence and _unsure_digit_contradicted(img, counter):
+        return counter._replace(confidence=0.)
     lower = wheels.rolling_last(gray, count - len(counter.decimals))
     if lower is None:
         return counter

@@ -19,7 +19,10 @@ is placed on the line (CTC decoding keeps the column where it was read):
   whose digits are still not equally spaced is not trusted;
 - trailing red cells (red decimal wheels) or trailing cells of the other
   polarity (white on a black band) are decimals, left out of the integer,
-  as are an LCD's digits after its decimal point.
+  as are an LCD's digits after its decimal point (read, or seen as a dot
+  on the baseline, see _lcd_point);
+- a line read as a counter only against a sure vote of the print's way
+  up is not believed, but kept as the window, the way up voted.
 
 A last wheel caught between two digits is read by the wheel reader of
 ``__init__``, which keeps the lower digit; the line read here must agree
@@ -83,6 +86,10 @@ SURE_VOTE = 0.2
 SURE_VOTERS = 3
 # Digits a wheel shows upside down
 _TURNED = str.maketrans('01869', '01896')
+# Largest and smallest height and width of an LCD's decimal point, as a
+# share of the line's height (see _lcd_point)
+POINT_SIZE = 0.25
+POINT_MIN = 0.05
 # Margin added above and below the line to see the whole wheels
 WIDE_MARGIN = 0.2
 
@@ -151,17 +158,23 @@ def find_counter(eng, img, boxes, flip, sure=False):
             parsed = parse(text)
             if parsed is None:
                 continue
+            if not parsed[1]:
+                pointed = _lcd_point(turned, characters, parsed[0])
+                if pointed is not None:
+                    parsed, text = pointed
             wide = warp(img, box, WIDE_MARGIN)
             if turn:
                 wide = cv2.rotate(wide, cv2.ROTATE_180)
             counter = _read_counter(wide, turned, characters, *parsed,
                 text=text)
             if counter is not None:
+                way = turn
                 if turn != flip and sure and not _same_turned(counter):
                     # Not believed, but the line may still be the window
-                    # whose wheels the typed value is checked on
-                    counter = counter._replace(confidence=0.)
-                readings.append(counter._replace(box=box, flip=turn))
+                    # whose wheels the typed value is checked on (see
+                    # _not_believed)
+                    counter, way = _not_believed(counter), flip
+                readings.append(counter._replace(box=box, flip=way))
         if not readings:
             continue
         readings.sort(key=lambda c: -c.confidence)
@@ -177,6 +190,70 @@ def find_counter(eng, img, boxes, flip, sure=False):
             return next(c for c in readings if c.flip == flip)
         return readings[0]
     return None
+
+
+def _lcd_point(crop, characters, integer):
+    """Return the integer and decimals of a line split at the decimal
+    point the recogniser did not read, and its text with the point, or
+    None
+
+    An LCD's point is a small dot on the baseline between two digits
+    with nothing above it; the recogniser misses it next to the marks
+    some registers draw over their decimals.  The line's ink (the darker
+    or the lighter pixels, whichever are fewer) is cut in blobs: a
+    blob POINT_SIZE high and wide at most, solid, in the bottom of the
+    line, with no ink above it, between the digits of the integer
+    (at least 3 before it), and the only one, is the point.  A wheel
+    counter shows no such dot: its separators run the whole height of
+    the window.
+    """
+    digits = [(c, x) for c, _, x in characters if c.isdigit()]
+    if len(digits) != len(integer) or len(digits) < MIN_WHEELS:
+        return None
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    height = gray.shape[0]
+    _, ink = cv2.threshold(gray, 0, 255,
+        cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    if (ink > 0).mean() > 0.5:
+        ink = 255 - ink
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, 8)
+    band = ink[int(0.15 * height):int(0.7 * height)] > 0
+    columns = [x for _, x in digits]
+    found = []
+    for left, top, width, tall, area in stats[1:count]:
+        if not (POINT_MIN * height <= width <= POINT_SIZE * height
+                and POINT_MIN * height <= tall <= POINT_SIZE * height):
+            continue
+        # On the baseline, and solid (a dot, not a stroke's corner)
+        if (top < 0.55 * height or top + tall < 0.75 * height
+                or area < 0.4 * width * tall):
+            continue
+        # Nothing above it in the body of the line
+        if band[:, max(0, left - 1):left + width + 1].mean() > 0.02:
+            continue
+        found.append(int(np.searchsorted(columns, left + width / 2)))
+    if len(found) != 1 or not 3 <= found[0] < len(digits):
+        return None
+    point = found[0]
+    text = ''.join(c for c, _ in digits[:point]) + '.' + ''.join(
+        c for c, _ in digits[point:])
+    return (integer[:point], integer[point:]), text
+
+
+def _not_believed(counter):
+    """Return the counter of a line read only against a sure vote, as the
+    window its wheels are checked on the way up the vote is sure of
+
+    Its digits, read the other way up, are no reading of the wheels: they
+    have no confidence and no probabilities (no reader compares its own
+    digit with them), and are kept only as the count of the wheels; the
+    span of the digits is turned with the window.  (The window of 0000
+    and a last wheel rolling from 6 to 7 reads 60000 upside down; the
+    wheels read upside down showed the classifier 50000.)
+    """
+    left, right = counter.span
+    return counter._replace(confidence=0., probabilities=(),
+        span=(1. - right, 1. - left))
 
 
 def _same_turned(counter):

@@ -206,6 +206,21 @@ def turned_photo(folder, name):
     return turned.getvalue()
 
 
+def phone_sized(folder, name):
+    "Return the photo of the set scaled up to 4000 px long, as a phone's"
+    import io
+
+    from PIL import Image
+    image = Image.open(io.BytesIO(set_photo(folder, name))).convert('RGB')
+    scale = 4000 / max(image.size)
+    image = image.resize(
+        (round(image.width * scale), round(image.height * scale)),
+        Image.Resampling.LANCZOS)
+    large = io.BytesIO()
+    image.save(large, 'JPEG', quality=90)
+    return large.getvalue()
+
+
 def wrong_values(value):
     "Return value with a digit changed, plus and minus one and times ten"
     text = str(value)
@@ -281,6 +296,41 @@ class OcrVerifyTestCase(unittest.TestCase):
         self.assertEqual(ocr.read_counter(data).digits, '00096')
         self.assertEqual(ocr.verify_counter(data, 96).result, 'match')
         self.assertNotEqual(ocr.verify_counter(data, 96000).result, 'match')
+
+    def test_lcd_point_not_read(self):
+        "Test an LCD's point the recogniser misses next to marked decimals"
+        # The register marks its decimals with bars above them: the line
+        # reads 0093270, no point
+        data = self.assertVerifies('meter-photos-more',
+            'xcray_readings-10.jpg', '93.270', '0093')
+        self.assertEqual(ocr.read_counter(data).digits, '0093')
+
+    def test_phone_sized_not_believed(self):
+        "Test a window read only against a sure vote is checked upright"
+        # At 12 MP the window 0000 with its last wheel rolling from 6 to 7
+        # reads as a counter only upside down, 60000; its wheels read
+        # upside down showed the classifier 50000, a mismatch
+        data = phone_sized('meter-photos-cn', 'cn_train_18.jpg')
+        verdict = ocr.verify_counter(data, 6)
+        self.assertEqual((verdict.result, verdict.digits), ('match', '00006'))
+        self.assertEqual(ocr.read_counter(data).digits, '00006')
+        for wrong in wrong_values(6):
+            with self.subTest(wrong=wrong):
+                self.assertNotEqual(
+                    ocr.verify_counter(data, wrong).result, 'match')
+
+    def test_phone_sized_faded_zero(self):
+        "Test the classifier overrules a line's unsure digit at 12 MP"
+        # At 12 MP the recogniser reads the faded first wheel of 00242 as
+        # a 5 with 0.61, just sure enough; the classifier reads a 0
+        data = phone_sized('meter-photos-cn', 'cn_train_9.jpg')
+        verdict = ocr.verify_counter(data, 242)
+        self.assertEqual((verdict.result, verdict.digits), ('match', '00242'))
+        self.assertEqual(ocr.read_counter(data).digits, '00242')
+        for wrong in wrong_values(242) + [50242]:
+            with self.subTest(wrong=wrong):
+                self.assertNotEqual(
+                    ocr.verify_counter(data, wrong).result, 'match')
 
     def test_digits_given(self):
         "Test the meter's digits and decimals do not make a wrong match"
@@ -551,6 +601,42 @@ class OcrCounterLineTestCase(unittest.TestCase):
         line, characters = self.wheels('011890', red=0)
         read = counter._read_counter(line, line, characters, '011890', '')
         self.assertEqual((read.digits, read.decimals), ('011890', ''))
+
+    def point_line(self, text, dots=(), bars=()):
+        """Return a line of dark digits on a light panel, a dot on the
+        baseline before each index of dots and a bar the height of the
+        line before each index of bars, and its characters"""
+        import cv2
+        import numpy as np
+        pitch, height = 40, 60
+        line = np.full((height, pitch * len(text), 3), 200, dtype=np.uint8)
+        characters = []
+        for index, digit in enumerate(text):
+            left = index * pitch
+            cv2.putText(line, digit, (left + 8, 50),
+                cv2.FONT_HERSHEY_SIMPLEX, 1.4, (40, 40, 40), 3)
+            characters.append((digit, 0.99, left + pitch / 2))
+        for index in dots:
+            left = index * pitch
+            line[44:52, left - 4:left + 4] = 40
+        for index in bars:
+            left = index * pitch
+            line[2:58, left - 2:left + 2] = 40
+        return line, characters
+
+    def test_lcd_point(self):
+        "Test an LCD's decimal point the recogniser did not read"
+        from trytond.modules.meter_base.ocr import counter
+        line, characters = self.point_line('0093270', dots=[4])
+        self.assertEqual(counter._lcd_point(line, characters, '0093270'),
+            (('0093', '270'), '0093.270'))
+        for dots, bars in [((), ()), ((), (4,)), ((4, 5), ()), ((2,), ())]:
+            # No dot, a separator of wheels, two dots, a dot with fewer
+            # than 3 digits before it
+            with self.subTest(dots=dots, bars=bars):
+                line, characters = self.point_line('0093270', dots, bars)
+                self.assertIsNone(
+                    counter._lcd_point(line, characters, '0093270'))
 
     def test_crowded_one(self):
         "Test a 1 read on a wheel's edge between two wheels is dropped"
