@@ -153,7 +153,8 @@ def find_counter(eng, img, boxes, flip, sure=False):
         # and a line of digits may read as digits upside down.
         for turn in (flip, not flip):
             turned = cv2.rotate(crop, cv2.ROTATE_180) if turn else crop
-            characters = _drop_crowded(read_line(eng, turned))
+            characters = _drop_crowded(_zero_read_as_o(
+                    read_line(eng, turned)))
             text = ''.join(c for c, _, _ in characters)
             parsed = parse(text)
             if parsed is None:
@@ -190,6 +191,28 @@ def find_counter(eng, img, boxes, flip, sure=False):
             return next(c for c in readings if c.flip == flip)
         return readings[0]
     return None
+
+
+def _zero_read_as_o(characters):
+    """Return the characters with a single o read among digits as a 0
+
+    The recogniser reads a wheel's 0 as the letter o now and then (the
+    window 0000 turned read 600o0); a line of digits with one o between
+    two of them is a line of digits.  Two o's or more, or an o beside a
+    letter, are left: the line is print.
+    """
+    letters = [i for i, (c, _, _) in enumerate(characters) if c in 'oO']
+    if len(letters) != 1:
+        return characters
+    index = letters[0]
+    if not (0 < index < len(characters) - 1
+            and characters[index - 1][0].isdigit()
+            and characters[index + 1][0].isdigit()):
+        return characters
+    characters = list(characters)
+    _, probability, column = characters[index]
+    characters[index] = ('0', probability, column)
+    return characters
 
 
 def _lcd_point(crop, characters, integer):

@@ -305,19 +305,23 @@ class OcrVerifyTestCase(unittest.TestCase):
             'xcray_readings-10.jpg', '93.270', '0093')
         self.assertEqual(ocr.read_counter(data).digits, '0093')
 
-    def test_phone_sized_not_believed(self):
+    def test_not_believed_checked_upright(self):
         "Test a window read only against a sure vote is checked upright"
-        # At 12 MP the window 0000 with its last wheel rolling from 6 to 7
-        # reads as a counter only upside down, 60000; its wheels read
-        # upside down showed the classifier 50000, a mismatch
-        data = phone_sized('meter-photos-cn', 'cn_train_18.jpg')
-        verdict = ocr.verify_counter(data, 6)
-        self.assertEqual((verdict.result, verdict.digits), ('match', '00006'))
-        self.assertEqual(ocr.read_counter(data).digits, '00006')
-        for wrong in wrong_values(6):
-            with self.subTest(wrong=wrong):
-                self.assertNotEqual(
-                    ocr.verify_counter(data, wrong).result, 'match')
+        # The window 0000 with its last wheel rolling from 6 to 7 reads as
+        # a counter only upside down: 60000 at 12 MP, 600o0 as taken.
+        # At 12 MP its wheels read upside down showed the classifier
+        # 50000, a mismatch; as taken no line read as a counter, and the
+        # label of a dial (x0.0001) was taken for it.
+        for data in [set_photo('meter-photos-cn', 'cn_train_18.jpg'),
+                phone_sized('meter-photos-cn', 'cn_train_18.jpg')]:
+            verdict = ocr.verify_counter(data, 6)
+            self.assertEqual((verdict.result, verdict.digits),
+                ('match', '00006'))
+            self.assertEqual(ocr.read_counter(data).digits, '00006')
+            for wrong in wrong_values(6):
+                with self.subTest(wrong=wrong):
+                    self.assertNotEqual(
+                        ocr.verify_counter(data, wrong).result, 'match')
 
     def test_phone_sized_faded_zero(self):
         "Test the classifier overrules a line's unsure digit at 12 MP"
@@ -637,6 +641,20 @@ class OcrCounterLineTestCase(unittest.TestCase):
                 line, characters = self.point_line('0093270', dots, bars)
                 self.assertIsNone(
                     counter._lcd_point(line, characters, '0093270'))
+
+    def test_zero_read_as_o(self):
+        "Test a single o read between digits is a 0, not a word's o"
+        from trytond.modules.meter_base.ocr import counter
+
+        def text(read):
+            characters = [(c, 0.9, 10 * i) for i, c in enumerate(read)]
+            return ''.join(
+                c for c, _, _ in counter._zero_read_as_o(characters))
+        self.assertEqual(text('600o0'), '60000')
+        self.assertEqual(text('6O000'), '60000')
+        for read in ['6oo00', 'o6000', '6000o', 'No1234', '60o00o']:
+            with self.subTest(read=read):
+                self.assertEqual(text(read), read)
 
     def test_crowded_one(self):
         "Test a 1 read on a wheel's edge between two wheels is dropped"
