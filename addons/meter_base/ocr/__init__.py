@@ -37,12 +37,14 @@ time watermark) and the counter is often upside down:
    the digit classifier checks the expected digit on each wheel of the
    window, or, when no line reads as a counter, of the tallest line that
    reads as the window's arrow before digits (a wheel read as a letter),
-   where only a match is believed, and a match needs the line's last
-   digit, when read with confidence, not to contradict it
-   (``_line_contradicts``), and when read without confidence but another,
-   the classifier to read its digit on the last wheel cut a little
-   otherwise too, and not the line's digit nor the lower digit the
-   template reader (see 5) sees that wheel rolling from
+   where only a match is believed, as on a line but the tallest read as
+   a counter only against a sure vote (no blind reading either: it may
+   be a serial number the classifier reads right), and a match needs the
+   line's last digit, when read with confidence, not to contradict it
+   (``_line_contradicts``), and when read without confidence but
+   another, the classifier to read its digit on the last wheel cut a
+   little otherwise too, and not the line's digit nor the lower digit
+   the template reader (see 5) sees that wheel rolling from
    (``_wheel_unsteady``): each reader guards the other's 'match';
 5. the wheel reader (``read_counter``'s last way, when no line reads as
    a counter and the classifier is not sure of the wheels of the window's
@@ -188,7 +190,7 @@ def _read(eng, img):
             digits, confidence = counter.digits, counter.confidence
         else:
             digits, confidence = None, 0.
-            if counter is not None:
+            if counter is not None and counter.window:
                 # The classifier's reading of the wheels when it is sure
                 # of every one
                 digits, confidence = _read_wheels(img, counter)
@@ -251,6 +253,10 @@ def _verify(eng, img, typed, digits, decimals):
         views = _Views(eng, img)
         counter = _counter(eng, img, views)
         verdict = _verdict(counter, typed, digits, decimals)
+        if counter is not None and not counter.window:
+            # Digits read the other way up than the print on a line that
+            # may be no window: nothing read
+            verdict = Verdict('unreadable', 0., None)
         if (verdict.result == 'match' and _wheels_contradict(
                     img, counter, verdict.digits, digits, decimals)):
             verdict = Verdict('unreadable', 0., verdict.digits)
@@ -350,8 +356,7 @@ def _check_wheels(eng, img, counter, typed, digits, decimals, verdict):
     contradict its last integer wheel (see _line_contradicts,
     _wheel_unsteady).  It is a 'mismatch' when the classifier reads
     every wheel with a probability of at least WHEEL_MISMATCH and they
-    give another integer.  Otherwise the verdict
-    stays.
+    give another integer.  Otherwise the verdict stays.
     """
     gray = _digits_gray(img, counter)
     count = len(counter.digits) + len(counter.decimals)
@@ -384,6 +389,10 @@ def _check_wheels(eng, img, counter, typed, digits, decimals, verdict):
                             gray, cells[:shown], counter, expected))):
                 break
             return Verdict('match', round(confidence, 3), expected)
+    if not counter.window:
+        # A line that may be no window (see counter._not_believed): only a
+        # match
+        return verdict
     read, confidence = _read_wheels(img, counter)
     if read is not None and confidence >= WHEEL_MISMATCH:
         integer = _fit_meter(read, digits, decimals, bool(counter.decimals))
@@ -481,7 +490,7 @@ def _unsure_digit_contradicted(img, counter):
     for digit, line, score in zip(counter.digits,
             counter.probabilities or (), scores):
         read = int(score.argmax())
-        if (line < SURE_DIGIT and read < 10 and score[read] >= CONTRADICT
+        if (line < SURE_DIGIT and score[read] >= CONTRADICT
                 and _contradicts(int(digit), read)):
             return True
     return False

@@ -22,7 +22,8 @@ is placed on the line (CTC decoding keeps the column where it was read):
   as are an LCD's digits after its decimal point (read, or seen as a dot
   on the baseline, see _lcd_point);
 - a line read as a counter only against a sure vote of the print's way
-  up is not believed, but kept as the window, the way up voted.
+  up is not believed, but kept as the window, the way up voted (only
+  a match on it when it is not the tallest line).
 
 A last wheel caught between two digits is read by the wheel reader of
 ``__init__``, which keeps the lower digit; the line read here must agree
@@ -43,11 +44,13 @@ __all__ = ['Counter', 'find_counter', 'parse', 'warp']
 # box on the photo, whether the photo is upside down, the span of the
 # digits along the line (left and right, as fractions of its width: the
 # arrow before them and the unit after them left out) and whether the box
-# is on the photo turned a quarter, and the probability each integer digit
-# was read with.
+# is on the photo turned a quarter, the probability each integer digit
+# was read with, and whether the line is taken for the window, whose
+# wheels may be read blind and tell a mismatch (see _not_believed).
 Counter = namedtuple('Counter',
     ['digits', 'decimals', 'confidence', 'text', 'box', 'flip', 'span',
-        'quarter', 'probabilities'], defaults=[None, False, None])
+        'quarter', 'probabilities', 'window'],
+    defaults=[None, False, None, True])
 
 # Wheels (or LCD digits) of a counter, decimals included: a line of 4
 # digits is as often a 5-wheel window read short as a counter.
@@ -174,7 +177,8 @@ def find_counter(eng, img, boxes, flip, sure=False):
                     # Not believed, but the line may still be the window
                     # whose wheels the typed value is checked on (see
                     # _not_believed)
-                    counter, way = _not_believed(counter), flip
+                    counter, way = _not_believed(counter,
+                        height >= lines[0][0]), flip
                 readings.append(counter._replace(box=box, flip=way))
         if not readings:
             continue
@@ -263,7 +267,7 @@ def _lcd_point(crop, characters, integer):
     return (integer[:point], integer[point:]), text
 
 
-def _not_believed(counter):
+def _not_believed(counter, tallest):
     """Return the counter of a line read only against a sure vote, as the
     window its wheels are checked on the way up the vote is sure of
 
@@ -272,11 +276,16 @@ def _not_believed(counter):
     digit with them), and are kept only as the count of the wheels; the
     span of the digits is turned with the window.  (The window of 0000
     and a last wheel rolling from 6 to 7 reads 60000 upside down; the
-    wheels read upside down showed the classifier 50000.)
+    wheels read upside down showed the classifier 50000.)  Unless it is
+    the tallest line (the wheels are the biggest print of a dial), it may
+    as well be a serial number whose digits, the right way up, the
+    classifier reads with confidence: then only a 'match' of the typed
+    value is believed on it, no blind reading nor 'mismatch' (window
+    False).
     """
     left, right = counter.span
     return counter._replace(confidence=0., probabilities=(),
-        span=(1. - right, 1. - left))
+        span=(1. - right, 1. - left), window=tallest)
 
 
 def _same_turned(counter):

@@ -24,7 +24,7 @@ from PIL import Image, ImageFile
 
 from trytond.modules.meter_base import ocr, photo
 
-from .tools import testdata
+from .tools import phone_sized, testdata
 
 # The largest photo read: the 50 MP mode of phones
 LARGEST = (8192, 6144)
@@ -124,14 +124,7 @@ class PhotoSizeTestCase(unittest.TestCase):
         with open(os.path.join(testdata(), 'meter-photos-cn',
                     'cn_train_8.jpg'), 'rb') as f:
             data = f.read()
-        image = Image.open(io.BytesIO(data)).convert('RGB')
-        scale = 4000 / max(image.size)
-        image = image.resize(
-            (round(image.width * scale), round(image.height * scale)),
-            Image.Resampling.LANCZOS)
-        output = io.BytesIO()
-        image.save(output, 'JPEG', quality=90)
-        large = output.getvalue()
+        large = phone_sized(data)
         self.assertEqual(
             max(ocr._load(large, None).shape[:2]), ocr.WORK_SIDE)
         # At its own size (under DETECT_PIXELS) it is not brought down

@@ -7,3 +7,22 @@ def testdata():
                 os.path.dirname(os.path.abspath(__file__)))))
     return os.environ.get('METER_TESTDATA') or os.path.join(
         os.path.dirname(root), 'shared', 'testdata')
+
+
+def phone_sized(photo, side=4000):
+    """Return the photo (its bytes or a Pillow image) scaled up to a side
+    px long side and saved as a JPEG, as a phone sends it (12 MP at 4000
+    px)"""
+    import io
+
+    from PIL import Image
+    if isinstance(photo, bytes):
+        photo = Image.open(io.BytesIO(photo))
+    image = photo.convert('RGB')
+    scale = side / max(image.size)
+    image = image.resize(
+        (round(image.width * scale), round(image.height * scale)),
+        Image.Resampling.LANCZOS)
+    output = io.BytesIO()
+    image.save(output, 'JPEG', quality=90)
+    return output.getvalue()
