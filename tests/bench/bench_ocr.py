@@ -223,12 +223,14 @@ photo ``cn_train_19`` turned a quarter anticlockwise was looked at one
 by one: its serial number, read as a counter only against the vote and
 now cut the way up voted, gave the classifier 08280 with 0.93, a wrong
 blind reading and a 'mismatch'; ``wmsc_2020-06-19_11-42-16`` as it is
-and ``ephec_06`` at 12 MP gave a wrong one the same way.  What went in:
+and ``cn_train_23`` turned upside down gave a wrong one the same way
+(the three were unreadable before the way up voted; ``ephec_06`` at
+12 MP, read wrong before, 0077, read 07170).  What went in:
 on such a line only a 'match' is believed, unless it is the tallest
 line of the photo (``Counter.window``; ``cn_train_18``'s and
 ``cn_train_52``'s windows are, and read right blind).  The driver's
 figures are unchanged as the photos are and at 12 MP (as above), the
-three wrong readings are gone; turned a quarter anticlockwise (shared
+four wrong readings are gone; turned a quarter anticlockwise (shared
 92.3 / 92.3, cn 75.0 / 82.5, more 71.4 / 64.3) unchanged but that
 ``cn_train_19``'s wrong reading is gone; turned a quarter clockwise,
 before it, shared 84.6 / 84.6, cn 60.0 / 62.5, more 50.0 / 50.0;
