@@ -111,6 +111,12 @@ class SaoCase(unittest.TestCase):
         self.errors = []
         self.page.on('pageerror', lambda e: self.errors.append(str(e)))
 
+    def tearDown(self):
+        # A JavaScript error in sao is a defect even when every assertion
+        # of the test holds
+        self.assertEqual(self.errors, [], "JavaScript errors in sao")
+        super().tearDown()
+
     def run(self, result=None):
         """Run the test, keep the screenshot of its page when it failed,
         then close the page"""
