@@ -252,11 +252,12 @@ def _verify(eng, img, typed, digits, decimals):
     with _read_lock:
         views = _Views(eng, img)
         counter = _counter(eng, img, views)
-        verdict = _verdict(counter, typed, digits, decimals)
         if counter is not None and not counter.window:
             # Digits read the other way up than the print on a line that
             # may be no window: nothing read
             verdict = Verdict('unreadable', 0., None)
+        else:
+            verdict = _verdict(counter, typed, digits, decimals)
         if (verdict.result == 'match' and _wheels_contradict(
                     img, counter, verdict.digits, digits, decimals)):
             verdict = Verdict('unreadable', 0., verdict.digits)
