@@ -16,7 +16,10 @@ carries many digit strings (year, serial number, dial labels, the phone's
 time watermark) and the counter is often upside down:
 
 1. the detector finds every text box once, on the photo as it is, and
-   again a quarter turned only when no counter is found (``_Views``);
+   again a quarter turned only when no counter is found; a view the
+   direction classifier is sure is upside down is detected again turned
+   upright, and its boxes as first detected are read only when those
+   give no counter read with confidence (``_Views``, ``_counter``);
 2. the direction classifier votes over all boxes whether the photo is
    upside down (the dial print is the majority of the text);
 3. the counter line is the tallest line that reads as 5 to 8 equally
@@ -135,6 +138,11 @@ WHEEL_READ = 0.8
 # Probability with which the classifier must read every wheel to tell a
 # mismatch the line left unreadable
 WHEEL_MISMATCH = 0.9
+# Text lines that must vote a view upside down for it to be detected again
+# turned upright (see _Views): the three lines of a kWh meter's upright
+# face voted it upside down with 0.55, and its counter, read upside down
+# from the boxes found so, gave the digit classifier a false match.
+UPRIGHT_VOTERS = 5
 # Margin kept either side of the digits of the line, as a share of their span
 SPAN_MARGIN = 0.04
 # Probability with which the other reader must read another digit on the
@@ -745,11 +753,22 @@ class _Views:
     upright a quarter turned; the direction classifier tells upside down
     from upright, so two detections cover four orientations.  A photo
     without any text is not turned.
+
+    The detector was made for upright print: on a photo upside down it
+    boxed some counter windows tight or not at all.  When the direction
+    classifier's vote over at least UPRIGHT_VOTERS lines is sure that a
+    view's print is upside down (see counter.SURE_VOTE), the view is
+    detected again turned upright and those boxes are used, brought back
+    onto the view with their corners in reading order, so that their
+    crops come out upright.
     """
 
     def __init__(self, eng, img):
         self.engine = eng
-        self._views = [(img, eng.detect(img))]
+        # The boxes detected on each view as it is, when it was detected
+        # again turned upright
+        self._original = []
+        self._views = [(img, self._detect(img))]
 
     def __iter__(self):
         yield self._views[0]
@@ -757,27 +776,80 @@ class _Views:
             return
         if len(self._views) == 1:
             img = cv2.rotate(self._views[0][0], cv2.ROTATE_90_CLOCKWISE)
-            self._views.append((img, self.engine.detect(img)))
+            self._views.append((img, self._detect(img)))
         yield self._views[1]
+
+    def original(self, index):
+        "Return the boxes of view index as detected, when it was turned"
+        return self._original[index]
+
+    def _detect(self, img):
+        "Return the text boxes of the view, detected upright when sure"
+        boxes = self.engine.detect(img)
+        upright = boxes
+        if (len(boxes) >= UPRIGHT_VOTERS
+                and self.engine.vote([_warp(img, b) for b in boxes])
+                >= counter_line.SURE_VOTE):
+            upright = self._upright(img, boxes)
+        self._original.append(boxes if upright is not boxes else None)
+        return upright
+
+    def _upright(self, img, boxes):
+        """Return the boxes detected on the view turned upright, in the
+        view's coordinates, or boxes when none is found so"""
+        turned = self.engine.detect(cv2.rotate(img, cv2.ROTATE_180))
+        if not turned:
+            return boxes
+        height, width = img.shape[:2]
+        corner = np.float32([width - 1, height - 1])
+        return [corner - box for box in turned]
 
 
 def _counter(eng, img, views=None):
     """Return the Counter of the photo, or None
 
     Its box is on the photo as it is or, when quarter is set, on the photo
-    turned a quarter clockwise (see _Views).
+    turned a quarter clockwise (see _Views).  Where a view was detected
+    again turned upright, a counter read there without confidence is
+    read again on the boxes detected as the view was, and the one read
+    with more confidence is kept; when neither was read with confidence,
+    the next view is read too (a photo turned a quarter was voted upside
+    down sideways, and its sideways lines read as a counter), and the
+    counter read with the most confidence is kept.  A view as detected
+    that reads a counter ends the search, as before views were turned.
     """
-    for quarter, (img, boxes) in enumerate(views or _Views(eng, img)):
-        if not boxes:
+    views = views or _Views(eng, img)
+    best = None
+    for quarter, (img, boxes) in enumerate(views):
+        counter = _find_counter(eng, img, boxes)
+        original = views.original(quarter)
+        if original and (counter is None
+                or counter.confidence < VERIFY_CONFIDENCE):
+            other = _find_counter(eng, img, original)
+            if other is not None and (counter is None
+                    or other.confidence > counter.confidence):
+                counter = other
+        if counter is None:
             continue
-        vote = eng.vote([_warp(img, b) for b in boxes])
-        counter = find_counter(eng, img, boxes, vote > 0,
-            abs(vote) >= counter_line.SURE_VOTE
-            and len(boxes) >= counter_line.SURE_VOTERS)
-        if counter is not None:
-            return _cross_check(eng, img, counter)._replace(
-                quarter=bool(quarter))
-    return None
+        counter = counter._replace(quarter=bool(quarter))
+        if best is None or counter.confidence > best.confidence:
+            best = counter
+        if not original or counter.confidence >= VERIFY_CONFIDENCE:
+            break
+    return best
+
+
+def _find_counter(eng, img, boxes):
+    "Return the Counter read on the boxes of a view, checked, or None"
+    if not boxes:
+        return None
+    vote = eng.vote([_warp(img, b) for b in boxes])
+    counter = find_counter(eng, img, boxes, vote > 0,
+        abs(vote) >= counter_line.SURE_VOTE
+        and len(boxes) >= counter_line.SURE_VOTERS)
+    if counter is None:
+        return None
+    return _cross_check(eng, img, counter)
 
 
 def _cross_check(eng, img, counter):

@@ -329,6 +329,32 @@ class OcrVerifyTestCase(unittest.TestCase):
         self.assertEqual(ocr.verify_counter(data, 69),
             ocr.Verdict('unreadable', 0., None))
 
+    def test_upside_down_detected_upright(self):
+        "Test a photo upside down is detected again turned upright"
+        from unittest import mock
+
+        # Upside down, the detector boxed the window of 00027 so that no
+        # line read as a counter, and that of 00014 not at all
+        for name, value in [('cn_train_20.jpg', 27), ('cn_train_23.jpg', 14)]:
+            with self.subTest(name=name):
+                data = turned_photo('meter-photos-cn', name)
+                self.assertReadsOnly(data, value, '%05d' % value)
+                with mock.patch.object(ocr._Views, '_upright',
+                        lambda self, img, boxes: boxes):
+                    self.assertIsNone(ocr.read_counter(data).digits)
+                    self.assertEqual(
+                        ocr.verify_counter(data, value).result, 'unreadable')
+
+    def test_quarter_turned_voted_upside_down(self):
+        "Test a photo turned a quarter is read on its upright view"
+        # Turned a quarter anticlockwise, the photo's sideways print is
+        # voted upside down and detected again turned; a sideways line
+        # read there as 100000 without confidence must not end the search
+        # before the view where the window stands upright: it gave a
+        # blind reading of 200001 and a mismatch
+        self.assertReadsOnly(turned_photo('meter-photos-cn', 'cn_train_41.jpg',
+                90), 15, '00015')
+
     def test_phone_sized_faded_zero(self):
         "Test the classifier overrules a line's unsure digit at 12 MP"
         # At 12 MP the recogniser reads the faded first wheel of 00242 as
@@ -491,12 +517,20 @@ class OcrGuardTestCase(unittest.TestCase):
         # cn_train_45 shows 00742 rolling to 3; turned, its window is cut
         # tight, the line reads the last digit 6 unsure and the classifier
         # is sure of 7 on the 2 whose 3 is cut off
+        # (as the detector boxes it upside down: turned upright first, it
+        # reads 00742, see test_upside_down_detected_upright)
         data = turned_photo('meter-photos-cn', 'cn_train_45.jpg')
-        self.assertNotEqual(ocr.verify_counter(data, 747).result, 'match')
-        with mock.patch.object(ocr, '_other_last_digits',
-                lambda gray, cells, counter, expected: {
-                    int(counter.digits[-1])} - {int(expected[-1])}):
-            self.assertEqual(ocr.verify_counter(data, 747).result, 'match')
+        with mock.patch.object(ocr._Views, '_upright',
+                lambda self, img, boxes: boxes):
+            self.assertNotEqual(
+                ocr.verify_counter(data, 747).result, 'match')
+            with mock.patch.object(ocr, '_other_last_digits',
+                    lambda gray, cells, counter, expected: {
+                        int(counter.digits[-1])} - {int(expected[-1])}):
+                self.assertEqual(
+                    ocr.verify_counter(data, 747).result, 'match')
+        verdict = ocr.verify_counter(data, 742)
+        self.assertEqual((verdict.result, verdict.digits), ('match', '00742'))
 
     def test_rolling_agrees(self):
         "Test readers one digit apart agree only on the lower digit"
