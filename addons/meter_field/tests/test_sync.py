@@ -34,6 +34,20 @@ def phone_time(minutes_ago=30):
     return moment, moment.isoformat()
 
 
+def same_day_times():
+    """Two past times an hour apart on one day of the phone's clock, as
+    the phone writes them: in the first hours after its midnight, an hour
+    apart from now would fall on two days"""
+    now, _ = phone_time(0)
+    second = now - dt.timedelta(minutes=1)
+    if (second - dt.timedelta(hours=1)).date() != second.date():
+        # Both on the day before
+        second = second.replace(hour=23, minute=0, second=0) - dt.timedelta(
+            days=1)
+    first = second - dt.timedelta(hours=1)
+    return first.isoformat(), second.isoformat()
+
+
 class ParseTestCase(unittest.TestCase):
     "The key and the time a phone sends"
 
@@ -184,8 +198,7 @@ class SyncRouteTestCase(FieldTestCase):
         are there, the later flagged for review"""
         client = self.logged_in()
         token = self.token(client)
-        _, first = phone_time(120)
-        _, second = phone_time(60)
+        first, second = same_day_times()
         a = self.send(client, token, 'reading',
             **self.reading_form('E-201', '150', key(), first))
         b = self.send(client, token, 'reading',

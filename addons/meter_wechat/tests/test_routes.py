@@ -286,11 +286,14 @@ class WeChatRouteTestCase(RouteTestCase):
         "A keyword is answered with a link; the same nonce is refused"
         body = TEXT.format(
             to=ACCOUNT, openid='oResident1', content='停电').encode()
-        response = self.callback(body, 'nonce-text-1')
+        # The same request again: the same timestamp, nonce and signature
+        # (a second one would be another request when the clock ticked)
+        timestamp = str(int(time.time()))
+        response = self.callback(body, 'nonce-text-1', timestamp)
         self.assertEqual(response.status_code, 200)
         self.assertIn('<ToUserName><![CDATA[oResident1]]>', response.text)
         self.assertIn(self.absolute_url('notices'), response.text)
-        replay = self.callback(body, 'nonce-text-1')
+        replay = self.callback(body, 'nonce-text-1', timestamp)
         self.assertEqual((replay.status_code, replay.text),
             (403, 'nonce_replayed'))
 
