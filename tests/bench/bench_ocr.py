@@ -392,12 +392,8 @@ def wrong_values(value):
 
 def turned(data, angle):
     "Return the photo turned by angle degrees anticlockwise, as a JPEG"
-    import io
-    image = plain_module('photo').open_image(data, truncated=True)
-    output = io.BytesIO()
-    image.convert('RGB').rotate(angle, expand=True).save(
-        output, 'JPEG', quality=95)
-    return output.getvalue()
+    return plain_module('tests.tools').turned(
+        plain_module('photo').open_image(data, truncated=True), angle)
 
 
 def phone_sized(data):

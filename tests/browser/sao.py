@@ -40,6 +40,13 @@ OPEN_MENU = """id => Sao.Action.exec_keyword(
 ACTIVE = '#tabcontent > .tab-pane.active'
 
 
+def settle(page):
+    """Wait until sao has no request running.  (Playwright's
+    wait_for_load_state('networkidle') does not: it returns at once on a
+    page that was idle once.)"""
+    page.evaluate(SETTLE)
+
+
 def open_menu(page, *path):
     """Open the menu of path (the names from the top) in sao's tree as a
     user does: each closed branch clicked open, the last double-clicked"""
@@ -73,7 +80,7 @@ def open_menu(page, *path):
                 raise
     expect(page.locator(ACTIVE)).to_have_count(1)
     # The tab's view is drawn again when its records come
-    page.evaluate(SETTLE)
+    settle(page)
 
 
 class SaoCase(unittest.TestCase):
@@ -153,7 +160,7 @@ class SaoCase(unittest.TestCase):
 
     def settle(self):
         "Wait until sao has no request running"
-        self.page.evaluate(SETTLE)
+        settle(self.page)
 
     def login(self, login='admin', password=PASSWORD):
         sao_login(self.page, self.url, self.database, login, password)
@@ -180,6 +187,9 @@ class SaoCase(unittest.TestCase):
 
     def type_into(self, field, text):
         "Type as a user does, so that sao sees the change"
+        # A record sao is still reloading (after a save or a button) is
+        # drawn again when it comes, and what was typed before is lost
+        self.settle()
         # On a loaded machine a keystroke may land before the widget
         # listens: type again until the field holds the text.
         for attempt in range(3):
@@ -194,4 +204,4 @@ class SaoCase(unittest.TestCase):
         "Click the save button and wait for the server's answer"
         self.page.locator(
             f'{ACTIVE} button.navbar-btn[title="保存"]').click()
-        self.page.wait_for_load_state('networkidle')
+        self.settle()

@@ -109,7 +109,7 @@ class SaoMessagesTestCase(SaoCase):
         page.reload()
         expect(self.page.locator('.treeview').first).to_contain_text(
             "计量管理")
-        page.wait_for_load_state('networkidle')
+        self.settle()
         expect(badge).to_be_hidden()
         self.assertEqual(self.errors, [])
 
@@ -131,8 +131,7 @@ class SaoMessagesTestCase(SaoCase):
 
         page.locator('#tabcontent > .tab-pane.active button',
             has_text="测试连接").click()
-        expect(self.field('connection_status')).to_have_value(
-            "连接成功。")
+        self.expect_status("连接成功。")
 
         wrong = 'wrong-browser-secret'
         self.type_into(self.field('secret_input'), wrong)
@@ -150,6 +149,15 @@ class SaoMessagesTestCase(SaoCase):
         "Click 测试连接 of the form shown"
         self.page.locator('#tabcontent > .tab-pane.active button',
             has_text="测试连接").click()
+
+    def expect_status(self, value):
+        """The connection test's status becomes value; when it does not,
+        the failure tells what sao showed instead"""
+        try:
+            expect(self.field('connection_status')).to_have_value(value)
+        except AssertionError as error:
+            shown = self.page.locator('.modal.in').all_inner_texts()
+            raise AssertionError(f'{error}\nsao showed: {shown}') from None
 
     def test_sms_connection(self):
         "The AccessKey secret is typed, never shown back, tested for real"
@@ -179,7 +187,7 @@ class SaoMessagesTestCase(SaoCase):
                 'input[name="access_key_secret_set"]:visible')
             ).to_be_checked()
         self.click_test()
-        expect(self.field('connection_status')).to_have_value(
+        self.expect_status(
             re.compile(r'测试验证码 \d{6} 已发送至 %s。' % TEST_PHONE))
         message, = self.sms.messages
         self.assertEqual((message['phone'], message['sign_name']),
@@ -197,8 +205,7 @@ class SaoMessagesTestCase(SaoCase):
             self.type_into(self.field('directory'), directory)
             self.save()
             self.click_test()
-            expect(self.field('connection_status')).to_have_value(
-                "连接成功。")
+            self.expect_status("连接成功。")
             self.assertEqual(os.listdir(directory), [])
 
             missing = os.path.join(directory, 'absent')

@@ -62,7 +62,7 @@ class SaoMeterTestCase(SaoCase):
                         'e => e === document.activeElement'):
                     break
                 page.wait_for_timeout(200)
-            page.wait_for_load_state('networkidle')
+            self.settle()
             if text in (field.input_value() or ''):
                 break
         expect(field).to_have_value(re.compile(re.escape(text)))
@@ -87,7 +87,7 @@ class SaoMeterTestCase(SaoCase):
             self.new_record('meter')
             self.fill_many2one('meter', 'BT-0001')
             # Let the meter's on_change answer before typing on.
-            page.wait_for_load_state('networkidle')
+            self.settle()
             if taken_at:
                 date = self.field('taken_at')
                 text = taken_at.strftime('%Y-%m-%d %H:%M:%S')

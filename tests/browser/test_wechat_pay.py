@@ -23,7 +23,7 @@ from ..fakes.unionpay import FakeUnionPay, unionpay
 from ..fakes.wechat_api import FakeWeChatApi
 from ..fakes.wechat_pay import FakeWeChatPay
 from .phone import PhoneMixin
-from .sao import open_menu
+from .sao import open_menu, settle
 from .server import Server, launch_browser, sao_login
 
 RESIDENT = 'o-pay-resident'
@@ -445,7 +445,7 @@ class WeChatPayTestCase(PhoneMixin, unittest.TestCase):
             state = tab.locator('select[name="state"]')
             expect(state).to_have_value('"draft"')
             tab.get_by_role('button', name="下载对账单").click()
-            sao.wait_for_load_state('networkidle')
+            settle(sao)
             check(sao, tab, before=True)
             tab.get_by_role('button', name="对账", exact=True).click()
             expect(state).to_have_value('"done"')

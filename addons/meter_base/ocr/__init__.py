@@ -768,6 +768,9 @@ class _Views:
         # The boxes detected on each view as it is, when it was detected
         # again turned upright
         self._original = []
+        # The direction classifier's vote over each view's boxes, when it
+        # was taken on the boxes kept
+        self._votes = []
         self._views = [(img, self._detect(img))]
 
     def __iter__(self):
@@ -783,15 +786,21 @@ class _Views:
         "Return the boxes of view index as detected, when it was turned"
         return self._original[index]
 
+    def vote(self, index):
+        "Return the vote over the boxes of view index, or None if not taken"
+        return self._votes[index]
+
     def _detect(self, img):
         "Return the text boxes of the view, detected upright when sure"
         boxes = self.engine.detect(img)
-        upright = boxes
-        if (len(boxes) >= UPRIGHT_VOTERS
-                and self.engine.vote([_warp(img, b) for b in boxes])
-                >= counter_line.SURE_VOTE):
-            upright = self._upright(img, boxes)
-        self._original.append(boxes if upright is not boxes else None)
+        upright, vote = boxes, None
+        if len(boxes) >= UPRIGHT_VOTERS:
+            vote = self.engine.vote([_warp(img, b) for b in boxes])
+            if vote >= counter_line.SURE_VOTE:
+                upright = self._upright(img, boxes)
+        turned = upright is not boxes
+        self._original.append(boxes if turned else None)
+        self._votes.append(None if turned else vote)
         return upright
 
     def _upright(self, img, boxes):
@@ -821,7 +830,7 @@ def _counter(eng, img, views=None):
     views = views or _Views(eng, img)
     best = None
     for quarter, (img, boxes) in enumerate(views):
-        counter = _find_counter(eng, img, boxes)
+        counter = _find_counter(eng, img, boxes, views.vote(quarter))
         original = views.original(quarter)
         if original and (counter is None
                 or counter.confidence < VERIFY_CONFIDENCE):
@@ -839,11 +848,13 @@ def _counter(eng, img, views=None):
     return best
 
 
-def _find_counter(eng, img, boxes):
-    "Return the Counter read on the boxes of a view, checked, or None"
+def _find_counter(eng, img, boxes, vote=None):
+    """Return the Counter read on the boxes of a view, checked, or None;
+    vote is the direction classifier's over the boxes when it was taken"""
     if not boxes:
         return None
-    vote = eng.vote([_warp(img, b) for b in boxes])
+    if vote is None:
+        vote = eng.vote([_warp(img, b) for b in boxes])
     counter = find_counter(eng, img, boxes, vote > 0,
         abs(vote) >= counter_line.SURE_VOTE
         and len(boxes) >= counter_line.SURE_VOTERS)

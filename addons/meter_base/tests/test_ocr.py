@@ -199,13 +199,7 @@ def set_photo(folder, name):
 def turned_photo(folder, name, angle=180):
     """Return the photo of the set turned by angle degrees anticlockwise,
     upside down by default (its pixels, no EXIF)"""
-    import io
-
-    from PIL import Image
-    image = Image.open(io.BytesIO(set_photo(folder, name)))
-    turned = io.BytesIO()
-    image.rotate(angle, expand=True).save(turned, 'JPEG', quality=95)
-    return turned.getvalue()
+    return tools.turned(set_photo(folder, name), angle)
 
 
 def phone_sized(folder, name):

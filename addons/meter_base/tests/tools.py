@@ -26,3 +26,18 @@ def phone_sized(photo, side=4000):
     output = io.BytesIO()
     image.save(output, 'JPEG', quality=90)
     return output.getvalue()
+
+
+def turned(photo, angle=180):
+    """Return the photo (its bytes, read without their EXIF orientation,
+    or a Pillow image) turned by angle degrees anticlockwise and saved as
+    a JPEG: upside down by default"""
+    import io
+
+    from PIL import Image
+    if isinstance(photo, bytes):
+        photo = Image.open(io.BytesIO(photo))
+    output = io.BytesIO()
+    photo.convert('RGB').rotate(angle, expand=True).save(
+        output, 'JPEG', quality=95)
+    return output.getvalue()
