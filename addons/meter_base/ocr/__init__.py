@@ -302,7 +302,8 @@ def _display(eng, img):
 
 # The arrow printed before a counter window, then at most one wheel read
 # as a letter, then digits and the unit
-_ARROW_LINE = re.compile(r'^[vV▼>][^\d\s]?(\d{3,8})(?:m|m3|m³)?$')
+_ARROW_LINE = re.compile(
+    r'^[vV▼>][^\d\s]?(\d{3,8})' + counter_line.UNIT + '?$', re.IGNORECASE)
 
 
 def _arrow_line(eng, views):
@@ -327,12 +328,27 @@ def _arrow_line(eng, views):
             crop = crops[index]
             if flip:
                 crop = cv2.rotate(crop, cv2.ROTATE_180)
-            text = ''.join(c for c, _, _ in counter_line.read_line(eng, crop))
+            characters = counter_line.read_line(eng, crop)
+            text = ''.join(c for c, _, _ in characters)
             match = _ARROW_LINE.match(text)
             if match:
                 return counter_line.Counter(match.group(1), '', 0., text,
-                    boxes[index], flip, None, bool(quarter))
+                    boxes[index], flip,
+                    _before_unit(characters, match, crop.shape[1]),
+                    bool(quarter))
     return None
+
+
+def _before_unit(characters, match, width):
+    """Return the span of a line width columns wide before the unit read
+    after the digits of the match (the box then holds the unit, which is
+    no wheel), or None when no unit was read"""
+    end = match.end(1)
+    if end == len(characters) or len(characters) != len(match.string):
+        return None
+    columns = [x for _, _, x in characters[match.start(1):end]]
+    half = (columns[-1] - columns[0]) / max(len(columns) - 1, 1) / 2
+    return (0., min(1., (columns[-1] + half) / width))
 
 
 def _verdict(counter, typed, digits, decimals):
@@ -363,12 +379,15 @@ def _check_wheels(eng, img, counter, typed, digits, decimals, verdict):
     that of any other digit; a last wheel caught between two digits must
     have the expected digit as its lower one; the line must not
     contradict its last integer wheel (see _line_contradicts,
-    _wheel_unsteady).  It is a 'mismatch' when the classifier reads
-    every wheel with a probability of at least WHEEL_MISMATCH and they
-    give another integer.  Otherwise the verdict stays.
+    _wheel_unsteady), nor, for a cut of another count, the cut into as
+    many wheels as the line read be read surely as another integer (see
+    _read_wheels: a cut across the wheels reads their separators as 1s).
+    It is a 'mismatch' when the classifier reads every wheel with a
+    probability of at least WHEEL_MISMATCH and they give another integer.
+    Otherwise the verdict stays.
     """
     gray = _digits_gray(img, counter)
-    count = len(counter.digits) + len(counter.decimals)
+    count = _line_count(counter)
     tried = set()
     # The count read first; the separators of a window read as 1s or a
     # wheel missed may have made it wrong by more than one
@@ -392,6 +411,9 @@ def _check_wheels(eng, img, counter, typed, digits, decimals, verdict):
         confidence = _wheels_show(gray, cells[:shown], expected)
         if confidence is not None:
             if _line_contradicts(counter, expected) or (
+                    size != count and _line_count_reads(counter,
+                        _wheel_readings(gray, counter, digits, decimals))
+                    not in {None, typed}) or (
                     _line_differs_last(counter, expected)
                     and any(_wheel_unsteady(gray, cells[:shown], other)
                         for other in _other_last_digits(
@@ -458,7 +480,7 @@ def _integer_wheels(img, counter, digits, decimals):
     if re.search(r'[.,]', counter.text or ''):
         return None
     gray = _digits_gray(img, counter)
-    count = len(counter.digits) + len(counter.decimals)
+    count = _line_count(counter)
     if not wheels.MIN_WHEELS <= count <= wheels.MAX_WHEELS:
         return None
     cells = wheels.fit_cells(gray, count)
@@ -473,6 +495,26 @@ def _integer_wheels(img, counter, digits, decimals):
     if shown < 1:
         return None
     return probabilities[:shown]
+
+
+def _rolling_on_classifier(img, counter):
+    """Return the digit before the line's last integer digit when the digit
+    classifier reads that wheel caught between the two with a probability
+    of at least CONTRADICT, else None
+
+    The template reader may miss a wheel rolling on a photo a little
+    tilted; the classifier, which has learnt rolling wheels, then tells
+    that the line read the upper digit.  Only that digit: on a rolling
+    wheel the classifier may be sure of a wrong one (see
+    _unsure_digit_contradicted).
+    """
+    probabilities = _integer_wheels(img, counter, None, None)
+    if probabilities is None or len(probabilities) != len(counter.digits):
+        return None
+    before = (int(counter.digits[-1]) - 1) % 10
+    if probabilities[-1, digit_classifier.ROLL + before] >= CONTRADICT:
+        return before
+    return None
 
 
 def _unsure_digit_contradicted(img, counter):
@@ -642,16 +684,55 @@ def _read_wheels(img, counter):
     on the counter's wheels, or (None, 0)
 
     The window is cut into as many wheels as read on the line, or one fewer
-    or more; the cut read with the most confidence is kept.  A leading
-    wheel that shows no digit (the arrow) is dropped.  A reading whose last
-    wheel the template reader sees rolling from another digit has no
-    confidence.  The way up is the counter line's (read both ways, see
-    counter.py): the wheels of most household meters (0, 1, 6, 8, 9) read
-    as well upside down, so the classifier cannot tell it.
+    or more (see _wheel_readings); the cut read with the most confidence
+    is kept.  A reading whose last wheel the template reader sees rolling
+    from another digit has no confidence.  A cut across the wheels may
+    read their separators as 1s as surely as the right one reads the
+    wheels: a cut of another count than the line's is not believed where
+    the line's count is read surely as another integer, and two such
+    cuts read surely as two integers leave the wheels unread.  The way up
+    is the counter line's (read both ways, see counter.py): the wheels of
+    most household meters (0, 1, 6, 8, 9) read as well upside down, so
+    the classifier cannot tell it.
     """
     gray = _digits_gray(img, counter)
-    count = len(counter.digits) + len(counter.decimals)
     best = (None, 0.)
+    readings = list(_wheel_readings(gray, counter, None, None))
+    line_read = _line_count_reads(counter, readings)
+    if line_read is not None:
+        readings = [r for r in readings if int(r.digits) == line_read]
+    if len({int(r.digits) for r in readings
+                if r.confidence >= WHEEL_READ}) > 1:
+        return best
+    for _, cells, probabilities, digits, confidence in readings:
+        shown = len(digits)
+        last = probabilities[shown - 1]
+        if last.argmax() < 10:
+            # Read as a still digit while the template reader sees the
+            # wheel roll from another: not sure of it
+            rolling = wheels.rolling_cell(gray, cells[:shown], shown - 1)
+            if rolling is not None and rolling != int(last.argmax()):
+                confidence = 0.
+        if confidence > best[1]:
+            best = (digits, confidence)
+    return best
+
+
+# A cut of the window into size wheels: their cells and probabilities,
+# the integer digits the classifier reads there (the lower digit of a
+# rolling wheel) and the lowest probability of them
+_Cut = namedtuple('_Cut',
+    ['size', 'cells', 'probabilities', 'digits', 'confidence'])
+
+
+def _wheel_readings(gray, counter, digits, decimals):
+    """Yield the _Cut of the window into as many wheels as read on the
+    line, and into one fewer and one more
+
+    A leading wheel that shows no digit (the arrow) is dropped; a cut of
+    fewer than three integer wheels is no reading.
+    """
+    count = _line_count(counter)
     tried = set()
     for size in (count, count - 1, count + 1):
         if not wheels.MIN_WHEELS <= size <= wheels.MAX_WHEELS:
@@ -665,22 +746,28 @@ def _read_wheels(img, counter):
         if probabilities[0].argmax() == digit_classifier.OTHER:
             probabilities, cells = probabilities[1:], cells[1:]
         shown = len(probabilities) - _decimal_wheels(counter,
-            len(probabilities), None, None)
+            len(probabilities), digits, decimals)
         if shown < 3:
             continue
         lower = digit_classifier.lower_digit(probabilities[:shown])
-        digits = ''.join(str(int(p.argmax())) for p in lower)
-        confidence = float(lower.max(axis=1).min())
-        last = probabilities[shown - 1]
-        if last.argmax() < 10:
-            # Read as a still digit while the template reader sees the
-            # wheel roll from another: not sure of it
-            rolling = wheels.rolling_cell(gray, cells[:shown], shown - 1)
-            if rolling is not None and rolling != int(last.argmax()):
-                confidence = 0.
-        if confidence > best[1]:
-            best = (digits, confidence)
-    return best
+        yield _Cut(size, cells, probabilities,
+            ''.join(str(int(p.argmax())) for p in lower),
+            float(lower.max(axis=1).min()))
+
+
+def _line_count(counter):
+    "Return how many wheels the counter's line read"
+    return len(counter.digits) + len(counter.decimals)
+
+
+def _line_count_reads(counter, readings):
+    """Return the integer the classifier reads with WHEEL_READ on the cut
+    of the window into as many wheels as the line read, or None"""
+    for cut in readings:
+        if (cut.size == _line_count(counter)
+                and cut.confidence >= WHEEL_READ):
+            return int(cut.digits)
+    return None
 
 
 def _window_gray(img, counter):
@@ -874,7 +961,7 @@ def _cross_check(eng, img, counter):
     less confidence is trusted when the wheels give the same integer.
     """
     gray = _window_gray(img, counter)
-    count = len(counter.digits) + len(counter.decimals)
+    count = _line_count(counter)
     if 0 < counter.confidence < VERIFY_CONFIDENCE:
         # Not sure of every digit of the line: trusted when the wheels read
         # one by one give the same integer
@@ -888,7 +975,9 @@ def _cross_check(eng, img, counter):
         return counter._replace(confidence=0.)
     lower = wheels.rolling_last(gray, count - len(counter.decimals))
     if lower is None:
-        return counter
+        lower = _rolling_on_classifier(img, counter)
+        if lower is None:
+            return counter
     last = int(counter.digits[-1])
     if lower == last:
         return counter

@@ -60,12 +60,14 @@ MAX_LINES = 24
 # Shape of a counter line: wider than tall, but not a long line of print
 # (the recogniser's time and memory grow with the width it reads)
 MIN_ASPECT, MAX_ASPECT = 1.5, 14
+# The unit printed after the window (the recogniser reads m³ as m² too)
+UNIT = r'(?:m|m3|m³|m2|m²|kwh|gj)'
 # The mark printed before the window, then the digits (wheel separators
 # read as ':' or spaces), a decimal point, then the unit.
 _COUNTER = re.compile(
     r'^[^\w\s]?[vV▼>]?'
     r'(?P<integer>\d[\d: ]*?)(?:[.,](?P<decimals>\d+))?'
-    r'(?P<unit>m|m3|m³|m2|m²|kwh|gj)?$', re.IGNORECASE)
+    r'(?P<unit>' + UNIT + r')?$', re.IGNORECASE)
 _TIME = re.compile(r'^\d{1,2}:\d{2}(:\d{2})?$')
 # Fraction of a cell's pixels that must be red for a decimal wheel
 RED_SHARE = 0.12

@@ -196,10 +196,10 @@ def set_photo(folder, name):
         return f.read()
 
 
-def turned_photo(folder, name, angle=180):
+def turned_photo(folder, name, angle=180, quality=95):
     """Return the photo of the set turned by angle degrees anticlockwise,
-    upside down by default (its pixels, no EXIF)"""
-    return tools.turned(set_photo(folder, name), angle)
+    upside down by default (its pixels, no EXIF), as a JPEG of quality"""
+    return tools.turned(set_photo(folder, name), angle, quality)
 
 
 def phone_sized(folder, name):
@@ -284,6 +284,36 @@ class OcrVerifyTestCase(unittest.TestCase):
                     ocr.verify_counter(data, wrong).result, 'unreadable')
         self.assertEqual(ocr.read_counter(data).digits, '00257')
 
+    def test_arrow_line_with_unit(self):
+        "Test a window read with its unit on the arrow's line verifies"
+        # Tilted 4 degrees, the window of 00257 and its unit are one box,
+        # read as vp0257m²: the unit read as m² (for m³) and its column
+        # cut as a wheel left the photo unreadable
+        self.assertReadsOnly(turned_photo('meter-photos-cn',
+                'cn_train_4.jpg', 4), 257, '00257', [2570, 25])
+
+    def test_wheels_cut_two_ways(self):
+        "Test wheels cut two ways into two readings are not read"
+        # Saved again at quality 90, the line of 00007 reads 20000, and its
+        # last wheel seems to roll from 6.  Cut into 4, the wheels read
+        # 1007 as surely, the separators read as 1s: it was the blind
+        # reading, and a mismatch of the right value
+        data = turned_photo('meter-photos-cn', 'cn_train_35.jpg', 0, 90)
+        self.assertIsNone(ocr.read_counter(data).digits)
+        self.assertNotEqual(ocr.verify_counter(data, 7).result, 'mismatch')
+        for wrong in wrong_values(7) + [1007]:
+            with self.subTest(wrong=wrong):
+                self.assertNotEqual(
+                    ocr.verify_counter(data, wrong).result, 'match')
+
+    def test_rolling_wheel_seen_by_classifier(self):
+        "Test a rolling last wheel the classifier sees counts its lower digit"
+        # Tilted 3 degrees clockwise, the line reads 00574 with 0.62 on a
+        # last wheel between 3 and 4 that the template reader sees
+        # standing: 574 was read blind, and 573 a mismatch
+        self.assertReadsOnly(turned_photo('meter-photos-cn',
+                'cn_train_56.jpg', -3), 573, '00573', [574])
+
     def test_turned_line_against_the_vote(self):
         "Test a window upside down is not read the other way up"
         # Turned, the recogniser reads the window 00096 as 96000 with
@@ -327,17 +357,18 @@ class OcrVerifyTestCase(unittest.TestCase):
         "Test a photo upside down is detected again turned upright"
         from unittest import mock
 
-        # Upside down, the detector boxed the window of 00027 so that no
-        # line read as a counter, and that of 00014 not at all
+        # Upside down, the detector boxed the window of 00014 not at all,
+        # and that of 00027 so that no line read as a counter (its arrow
+        # line, its unit left out, reads it)
         for name, value in [('cn_train_20.jpg', 27), ('cn_train_23.jpg', 14)]:
             with self.subTest(name=name):
                 data = turned_photo('meter-photos-cn', name)
                 self.assertReadsOnly(data, value, '%05d' % value)
-                with mock.patch.object(ocr._Views, '_upright',
-                        lambda self, img, boxes: boxes):
-                    self.assertIsNone(ocr.read_counter(data).digits)
-                    self.assertEqual(
-                        ocr.verify_counter(data, value).result, 'unreadable')
+        with mock.patch.object(ocr._Views, '_upright',
+                lambda self, img, boxes: boxes):
+            self.assertIsNone(ocr.read_counter(data).digits)
+            self.assertEqual(
+                ocr.verify_counter(data, value).result, 'unreadable')
 
     def test_quarter_turned_voted_upside_down(self):
         "Test a photo turned a quarter is read on its upright view"

@@ -28,16 +28,18 @@ def phone_sized(photo, side=4000):
     return output.getvalue()
 
 
-def turned(photo, angle=180):
+def turned(photo, angle=180, quality=95):
     """Return the photo (its bytes, read without their EXIF orientation,
     or a Pillow image) turned by angle degrees anticlockwise and saved as
-    a JPEG: upside down by default"""
+    a JPEG of quality: upside down by default"""
     import io
 
     from PIL import Image
     if isinstance(photo, bytes):
         photo = Image.open(io.BytesIO(photo))
     output = io.BytesIO()
-    photo.convert('RGB').rotate(angle, expand=True).save(
-        output, 'JPEG', quality=95)
+    # (the corners a tilt uncovers grey)
+    photo.convert('RGB').rotate(angle, Image.Resampling.BICUBIC,
+        expand=True, fillcolor=(128, 128, 128)).save(
+        output, 'JPEG', quality=quality)
     return output.getvalue()
