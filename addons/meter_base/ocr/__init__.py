@@ -380,8 +380,9 @@ def _check_wheels(eng, img, counter, typed, digits, decimals, verdict):
     have the expected digit as its lower one; the line must not
     contradict its last integer wheel (see _line_contradicts,
     _wheel_unsteady), nor, for a cut of another count, the cut into as
-    many wheels as the line read be read surely as another integer (see
-    _read_wheels: a cut across the wheels reads their separators as 1s).
+    many cells as the line read digits be read surely as another integer
+    (see _read_wheels: a cut across the wheels reads their separators as
+    1s).
     It is a 'mismatch' when the classifier reads every wheel with a
     probability of at least WHEEL_MISMATCH and they give another integer.
     Otherwise the verdict stays.
@@ -397,6 +398,7 @@ def _check_wheels(eng, img, counter, typed, digits, decimals, verdict):
         if len(cells) in tried:
             continue
         tried.add(len(cells))
+        cut = len(cells)
         if digit_classifier.probabilities(wheels.cell_crops(gray, cells))[
                 0].argmax() == digit_classifier.OTHER:
             # The arrow before the wheels
@@ -411,7 +413,7 @@ def _check_wheels(eng, img, counter, typed, digits, decimals, verdict):
         confidence = _wheels_show(gray, cells[:shown], expected)
         if confidence is not None:
             if _line_contradicts(counter, expected) or (
-                    size != count and _line_count_reads(counter,
+                    cut != count and _line_count_reads(counter,
                         _wheel_readings(gray, counter, digits, decimals))
                     not in {None, typed}) or (
                     _line_differs_last(counter, expected)
@@ -718,7 +720,8 @@ def _read_wheels(img, counter):
     return best
 
 
-# A cut of the window into size wheels: their cells and probabilities,
+# A cut of the window into size cells (the arrow's included): the cells of
+# its wheels and their probabilities,
 # the integer digits the classifier reads there (the lower digit of a
 # rolling wheel) and the lowest probability of them
 _Cut = namedtuple('_Cut',
@@ -741,6 +744,7 @@ def _wheel_readings(gray, counter, digits, decimals):
         if len(cells) in tried:
             continue
         tried.add(len(cells))
+        cut = len(cells)
         probabilities = digit_classifier.probabilities(
             wheels.cell_crops(gray, cells))
         if probabilities[0].argmax() == digit_classifier.OTHER:
@@ -750,7 +754,7 @@ def _wheel_readings(gray, counter, digits, decimals):
         if shown < 3:
             continue
         lower = digit_classifier.lower_digit(probabilities[:shown])
-        yield _Cut(size, cells, probabilities,
+        yield _Cut(cut, cells, probabilities,
             ''.join(str(int(p.argmax())) for p in lower),
             float(lower.max(axis=1).min()))
 
@@ -762,7 +766,7 @@ def _line_count(counter):
 
 def _line_count_reads(counter, readings):
     """Return the integer the classifier reads with WHEEL_READ on the cut
-    of the window into as many wheels as the line read, or None"""
+    of the window into as many cells as the line read digits, or None"""
     for cut in readings:
         if (cut.size == _line_count(counter)
                 and cut.confidence >= WHEEL_READ):
