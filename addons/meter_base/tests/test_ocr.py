@@ -299,9 +299,30 @@ class OcrVerifyTestCase(unittest.TestCase):
         # 1007 as surely, the separators read as 1s: it was the blind
         # reading, and a mismatch of the right value
         data = turned_photo('meter-photos-cn', 'cn_train_35.jpg', 0, 90)
-        self.assertIsNone(ocr.read_counter(data).digits)
+        # Read again enlarged (see ocr.ENLARGE), its wheels read right
+        self.assertIn(ocr.read_counter(data).digits, {None, '00007'})
         self.assertNotEqual(ocr.verify_counter(data, 7).result, 'mismatch')
         for wrong in wrong_values(7) + [1007]:
+            with self.subTest(wrong=wrong):
+                self.assertNotEqual(
+                    ocr.verify_counter(data, wrong).result, 'match')
+
+    def test_read_again_at_other_scales(self):
+        "Test a photo unreadable at its own size is read at other scales"
+        # Saved again at quality 90, no line of its own size reads as a
+        # counter; enlarged (ocr.ENLARGE), the window reads 00338
+        self.assertReadsOnly(turned_photo('meter-photos-cn',
+                'cn_train_12.jpg', 0, 90), 338, '00338')
+
+    def test_other_scales_disagree(self):
+        "Test two other scales that read two integers are not believed"
+        # Unreadable at its own size; enlarged, the line of 0001 and its
+        # two red decimal wheels reads 000110 surely, shrunk 0001: the
+        # first read blind was a wrong reading, and 110 a false match
+        data = set_photo('meter-photos-more', 'junal_sample_water-2.jpg')
+        self.assertIsNone(ocr.read_counter(data).digits)
+        self.assertNotEqual(ocr.verify_counter(data, 1).result, 'mismatch')
+        for wrong in wrong_values(1) + [110]:
             with self.subTest(wrong=wrong):
                 self.assertNotEqual(
                     ocr.verify_counter(data, wrong).result, 'match')
@@ -364,13 +385,16 @@ class OcrVerifyTestCase(unittest.TestCase):
             with self.subTest(name=name):
                 data = turned_photo('meter-photos-cn', name)
                 self.assertReadsOnly(data, value, '%05d' % value)
-        # Detected as it is, 00014 is unreadable
-        data = turned_photo('meter-photos-cn', 'cn_train_23.jpg')
+        # Detected as it is, 00014 is unreadable at the photo's size (read
+        # again at other scales, it reads)
+        img = ocr._load(turned_photo('meter-photos-cn', 'cn_train_23.jpg'),
+            None)
+        eng = ocr.engine()
         with mock.patch.object(ocr._Views, '_upright',
                 lambda self, img, boxes: boxes):
-            self.assertIsNone(ocr.read_counter(data).digits)
+            self.assertIsNone(ocr._read(eng, img).digits)
             self.assertEqual(
-                ocr.verify_counter(data, 14).result, 'unreadable')
+                ocr._verify(eng, img, 14, None, 0).result, 'unreadable')
 
     def test_quarter_turned_voted_upside_down(self):
         "Test a photo turned a quarter is read on its upright view"

@@ -184,8 +184,9 @@ class PhotoSizeTestCase(unittest.TestCase):
                 stdout=subprocess.PIPE, check=True, text=True, timeout=600)
         figures = json.loads(process.stdout.splitlines()[-1])
         self.assertEqual(len(figures['results']), 2)
-        # Unreadable, each is read at WORK_SIDE and again at RETRY_SIDE
-        self.assertEqual(len(figures['detected']), 2 * 2)
+        # Unreadable, each is read at WORK_SIDE, again at RETRY_SIDE and at
+        # ENLARGE times WORK_SIDE
+        self.assertEqual(len(figures['detected']), 2 * 3)
         for height, width in figures['detected']:
             self.assertLessEqual(height * width, ocr.DETECT_PIXELS)
         self.assertLess(figures['rss_mb'], MAX_RSS_MB)
