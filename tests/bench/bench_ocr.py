@@ -349,10 +349,11 @@ one no scale reads, 11.8 -> 23.4 s for its verify and blind reading.
 ``--part 12mp`` only the phone-sized photos (with the fresh process);
 without it, all.
 
-The detection and recognition of a photo (``ocr._counter``) is computed
-once per photo and reused for its wrong values, as it does not depend on
-the typed value; ``verify_counter`` is otherwise called as the evidence
-check calls it.
+The detection and recognition of a photo (``ocr._Views``,
+``ocr._counter``) are computed once per working image of a photo, when
+its right value is verified, and reused for its wrong values, as they do
+not depend on the typed value; ``verify_counter`` is otherwise called as
+the evidence check calls it.
 
 At phone size: ``TWELVE_MP`` photos of each set scaled up to a 4000 px
 long side (12 MP, as phones send them) and saved as JPEG give
@@ -496,13 +497,13 @@ def read(ocr, rows, label, cache=True):
     """
     figures, held = Figures(), Figures()
     times, verify_times = [], []
-    counter = ocr._counter
+    counter, views = ocr._counter, ocr._Views
     for name, value, data in rows:
         start = time.perf_counter()
         result = ocr.read_counter(data)
         times.append(time.perf_counter() - start)
         if cache:
-            ocr._counter = _cached(counter)
+            ocr._counter, ocr._Views = _cached(counter), _cached(views)
         start = time.perf_counter()
         verdict = ocr.verify_counter(data, Decimal(value))
         verify_times.append(time.perf_counter() - start)
@@ -521,19 +522,20 @@ def read(ocr, rows, label, cache=True):
                 result.digits, verdict.result, verdict.digits,
                 verify_times[-1], ' '.join(map(str, false))),
             file=sys.stderr)
-    ocr._counter = counter
+    ocr._counter, ocr._Views = counter, views
     return figures, held, times, verify_times
 
 
-def _cached(counter):
-    """Return counter computed once for each working image of a photo (it
-    is read at up to four scales, see ocr._work_images)"""
+def _cached(function):
+    """Return function of (engine, working image, ...) computed once for
+    each working image of a photo (it is read at up to four scales, see
+    ocr._work_images)"""
     memo = {}
 
-    def cached(eng, img, views=None):
+    def cached(eng, img, *args):
         key = hashlib.sha1(img.tobytes()).hexdigest()
         if key not in memo:
-            memo[key] = counter(eng, img, views)
+            memo[key] = function(eng, img, *args)
         return memo[key]
     return cached
 
