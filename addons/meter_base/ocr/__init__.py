@@ -196,11 +196,8 @@ def read_counter(image, region=None):
     # Read at every other scale: one may read red decimal wheels as
     # integer ones where another tells them apart, so two that read two
     # integers are not believed
-    results = [r for r in (_read(eng, img) for img in images)
-        if r.digits is not None]
-    if len({int(r.digits) for r in results}) != 1:
-        return first
-    return max(results, key=lambda r: r.confidence)
+    return _agreed([r for r in (_read(eng, img) for img in images)
+            if r.digits is not None]) or first
 
 
 def _read(eng, img):
@@ -273,11 +270,16 @@ def verify_counter(image, typed_value, digits=None, decimals=0,
     # Verified at every other scale: one may read red decimal wheels as
     # integer ones where another tells them apart, so two that read two
     # integers are not believed
-    verdicts = [v for v in (_verify(eng, img, typed, digits, decimals)
-            for img in images) if v.result != 'unreadable']
-    if len({v.digits and int(v.digits) for v in verdicts}) != 1:
-        return first
-    return max(verdicts, key=lambda v: v.confidence)
+    return _agreed([v for v in (_verify(eng, img, typed, digits, decimals)
+            for img in images) if v.result != 'unreadable']) or first
+
+
+def _agreed(results):
+    """Return the OcrResult or Verdict of most confidence among results
+    when they all read the same integer, else None"""
+    if len({r.digits and int(r.digits) for r in results}) != 1:
+        return None
+    return max(results, key=lambda r: r.confidence)
 
 
 def _verify(eng, img, typed, digits, decimals):
@@ -1051,9 +1053,8 @@ def _work_images(data, region):
     DETECT_PIXELS is brought down to a WORK_SIDE long side, then to a
     RETRY_SIDE one, and that first image is enlarged ENLARGE times; a
     smaller one is taken at its own size, then ENLARGE and SHRINK times
-    it.  Field
-    cameras send JPEGs cut short: what arrived is decoded, the rest grey
-    (see photo.open_image).
+    it.  Field cameras send JPEGs cut short: what arrived is decoded, the
+    rest grey (see photo.open_image).
     """
     fraction = 1.
     if region:
@@ -1077,8 +1078,8 @@ def _scales(image):
     yield first
     if large:
         yield _scaled(image, RETRY_SIDE)
+    height, width = first.shape[:2]
     for factor in [ENLARGE] if large else [ENLARGE, SHRINK]:
-        height, width = first.shape[:2]
         yield cv2.resize(first, (round(width * factor),
                 round(height * factor)),
             interpolation=cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA)
