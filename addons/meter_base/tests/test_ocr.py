@@ -1,12 +1,16 @@
 # This file is part of the meter suite.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
 import csv
+import io
 import os
 import subprocess
 import sys
 import textwrap
 import unittest
 from decimal import Decimal
+
+import numpy as np
+from PIL import Image
 
 from trytond.modules.meter_base import ocr
 
@@ -202,6 +206,11 @@ def turned_photo(folder, name, angle=180, quality=95):
     return tools.turned(set_photo(folder, name), angle, quality)
 
 
+def dark_photo(folder, name, brightness=0.25):
+    "Return the photo of the set darkened to brightness times its own"
+    return tools.darkened(set_photo(folder, name), brightness)
+
+
 def phone_sized(folder, name):
     "Return the photo of the set scaled up to 4000 px long, as a phone's"
     return tools.phone_sized(set_photo(folder, name))
@@ -326,6 +335,34 @@ class OcrVerifyTestCase(unittest.TestCase):
             with self.subTest(wrong=wrong):
                 self.assertNotEqual(
                     ocr.verify_counter(data, wrong).result, 'match')
+
+    def test_dark_photo_stretched(self):
+        "Test a dark photo is read with its levels stretched"
+        # Darkened to a quarter, the last wheel between 3 and 4 read 4
+        # surely: 574 was read blind and made a 'match'
+        self.assertReadsOnly(dark_photo('meter-photos-cn', 'cn_train_56.jpg'),
+            573, '00573', [574])
+
+    def test_dark_photo_last_wheel(self):
+        "Test a dark photo's last wheel is not lost"
+        # Darkened to a quarter, the last wheel of 00001 read 0000 surely:
+        # 0 made a 'match'
+        self.assertReadsOnly(dark_photo('meter-photos-cn', 'cn_train_55.jpg'),
+            1, '00001', [0])
+
+    def test_levels_kept(self):
+        "Test only a photo of a narrow span of grey levels is stretched"
+        for data, kept in [
+                (set_photo('meter-photos-cn', 'cn_train_56.jpg'), True),
+                (dark_photo('meter-photos-cn', 'cn_train_56.jpg'), False)]:
+            with self.subTest(kept=kept):
+                img = np.ascontiguousarray(np.asarray(
+                        Image.open(io.BytesIO(data)).convert('RGB'))[
+                        :, :, ::-1])
+                stretched = ocr._stretched(img)
+                self.assertEqual(stretched is img, kept)
+                low, high = np.percentile(stretched, [1, 99])
+                self.assertGreater(high - low, ocr.MIN_LEVELS)
 
     def test_rolling_wheel_seen_by_classifier(self):
         "Test a rolling last wheel the classifier sees counts its lower digit"
