@@ -71,6 +71,13 @@ _COUNTER = re.compile(
 _TIME = re.compile(r'^\d{1,2}:\d{2}(:\d{2})?$')
 # Fraction of a cell's pixels that must be red for a decimal wheel
 RED_SHARE = 0.12
+# Share of dark pixels (under the middle of the line's greys) of a wheel
+# on a black band, and how many more than on the wheels before it (see
+# _other_polarity): on the development photos' lines, a black digit on a
+# light wheel had at most 0.67, a white one on a black wheel 0.72 to 0.94,
+# and the cells of a black band after light wheels 0.83 to 0.89
+OTHER_DARK = 0.75
+OTHER_DARK_GAP = 0.25
 # Gap between two digits, as a share of the wheel pitch, under which one of
 # them is not a wheel
 CROWDED = 0.55
@@ -436,7 +443,11 @@ def _other_polarity(wide, cells):
     """Return how many trailing cells are of the other polarity
 
     A wheel printed white on a black band after black on white ones (or
-    the reverse) is a decimal wheel.  At most two are taken so.
+    the reverse) is a decimal wheel.  At most two are taken so.  A cell
+    is told by its mean grey, or, where the recogniser's columns cut
+    across a black band, by its share of dark pixels: OTHER_DARK of them
+    or more, at least OTHER_DARK_GAP more than on the wheels before (see
+    _band).
     """
     if len(cells) < MIN_WHEELS:
         return 0
@@ -445,9 +456,13 @@ def _other_polarity(wide, cells):
     middle = gray[int(height * 0.3):int(math.ceil(height * 0.7))]
     means = np.array([float(middle[:, a:b].mean()) if b > a else 0.
             for a, b in cells])
-    spread = float(np.percentile(middle, 95) - np.percentile(middle, 5))
+    low, high = np.percentile(middle, [5, 95])
+    spread = float(high - low)
     if spread < 40:
         return 0
+    dark = middle < (low + high) / 2
+    shares = np.array([float(dark[:, a:b].mean()) if b > a else 0.
+            for a, b in cells])
     tail = 0
     for size in (1, 2):
         lead, rest = means[:-size], means[-size:]
@@ -460,4 +475,13 @@ def _other_polarity(wide, cells):
                 and np.sign(float(np.median(lead)) - rest[0])
                 == np.sign(float(np.median(lead)) - rest[-1])):
             tail = size
+        elif _band(shares[:-size], shares[-size:]):
+            tail = size
     return tail
+
+
+def _band(lead, rest):
+    """Tell whether the rest of the cells, by their share of dark pixels,
+    are white wheels on a black band after black on white ones"""
+    return bool(rest.min() >= OTHER_DARK
+        and rest.min() - float(np.median(lead)) >= OTHER_DARK_GAP)

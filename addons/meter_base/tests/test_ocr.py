@@ -364,6 +364,33 @@ class OcrVerifyTestCase(unittest.TestCase):
                 low, high = np.percentile(stretched, [1, 99])
                 self.assertGreater(high - low, ocr.MIN_LEVELS)
 
+    def test_decimal_wheels_on_black_band(self):
+        "Test white wheels on a black band after the integer are decimals"
+        # Tilted 4 degrees, the recogniser's columns cut across the band
+        # of the two decimal wheels of 0001: its mean grey did not tell
+        # them, and the line read 000110
+        data = turned_photo('meter-photos-more', 'junal_sample_water-2.jpg',
+            4)
+        verdict = ocr.verify_counter(data, 1)
+        self.assertEqual((verdict.result, verdict.digits), ('match', '0001'))
+        for wrong in wrong_values(1) + [110]:
+            with self.subTest(wrong=wrong):
+                self.assertNotEqual(
+                    ocr.verify_counter(data, wrong).result, 'match')
+
+    def test_decimal_wheel_in_dark_pit(self):
+        "Test the decimal wheel of a meter in a dark pit is left out"
+        # Dark (its levels stretched) and turned about 120 degrees: the
+        # white decimal wheel on its black band after 02806 was read as
+        # an integer wheel, 028064 a mismatch
+        data = set_photo('meter-photos-more', 'junal_sample_water-rotate.jpg')
+        verdict = ocr.verify_counter(data, 2806)
+        self.assertEqual((verdict.result, verdict.digits), ('match', '02806'))
+        for wrong in wrong_values(2806) + [28064, 28065]:
+            with self.subTest(wrong=wrong):
+                self.assertNotEqual(
+                    ocr.verify_counter(data, wrong).result, 'match')
+
     def test_rolling_wheel_seen_by_classifier(self):
         "Test a rolling last wheel the classifier sees counts its lower digit"
         # Tilted 3 degrees clockwise, the line reads 00574 with 0.62 on a
